@@ -1,0 +1,136 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+/// CI sets CACHESRVD_WERROR=1: warnings in our own targets are errors (dependencies are not affected).
+let warningsAsErrors: [SwiftSetting] =
+    ProcessInfo.processInfo.environment["CACHESRVD_WERROR"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
+let swiftSettings: [SwiftSetting] =
+    [
+        .enableUpcomingFeature("ExistentialAny")
+    ] + warningsAsErrors
+
+let package = Package(
+    name: "cachesrvd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cachesrvd", targets: ["cachesrvd"]),
+        .executable(name: "cachectl", targets: ["cachectl"]),
+        .library(name: "CacheProtocol", targets: ["CacheProtocol"]),
+        .library(name: "Tiers", targets: ["Tiers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries: SQLite's C API and OpenSSL's libcrypto (EVP), from libsqlite3-dev and libssl-dev.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Request parser and reply encoder (and the client-side reply parser): no sockets, no tiers.
+        .target(
+            name: "CacheProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/Protocol",
+            swiftSettings: swiftSettings
+        ),
+        // The cache entry, the tiers and the tiered cache: no NIO networking (only its pthread lock).
+        .target(
+            name: "Tiers",
+            dependencies: [
+                "CSQLite",
+                "COpenSSL",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Tiers",
+            swiftSettings: swiftSettings
+        ),
+        // The server: NIO channel handlers, the command table and the commands.
+        .target(
+            name: "CacheServer",
+            dependencies: [
+                "CacheProtocol",
+                "Tiers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/CacheServer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cachesrvd",
+            dependencies: [
+                "CacheServer",
+                "Tiers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/cachesrvd",
+            swiftSettings: swiftSettings
+        ),
+        // The thin client: links the protocol, never the tiers.
+        .executableTarget(
+            name: "cachectl",
+            dependencies: [
+                "CacheProtocol",
+                "COpenSSL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/cachectl",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cachesrvd-bench",
+            dependencies: ["Tiers"],
+            path: "Benchmarks/TierBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProtocolTests",
+            dependencies: ["CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/ProtocolTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TiersTests",
+            dependencies: ["Tiers"],
+            path: "Tests/TiersTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CacheServerTests",
+            dependencies: [
+                "CacheServer", "CacheProtocol", "Tiers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Tests/CacheServerTests",
+            swiftSettings: swiftSettings
+        ),
+        // Drives the real cachesrvd and cachectl binaries over real Unix sockets.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/EndToEndTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
