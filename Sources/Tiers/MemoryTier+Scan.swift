@@ -1,0 +1,96 @@
+// Whole-tier operations of L1: keys, cursor scans, expiry sweeps, clearing.
+
+extension MemoryTier {
+    /// Every key (unordered).
+    public func keys() -> [String] {
+        var keys: [String] = []
+        for shard in shards {
+            shard.locked { storage in keys.append(contentsOf: storage.index.keys) }
+        }
+        return keys
+    }
+
+    /// One step of a cursor scan: up to `count` entries from `cursor` on (0 starts), and the next cursor (0 when
+    /// done).
+    ///
+    /// The cursor is a shard number (high 32 bits) and a slot in it (low 32 bits). An entry keeps its slot
+    /// for as long as it is present, so a key present for the whole scan is returned exactly once; keys added
+    /// or removed during the scan may or may not be.
+    public func scanEntries(cursor: UInt64, count: Int) -> (next: UInt64, entries: [CacheEntry]) {
+        var shardIndex = Int(cursor >> 32)
+        var slot = Int(cursor & 0xFFFF_FFFF)
+        var entries: [CacheEntry] = []
+        let wanted = max(1, count)
+        while shardIndex < shards.count {
+            let done = shards[shardIndex].locked { storage -> Bool in
+                while slot < storage.slotCount {
+                    if let entry = storage.entryIfPresent(at: slot) {
+                        entries.append(entry)
+                    }
+                    slot += 1
+                    if entries.count >= wanted { return false }
+                }
+                return true
+            }
+            if !done {
+                return (UInt64(shardIndex) << 32 | UInt64(slot), entries)
+            }
+            shardIndex += 1
+            slot = 0
+        }
+        return (0, entries)
+    }
+
+    /// Like `scanEntries`, returning keys only.
+    public func scan(cursor: UInt64, count: Int) -> (next: UInt64, keys: [String]) {
+        let (next, entries) = scanEntries(cursor: cursor, count: count)
+        return (next, entries.map(\.key))
+    }
+
+    /// Removes the entries expired at `now`; returns them.
+    @discardableResult
+    public func removeExpired(now: Double) -> [CacheEntry] {
+        removeExpired(now: now) { _ in }
+    }
+
+    /// Removes the entries expired at `now`, calling `onRemove` for each with its shard's lock held.
+    func removeExpired(now: Double, onRemove: (CacheEntry) -> Void) -> [CacheEntry] {
+        var removed: [CacheEntry] = []
+        for shard in shards {
+            let before = removed.count
+            shard.locked { storage in
+                for slot in 0..<storage.slotCount {
+                    guard let entry = storage.entryIfPresent(at: slot), entry.isExpired(at: now) else { continue }
+                    storage.remove(at: Int32(slot))
+                    onRemove(entry)
+                    removed.append(entry)
+                }
+            }
+            if removed.count > before {
+                adjustCount(by: before - removed.count, sparing: nil, onEvict: { _ in })
+            }
+        }
+        return removed
+    }
+
+    /// Removes every entry; returns how many there were.
+    @discardableResult
+    public func removeAll() -> Int {
+        var removed = 0
+        for shard in shards {
+            let count = shard.locked { $0.removeAll() }
+            removed += count
+            if count > 0 {
+                adjustCount(by: -count, sparing: nil, onEvict: { _ in })
+            }
+        }
+        return removed
+    }
+
+    /// Bumps every shard's epoch (after a change to the disk tiers as a whole, such as clearing them).
+    func bumpEpochs() {
+        for shard in shards {
+            shard.locked { $0.epoch &+= 1 }
+        }
+    }
+}

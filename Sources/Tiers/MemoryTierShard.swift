@@ -1,0 +1,33 @@
+import NIOConcurrencyHelpers
+
+/// One shard of the memory tier: its storage behind its own lock.
+///
+/// `@unchecked Sendable`: `storage` is only touched between `lock.lock()` and `lock.unlock()` (see `locked`).
+final class MemoryTierShard: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var storage: MemoryTierStorage
+
+    init(policy: EvictionPolicy) {
+        self.storage = MemoryTierStorage(policy: policy)
+    }
+
+    /// Runs `body` on the storage with the lock held.
+    @inline(__always)
+    func locked<R, E: Error>(_ body: (inout MemoryTierStorage) throws(E) -> R) throws(E) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&storage)
+    }
+
+    /// Runs `body` on the storage with the lock held; also returns how the entry count changed.
+    @inline(__always)
+    func lockedCountingChange<R, E: Error>(
+        _ body: (inout MemoryTierStorage) throws(E) -> R
+    ) -> (result: Result<R, E>, delta: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        let before = storage.count
+        let result = Result<R, E> { () throws(E) -> R in try body(&storage) }
+        return (result, storage.count - before)
+    }
+}

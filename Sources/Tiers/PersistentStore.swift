@@ -1,0 +1,81 @@
+/// One change that a tier's writer applies inside a batch transaction.
+public enum StoreWrite: Sendable, Equatable {
+    /// Insert or replace the whole entry (an upsert: L3 keeps `created_at`).
+    case put(CacheEntry)
+    /// Remove the entry (L3 cascades to its health history).
+    case delete(key: String)
+    /// Append a health check to the key's history, keeping at most `keep` rows for that key
+    /// (stores without a history ignore it).
+    case appendHealth(key: String, record: HealthCheckRecord, keep: Int)
+}
+
+/// A disk tier (L2 or L3) as the tiered cache drives it.
+///
+/// Stores are blocking and are called from two kinds of threads: one writer thread per store
+/// (`apply`, `removeExpired`, `removeAll`, `evict`, `sync`) and reader threads (`get`, `count`,
+/// `scanKeys`, `history`). Implementations must be safe for that (e.g. SQLite WAL with one writer
+/// connection and a small pool of reader connections, each guarded by a lock).
+/// Errors thrown are `StoreError`.
+public protocol PersistentStore: AnyObject, Sendable {
+    /// Which tier this store is.
+    var tier: TierID { get }
+    /// A short description for logs and INFO (e.g. "sqlite /path/l2_cache.db"), never a secret.
+    var description: String { get }
+
+    /// Reads one entry with its credentials decrypted. Expired entries are returned too: the
+    /// cache decides what to do with them.
+    func get(_ key: String) throws(StoreError) -> CacheEntry?
+    /// Applies the writes in order, in one transaction.
+    func apply(_ writes: [StoreWrite]) throws(StoreError)
+    /// The number of entries.
+    func count() throws(StoreError) -> Int
+    /// Up to `limit` keys after `cursor` in a stable order (0 starts); returns the next cursor, 0 when done.
+    /// Keys present for the whole scan are returned at least once.
+    func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String])
+    /// Deletes the entries with `expires_at <= now` and returns their keys.
+    func removeExpired(now: Double) throws(StoreError) -> [String]
+    /// Deletes everything; returns how many entries there were.
+    func removeAll() throws(StoreError) -> Int
+    /// Deletes entries beyond `maxEntries`, choosing by `policy`; returns the evicted keys.
+    func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String]
+    /// Forces committed writes to stable storage (used by `FsyncPolicy.everysec`).
+    func sync() throws(StoreError)
+    /// The newest `limit` health checks of `key`, newest first (stores without a history return []).
+    func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord]
+    /// Rebuilds a store found corrupt: moves the damaged files aside with a timestamp and starts
+    /// empty. Returns the path the damaged file was moved to.
+    func recoverFromCorruption() throws(StoreError) -> String
+    /// Closes files and connections; later calls fail with `StoreError.closed`.
+    func close()
+}
+
+/// Why a disk tier operation failed.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The file is not a database or is damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a corrupt shard).
+        case corrupt
+        /// The disk is full (SQLITE_FULL, ENOSPC).
+        case full
+        /// The file or directory cannot be written (SQLITE_READONLY, EACCES, EROFS).
+        case readOnly
+        /// Another process holds the lock too long (SQLITE_BUSY, flock).
+        case busy
+        /// A credential token could not be decrypted with any configured key.
+        case decryption
+        /// The store was closed.
+        case closed
+        /// Anything else (an I/O error).
+        case io
+    }
+
+    public var kind: Kind
+    /// What failed, for logs; never contains a credential.
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind): \(message)" }
+}

@@ -1,0 +1,179 @@
+import Dispatch
+
+// The writer thread: batches, commits, eviction after commits, syncs and repairs.
+
+extension TierWriter {
+    /// Thread-local state of the writer loop.
+    private struct LoopState {
+        /// Something was committed since the last sync.
+        var dirty = false
+        var lastSync = DispatchTime.now().uptimeNanoseconds
+        var lastSizeRefresh: UInt64 = 0
+        var lastRepair: UInt64 = 0
+        /// The last batch committed: the tier works, so lost keys can be repaired without waiting.
+        var justCommitted = false
+    }
+
+    private static let second: UInt64 = 1_000_000_000
+
+    func run(repair: @Sendable (String) -> StoreWrite?) {
+        var loop = LoopState()
+        if let size = health.attempt({ () throws(StoreError) in try store.count() }) {
+            health.count { $0.size = size }
+        }
+        while true {
+            let (items, through, stop, wake) = nextBatch(timeout: 1)
+            housekeeping(&loop, repair: repair, force: wake || loop.justCommitted)
+            loop.justCommitted = false
+            if let first = items.first {
+                if case .task(let task) = first.job {
+                    task()
+                } else {
+                    commit(items, &loop)
+                }
+                finish(items, through: through)
+            }
+            if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
+                sync(&loop)
+            }
+            if stop { break }
+        }
+        if loop.dirty, fsync != .no {
+            sync(&loop)
+        }
+        markStopped()
+    }
+
+    private func sync(_ loop: inout LoopState) {
+        _ = health.attempt { () throws(StoreError) in try store.sync() }
+        loop.dirty = false
+        loop.lastSync = DispatchTime.now().uptimeNanoseconds
+    }
+
+    /// Commits a batch of writes in one transaction; on failure (or while the tier is disabled) the writes
+    /// are lost on this tier and their keys are remembered as lost.
+    private func commit(_ items: [Item], _ loop: inout LoopState) {
+        var writes: [StoreWrite] = []
+        writes.reserveCapacity(items.count)
+        for item in items {
+            if case .write(let write) = item.job { writes.append(write) }
+        }
+        let keys = writes.lazy.compactMap(\.replaceableKey)
+        var committed = false
+        if health.isEnabled || health.probeIfDue() {
+            let coalesced = Self.coalesce(writes)
+            committed = health.attempt { () throws(StoreError) in try store.apply(coalesced) } != nil
+        }
+        guard committed else {
+            // Recorded before the overlay forgets these writes, so readers never see the stale store copy.
+            health.recordLost(keys)
+            return
+        }
+        health.clearLost(keys)
+        health.count { $0.commits += 1 }
+        loop.dirty = true
+        loop.justCommitted = true
+        afterCommit(&loop, changedKeys: !keys.isEmpty)
+    }
+
+    /// Keeps the tier within its bound and its size figure fresh.
+    private func afterCommit(_ loop: inout LoopState, changedKeys: Bool) {
+        guard changedKeys else { return }
+        if let maxEntries {
+            guard var size = health.attempt({ () throws(StoreError) in try store.count() }) else { return }
+            if size > maxEntries,
+                let evicted = health.attempt({ () throws(StoreError) in
+                    try store.evict(toAtMost: maxEntries, policy: policy)
+                })
+            {
+                size -= evicted.count
+                health.count { $0.evictionsLRU += evicted.count }
+            }
+            health.count { $0.size = max(0, size) }
+        } else {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now - loop.lastSizeRefresh >= Self.second else { return }
+            loop.lastSizeRefresh = now
+            if let size = health.attempt({ () throws(StoreError) in try store.count() }) {
+                health.count { $0.size = size }
+            }
+        }
+    }
+
+    /// Probes a disabled tier when due; repairs lost keys of an enabled one (at most once a second, or at once
+    /// after a re-enable or a successful commit). Runs before the batch just taken is committed: the repair
+    /// writes the current truth, and the batch only holds writes made before it (or the same).
+    private func housekeeping(_ loop: inout LoopState, repair: @Sendable (String) -> StoreWrite?, force: Bool) {
+        if !health.isEnabled {
+            guard health.probeIfDue() else { return }
+        }
+        guard health.hasLostKeys else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard force || now - loop.lastRepair >= Self.second else { return }
+        loop.lastRepair = now
+        let (keys, overflowed) = health.lostKeys(limit: 1024)
+        if overflowed {
+            if tier == .l2, health.attempt({ () throws(StoreError) in try store.removeAll() }) != nil {
+                // L2 is a cache of L3: emptying it is always safe.
+                health.forgetLostKeys()
+                health.count { $0.size = 0 }
+                health.logger.info("Disk tier emptied: too many writes were lost while it failed")
+                return
+            }
+            health.logger.error("Disk tier may hold stale entries: too many writes were lost while it failed")
+        }
+        var writes: [StoreWrite] = []
+        var repaired: [String] = []
+        for key in keys {
+            if let write = repair(key) {
+                writes.append(write)
+                repaired.append(key)
+            }
+        }
+        guard !writes.isEmpty else { return }
+        if health.attempt({ () throws(StoreError) in try store.apply(writes) }) != nil {
+            health.clearLost(repaired)
+            health.count { $0.commits += 1 }
+            loop.dirty = true
+            health.logger.info("Disk tier repaired after lost writes", metadata: ["cache.keys": "\(repaired.count)"])
+        }
+    }
+
+    /// Merges the writes of each key: the last put or delete wins (a delete first if there was one, so the
+    /// store drops the old health history), then the key's health records queued after its last delete.
+    static func coalesce(_ writes: [StoreWrite]) -> [StoreWrite] {
+        struct Merged {
+            var deleted = false
+            var entry: CacheEntry?
+            var health: [StoreWrite] = []
+        }
+        var order: [String] = []
+        var merged: [String: Merged] = [:]
+        merged.reserveCapacity(writes.count)
+        for write in writes {
+            let key = write.key
+            if merged[key] == nil {
+                order.append(key)
+                merged[key] = Merged()
+            }
+            switch write {
+            case .put(let entry):
+                merged[key]!.entry = entry
+            case .delete:
+                merged[key] = Merged(deleted: true)
+            case .appendHealth:
+                merged[key]!.health.append(write)
+            }
+        }
+        if order.count == writes.count { return writes }
+        var result: [StoreWrite] = []
+        result.reserveCapacity(order.count)
+        for key in order {
+            let item = merged[key]!
+            if item.deleted { result.append(.delete(key: key)) }
+            if let entry = item.entry { result.append(.put(entry)) }
+            result.append(contentsOf: item.health)
+        }
+        return result
+    }
+}

@@ -1,0 +1,283 @@
+import Dispatch
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The writer of one disk tier: a dedicated thread that drains a queue of writes into batch transactions.
+///
+/// Callers enqueue puts, deletes and health records (under the L1 shard lock of the key, so the writes of one
+/// key are queued in the order they were made). The thread takes everything queued, up to `batchSize` writes,
+/// coalesces repeated writes of a key and commits them in ONE `apply` call: concurrent clients share a commit
+/// (group commit). Until a write is committed, `pending(_:)` returns it (the overlay), so readers of the tier
+/// see their writes. Whole-tier jobs (`perform`) run on the thread between batches, in queue order.
+///
+/// `@unchecked Sendable`: the queue, overlay, sequences and waiters are guarded by `condition` (its value is
+/// true while the thread has something to do); `thread`-local state lives in `run`.
+final class TierWriter: @unchecked Sendable {
+    enum Job {
+        case write(StoreWrite)
+        case task(@Sendable () -> Void)
+    }
+
+    struct Item {
+        /// Writes: the write's sequence number. Tasks: the sequence of the last write queued before them.
+        var sequence: UInt64
+        /// The sequence of the newest write merged into this item (the overlay's sequence for its key).
+        var overlaySequence: UInt64
+        var job: Job
+    }
+
+    let health: TierHealth
+    let maxEntries: Int?
+    let policy: EvictionPolicy
+    let batchSize: Int
+    let fsync: FsyncPolicy
+    var tier: TierID { health.tier }
+    var store: any PersistentStore { health.store }
+
+    private let condition = ConditionLock(value: false)
+    private let exited = DispatchSemaphore(value: 0)
+    // Guarded by `condition`:
+    private var queue: [Item] = []
+    private var queueHead = 0
+    /// The queue position of `queue[0]`.
+    private var queueBase: UInt64 = 0
+    private var overlay = WriteOverlay()
+    private var lastSequence: UInt64 = 0
+    private var committedSequence: UInt64 = 0
+    /// Write items queued and not yet taken, and taken and not yet settled.
+    private var queuedWrites = 0
+    private var inFlight = 0
+    private var waiters: [(sequence: UInt64, callback: @Sendable () -> Void)] = []
+    private var wakeRequested = false
+    private var started = false
+    private var stopping = false
+    private var stopped = false
+
+    init(health: TierHealth, maxEntries: Int?, policy: EvictionPolicy, batchSize: Int, fsync: FsyncPolicy) {
+        self.health = health
+        self.maxEntries = maxEntries
+        self.policy = policy
+        self.batchSize = max(1, batchSize)
+        self.fsync = fsync
+    }
+
+    /// Starts the thread. `repair` gives the write that brings a lost key of this tier up to date (nil: unknown
+    /// for now).
+    func start(repair: @escaping @Sendable (String) -> StoreWrite?) {
+        condition.lock()
+        let first = !started
+        started = true
+        condition.unlock()
+        guard first else { return }
+        let thread = Thread { [self] in
+            self.run(repair: repair)
+            self.exited.signal()
+        }
+        thread.name = "cachesrvd.writer.\(tier)"
+        thread.start()
+    }
+
+    // MARK: Queue
+
+    /// Queues a write; it is visible to `pending(_:)` at once. Dropped after `stop()`.
+    func enqueue(_ write: StoreWrite) {
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            return
+        }
+        lastSequence += 1
+        let sequence = lastSequence
+        switch write {
+        case .put(let entry):
+            enqueueReplacing(entry.key, entry: entry, write: write, sequence: sequence)
+        case .delete(let key):
+            enqueueReplacing(key, entry: nil, write: write, sequence: sequence)
+        case .appendHealth(let key, _, _):
+            overlay.seal(key)
+            queue.append(Item(sequence: sequence, overlaySequence: sequence, job: .write(write)))
+            queuedWrites += 1
+        }
+        condition.unlock(withValue: true)
+    }
+
+    /// Queues a put or delete, replacing a queued write of the same key the thread has not taken yet.
+    private func enqueueReplacing(_ key: String, entry: CacheEntry?, write: StoreWrite, sequence: UInt64) {
+        if let position = overlay.replaceablePosition(of: key) {
+            let index = Int(position - queueBase)
+            queue[index].job = .write(write)
+            queue[index].overlaySequence = sequence
+            overlay.record(key, entry: entry, sequence: sequence, position: position)
+        } else {
+            let position = queueBase + UInt64(queue.count)
+            queue.append(Item(sequence: sequence, overlaySequence: sequence, job: .write(write)))
+            queuedWrites += 1
+            overlay.record(key, entry: entry, sequence: sequence, position: position)
+        }
+    }
+
+    /// The queued, uncommitted state of `key`: nil if none, `.some(nil)` if a delete is pending.
+    func pending(_ key: String) -> CacheEntry?? {
+        condition.lock()
+        defer { condition.unlock() }
+        return overlay.lookup(key)
+    }
+
+    /// The sequence number of the last write queued.
+    var lastEnqueuedSequence: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return lastSequence
+    }
+
+    /// Writes queued or being committed.
+    var pendingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queuedWrites + inFlight
+    }
+
+    /// Calls `callback` once every write up to `sequence` is committed or lost (at once if it already is).
+    func whenCommitted(through sequence: UInt64, _ callback: @escaping @Sendable () -> Void) {
+        condition.lock()
+        if committedSequence >= sequence || stopped {
+            condition.unlock()
+            callback()
+            return
+        }
+        waiters.append((sequence, callback))
+        condition.unlock()
+    }
+
+    /// Runs `body` on the writer thread after everything queued before it, and waits for its result. After
+    /// `stop()` it runs on the caller's thread.
+    func perform<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = NIOLockedValueBox<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        condition.lock()
+        guard !stopping, started else {
+            condition.unlock()
+            return body()
+        }
+        queue.append(
+            Item(
+                sequence: lastSequence,
+                overlaySequence: 0,
+                job: .task({
+                    let value = body()
+                    result.withLockedValue { $0 = value }
+                    done.signal()
+                })
+            )
+        )
+        condition.unlock(withValue: true)
+        done.wait()
+        return result.withLockedValue { $0! }
+    }
+
+    /// Waits until everything queued so far is committed (or lost).
+    func flush() {
+        perform {}
+    }
+
+    /// Wakes the thread for housekeeping (the tier was re-enabled: repair its lost keys).
+    func wake() {
+        condition.lock()
+        wakeRequested = true
+        condition.unlock(withValue: true)
+    }
+
+    /// Commits what is queued, syncs and stops the thread. Later writes are dropped. Idempotent.
+    func stop() {
+        condition.lock()
+        let wasRunning = started && !stopping
+        stopping = true
+        if !started { stopped = true }
+        condition.unlock(withValue: true)
+        if wasRunning {
+            exited.wait()
+        }
+    }
+
+    // MARK: Used by the thread
+
+    /// Waits up to `timeout` seconds for work; takes a batch of writes, or one task.
+    func nextBatch(timeout: Double) -> (items: [Item], through: UInt64?, stop: Bool, wake: Bool) {
+        guard condition.lock(whenValue: true, timeoutSeconds: timeout) else { return ([], nil, false, false) }
+        var items: [Item] = []
+        if queueHead < queue.count, case .write = queue[queueHead].job {
+            while queueHead < queue.count, items.count < batchSize, case .write(let write) = queue[queueHead].job {
+                if let key = write.replaceableKey {
+                    overlay.seal(key, at: queueBase + UInt64(queueHead))
+                }
+                items.append(queue[queueHead])
+                queueHead += 1
+            }
+        } else if queueHead < queue.count {
+            items.append(queue[queueHead])
+            queueHead += 1
+        }
+        var through: UInt64? = nil
+        if !items.isEmpty {
+            if queueHead == queue.count {
+                through = lastSequence
+            } else if case .task = queue[queueHead].job {
+                through = queue[queueHead].sequence
+            } else {
+                through = queue[queueHead].sequence - 1
+            }
+        }
+        if queueHead == queue.count {
+            queueBase += UInt64(queue.count)
+            queue.removeAll(keepingCapacity: queue.count < 4096)
+            queueHead = 0
+        } else if queueHead >= 1024, queueHead * 2 >= queue.count {
+            queue.removeFirst(queueHead)
+            queueBase += UInt64(queueHead)
+            queueHead = 0
+        }
+        if case .write = items.first?.job {
+            inFlight = items.count
+            queuedWrites -= items.count
+        }
+        let stop = stopping && queue.isEmpty
+        let wake = wakeRequested
+        wakeRequested = false
+        condition.unlock(withValue: !queue.isEmpty || stopping)
+        return (items, through, stop, wake)
+    }
+
+    /// Settles a processed batch: forgets its overlay items, advances the committed sequence and calls the
+    /// durability callbacks now due.
+    func finish(_ items: [Item], through: UInt64?) {
+        condition.lock()
+        for item in items {
+            if case .write(let write) = item.job, let key = write.replaceableKey {
+                overlay.settle(key, sequence: item.overlaySequence)
+            }
+        }
+        if let through, through > committedSequence {
+            committedSequence = through
+        }
+        inFlight = 0
+        var due: [@Sendable () -> Void] = []
+        if !waiters.isEmpty {
+            let committed = committedSequence
+            due = waiters.filter { $0.sequence <= committed }.map(\.callback)
+            waiters.removeAll { $0.sequence <= committed }
+        }
+        condition.unlock()
+        for callback in due { callback() }
+    }
+
+    /// Marks the writer stopped and calls every remaining callback.
+    func markStopped() {
+        condition.lock()
+        stopped = true
+        committedSequence = lastSequence
+        let due = waiters.map(\.callback)
+        waiters.removeAll()
+        condition.unlock()
+        for callback in due { callback() }
+    }
+}

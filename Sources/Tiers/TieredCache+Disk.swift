@@ -1,0 +1,145 @@
+// How the tiered cache reads the disk tiers and hands them writes.
+
+/// What the disk tiers hold for a key, found below L1.
+enum DiskLookup: Sendable {
+    case absent
+    case found(CacheEntry, TierID)
+    case expired(TierID)
+
+    /// Whether an unexpired entry was found.
+    var isLive: Bool {
+        if case .found = self { return true }
+        return false
+    }
+}
+
+extension TieredCache {
+    /// Queues a write to every disk tier (call it under the key's L1 shard lock).
+    func writeThrough(_ write: StoreWrite) {
+        for disk in disks {
+            disk.writer.enqueue(write)
+        }
+    }
+
+    /// Hands an entry evicted from L1 to the disk tiers (called under the evicting shard's lock).
+    func demote(_ entry: CacheEntry) {
+        guard !disks.isEmpty else { return }
+        var demoted = entry
+        demoted.evictedFromL1 = true
+        writeThrough(.put(demoted))
+        counters.withLockedValue { $0.demotions += 1 }
+    }
+
+    func diskTier(_ tier: TierID) -> DiskTier? {
+        switch tier {
+        case .l1: nil
+        case .l2: l2Tier
+        case .l3: l3Tier
+        }
+    }
+
+    /// Whether a disk tier can be used now, probing it first if it is disabled and a probe is due.
+    func usable(_ disk: DiskTier) -> Bool {
+        if disk.health.isEnabled { return true }
+        guard disk.health.probeIfDue() else { return false }
+        disk.writer.wake()
+        return true
+    }
+
+    /// Reads a key from L2 then L3 (their overlays first), without any lock. Lost keys and failing tiers
+    /// read as misses. With `counting`, counts hits and misses per tier.
+    func lookupDisk(_ key: String, now: Double, counting: Bool) -> DiskLookup {
+        for disk in disks where usable(disk) {
+            let found: CacheEntry?
+            if let pending = disk.writer.pending(key) {
+                found = pending
+            } else if disk.health.isLost(key) {
+                found = nil
+            } else if let stored = disk.health.attempt({ () throws(StoreError) in try disk.store.get(key) }) {
+                found = stored
+            } else {
+                found = nil
+            }
+            if let found {
+                if found.isExpired(at: now) { return .expired(disk.id) }
+                if counting { disk.health.count { $0.hits += 1 } }
+                return .found(found, disk.id)
+            }
+            if counting { disk.health.count { $0.misses += 1 } }
+        }
+        return .absent
+    }
+
+    /// Applies a disk read under the key's shard lock (its epoch unchanged since the read): promotes a found
+    /// entry into L1 (and, written through, into L2), or removes an expired one everywhere. Returns the entry
+    /// now resident, if any.
+    func settle(
+        _ lookup: DiskLookup,
+        key: String,
+        in storage: inout MemoryTierStorage,
+        now: Double,
+        bump: Bool
+    ) -> CacheEntry? {
+        switch lookup {
+        case .absent:
+            return nil
+        case .expired(let tier):
+            storage.epoch &+= 1
+            writeThrough(.delete(key: key))
+            countTTLEviction(on: tier)
+            return nil
+        case .found(var entry, let tier):
+            entry.evictedFromL1 = false
+            if bump {
+                entry.accessCount += 1
+                entry.lastAccessed = now
+            }
+            storage.insert(entry)
+            writeThrough(.put(entry))
+            let promotions = tier == .l3 && l2Tier != nil ? 2 : 1
+            counters.withLockedValue { $0.promotions += promotions }
+            return entry
+        }
+    }
+
+    /// Removes an expired resident entry from every tier.
+    func expireResident(_ slot: Int32, in storage: inout MemoryTierStorage) {
+        let entry = storage.remove(at: slot)
+        writeThrough(.delete(key: entry.key))
+        countTTLEviction(on: .l1)
+    }
+
+    func countTTLEviction(on tier: TierID) {
+        if let disk = diskTier(tier) {
+            disk.health.count { $0.evictionsTTL += 1 }
+        } else {
+            counters.withLockedValue { $0.l1EvictionsTTL += 1 }
+        }
+    }
+
+    /// Counts a health eviction on L1 and on every enabled disk tier (written through, they held the entry).
+    func countHealthEviction() {
+        counters.withLockedValue { $0.l1EvictionsHealth += 1 }
+        for disk in disks where disk.health.isEnabled {
+            disk.health.count { $0.evictionsHealth += 1 }
+        }
+    }
+
+    /// The write that brings a key lost on `tier` up to date (called on that tier's writer thread): L1's entry,
+    /// else the other disk tier's, else a delete. Nil while the truth cannot be known (the other tier is
+    /// disabled or lost the key too).
+    func repairWrite(for key: String, on tier: TierID) -> StoreWrite? {
+        if let entry = l1.peek(key) { return .put(entry) }
+        for other in disks where other.id != tier {
+            guard other.health.isEnabled, !other.health.isLost(key) else { return nil }
+            if let pending = other.writer.pending(key) {
+                return pending.map { .put($0) } ?? .delete(key: key)
+            }
+            guard let stored = other.health.attempt({ () throws(StoreError) in try other.store.get(key) }) else {
+                return nil
+            }
+            return stored.map { .put($0) } ?? .delete(key: key)
+        }
+        return .delete(key: key)
+    }
+}

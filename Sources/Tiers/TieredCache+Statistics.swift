@@ -1,0 +1,112 @@
+import NIOConcurrencyHelpers
+
+// Figures, durability and shutdown.
+
+extension TieredCache {
+    /// Current figures. Never blocks on a disk: disk sizes are the ones the writers last saw.
+    public func statistics() -> CacheStatistics {
+        let figures = l1.figures
+        let counters = self.counters.withLockedValue { $0 }
+        var memory = TierStatistics(
+            tier: .l1,
+            configured: true,
+            backend: "memory \(configuration.evictionPolicy) (\(l1.shards.count) shards)"
+        )
+        memory.hits = figures.hits
+        memory.misses = figures.misses
+        memory.size = l1.count
+        memory.evictionsLRU = figures.evictions
+        memory.evictionsTTL = counters.l1EvictionsTTL
+        memory.evictionsHealth = counters.l1EvictionsHealth
+        var tiers = [memory]
+        for tier in [TierID.l2, .l3] {
+            if let disk = diskTier(tier) {
+                var statistics = disk.health.figures
+                statistics.pendingWrites = disk.writer.pendingCount
+                tiers.append(statistics)
+            } else {
+                tiers.append(TierStatistics(tier: tier, configured: false, backend: "none"))
+            }
+        }
+        return CacheStatistics(tiers: tiers, promotions: counters.promotions, demotions: counters.demotions)
+    }
+
+    /// Counts a corrupt file that was moved aside when the tier's store was opened (before the cache existed),
+    /// as a recovery of the tier: `recoveredCorruptFiles` and `evictionsCorruption` +1. Logs at error level.
+    ///
+    /// - Parameters:
+    ///   - tier: The tier whose store was recovered (ignored if not configured).
+    ///   - path: Where the damaged file was moved.
+    public func recordRecoveredCorruption(tier: TierID, movedTo path: String) {
+        guard let disk = diskTier(tier) else { return }
+        disk.health.count { figures in
+            figures.recoveredCorruptFiles += 1
+            figures.evictionsCorruption += 1
+        }
+        disk.health.logger.error(
+            "Disk tier was corrupt when opened: damaged file moved aside, the tier started empty",
+            metadata: ["cache.store": "\(disk.store.description)", "cache.path": "\(path)"]
+        )
+    }
+
+    // MARK: Durability
+
+    /// The writes enqueued so far, or nil if there is nothing to wait for (no disk tiers, or
+    /// `fsync` is not `always`).
+    public func durabilityPoint() -> DurabilityPoint? {
+        guard configuration.fsync == .always, !disks.isEmpty else { return nil }
+        var sequences: [TierID: UInt64] = [:]
+        for disk in disks {
+            sequences[disk.id] = disk.writer.lastEnqueuedSequence
+        }
+        return DurabilityPoint(sequences: sequences)
+    }
+
+    /// Calls `callback` (on a writer thread) once every write up to `point` is committed and synced,
+    /// or has failed and been counted against its tier.
+    ///
+    /// If that is already so, `callback` runs at once on the caller's thread.
+    public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable () -> Void) {
+        let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.writer, $0) } }
+        guard !targets.isEmpty else {
+            callback()
+            return
+        }
+        let remaining = NIOLockedValueBox(targets.count)
+        for (writer, sequence) in targets {
+            writer.whenCommitted(through: sequence) {
+                let last = remaining.withLockedValue { remaining -> Bool in
+                    remaining -= 1
+                    return remaining == 0
+                }
+                if last { callback() }
+            }
+        }
+    }
+
+    /// Blocks until every write queued so far is committed (or lost and counted). Not for event loops.
+    public func flushWrites() {
+        for disk in disks {
+            disk.writer.flush()
+        }
+    }
+
+    /// Drains the writers, syncs and closes the stores. Later writes are dropped.
+    public func shutdown() {
+        let first = isShutDown.withLockedValue { isShutDown -> Bool in
+            defer { isShutDown = true }
+            return !isShutDown
+        }
+        guard first else { return }
+        for disk in disks {
+            disk.writer.stop()
+        }
+        for disk in disks {
+            disk.health.markClosed()
+            disk.store.close()
+        }
+        if !disks.isEmpty {
+            logger.info("Disk tiers committed, synced and closed")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+// Whole-cache operations (always `.mayBlock` when disk tiers exist).
+//
+// Counts and key lists come from the authoritative tier: L3 if configured, else L2, else L1. Before reading a
+// disk tier they wait for its writer to commit what was queued, so they see every earlier write. Disk tiers
+// may still list entries that expired but were not swept yet (as Redis's DBSIZE does).
+
+extension TieredCache {
+    /// The number of live keys (the largest tier that holds every key: L3, else L2, else L1).
+    public func count() throws(TieredCacheError) -> Int {
+        for disk in disks.reversed() where usable(disk) {
+            disk.writer.flush()
+            if let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) {
+                disk.health.count { $0.size = count }
+                return count
+            }
+        }
+        return l1.count
+    }
+
+    /// The number of entries in one tier (0 for an unconfigured tier).
+    public func size(of tier: TierID) throws(TieredCacheError) -> Int {
+        guard let disk = diskTier(tier) else { return tier == .l1 ? l1.count : 0 }
+        guard usable(disk) else { throw .unavailable("\(tier) is disabled") }
+        disk.writer.flush()
+        guard let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) else {
+            throw .unavailable("\(tier) failed")
+        }
+        disk.health.count { $0.size = count }
+        return count
+    }
+
+    /// Every live key (KEYS). Unordered.
+    public func allKeys() throws(TieredCacheError) -> [String] {
+        for disk in disks.reversed() where usable(disk) {
+            disk.writer.flush()
+            if let keys = allKeys(of: disk) { return keys }
+        }
+        let now = clock.now()
+        var keys: [String] = []
+        var cursor: UInt64 = 0
+        repeat {
+            let (next, entries) = l1.scanEntries(cursor: cursor, count: 1024)
+            for entry in entries where !entry.isExpired(at: now) { keys.append(entry.key) }
+            cursor = next
+        } while cursor != 0
+        return keys
+    }
+
+    private func allKeys(of disk: DiskTier) -> [String]? {
+        var keys = Set<String>()
+        var cursor: UInt64 = 0
+        repeat {
+            let page = disk.health.attempt { () throws(StoreError) in
+                try disk.store.scanKeys(cursor: cursor, limit: 1024)
+            }
+            guard let page else { return nil }
+            keys.formUnion(page.keys)
+            cursor = page.next
+        } while cursor != 0
+        return Array(keys)
+    }
+
+    /// One step of a cursor scan over every live key (SCAN): up to about `count` keys after
+    /// `cursor` (0 starts); the next cursor is 0 when done. Keys present for the whole scan are
+    /// returned at least once.
+    ///
+    /// With disk tiers the scan runs over the authoritative one (L3, else L2) and throws `unavailable` while
+    /// it is disabled; with L1 alone, over L1's slots (see `MemoryTier.scanEntries`), skipping expired keys.
+    public func scan(cursor: UInt64, count: Int) throws(TieredCacheError) -> (next: UInt64, keys: [String]) {
+        let limit = max(1, count)
+        guard let authority = disks.last else {
+            let now = clock.now()
+            let (next, entries) = l1.scanEntries(cursor: cursor, count: limit)
+            return (next, entries.lazy.filter { !$0.isExpired(at: now) }.map(\.key))
+        }
+        guard usable(authority) else { throw .unavailable("\(authority.id) is disabled") }
+        if cursor == 0 { authority.writer.flush() }
+        let page = authority.health.attempt { () throws(StoreError) in
+            try authority.store.scanKeys(cursor: cursor, limit: limit)
+        }
+        guard let page else { throw .unavailable("\(authority.id) failed") }
+        return page
+    }
+
+    /// Removes expired entries from every tier (CLEANUP and the background sweep); returns how
+    /// many distinct keys were removed.
+    public func removeExpired() throws(TieredCacheError) -> Int {
+        let now = clock.now()
+        let expired = l1.removeExpired(now: now) { entry in writeThrough(.delete(key: entry.key)) }
+        if !expired.isEmpty {
+            counters.withLockedValue { $0.l1EvictionsTTL += expired.count }
+        }
+        var removed = Set(expired.lazy.map(\.key))
+        for disk in disks where usable(disk) {
+            // On the writer thread, after the writes queued before it (the deletes above included).
+            let keys = disk.writer.perform { () -> [String]? in
+                disk.health.attempt { () throws(StoreError) in try disk.store.removeExpired(now: now) }
+            }
+            guard let keys, !keys.isEmpty else { continue }
+            disk.health.count { figures in
+                figures.evictionsTTL += keys.count
+                figures.size = max(0, figures.size - keys.count)
+            }
+            removed.formUnion(keys)
+        }
+        return removed.count
+    }
+
+    /// Removes everything from every tier; returns how many distinct keys there were.
+    ///
+    /// That is the count of the largest tier, which holds every key as long as no write was lost.
+    public func removeAll() throws(TieredCacheError) -> Int {
+        var removed = l1.removeAll()
+        for disk in disks where usable(disk) {
+            let count = disk.writer.perform { () -> Int? in
+                let count = disk.health.attempt { () throws(StoreError) in try disk.store.removeAll() }
+                if count != nil { disk.health.forgetLostKeys() }
+                return count
+            }
+            guard let count else { continue }
+            disk.health.count { $0.size = 0 }
+            removed = max(removed, count)
+        }
+        l1.bumpEpochs()
+        return removed
+    }
+
+    /// The newest `limit` health checks of `key`, newest first (from L3; [] without L3).
+    public func history(_ key: String, limit: Int) throws(TieredCacheError) -> [HealthCheckRecord] {
+        guard let l3Tier else { return [] }
+        guard usable(l3Tier) else { throw .unavailable("l3 is disabled") }
+        l3Tier.writer.flush()
+        let records = l3Tier.health.attempt { () throws(StoreError) in try l3Tier.store.history(key, limit: limit) }
+        guard let records else { throw .unavailable("l3 failed") }
+        return records
+    }
+}

@@ -1,0 +1,223 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// The tiered cache: L1 in memory, then the optional disk tiers L2 and L3.
+///
+/// Thread-safe. Calls with `.memoryOnly` never touch a disk and may run on an event loop; calls
+/// with `.mayBlock` may read disk tiers and must run on a blocking queue. Writes are applied to L1
+/// at once and handed to one writer per disk tier, which batches them into transactions.
+///
+/// How it holds together:
+/// - L1 (`MemoryTier`) is sharded; every change of a key happens under its shard's lock, and the writes
+///   it causes are queued to the disk writers under that same lock, so each writer sees a key's writes in
+///   order. A writer's overlay shows queued writes to readers until they are committed.
+/// - A key missing from L1 is read from disk WITHOUT the lock; the result is used (promoted) under the lock
+///   only if the shard's epoch did not move meanwhile (an eviction or a delete of a non-resident key bumps
+///   it), otherwise it is read again.
+/// - Disk faults are counted per tier (`TierHealth`); a disabled tier is skipped, probed and re-enabled.
+/// - Per-source TTLs are not applied by `put`: the server asks `resolvedTTL(source:)` when the client gave no
+///   TTL and builds the entry with it, so an entry given no TTL at all is meant to be permanent.
+public final class TieredCache: Sendable {
+    /// Settings of the cache; every limit has a named setting and a default.
+    public struct Configuration: Sendable {
+        /// L1's capacity (`--l1-max-entries`).
+        public var l1MaxEntries: Int = 1000
+        /// L2's capacity (`--l2-max-entries`).
+        public var l2MaxEntries: Int = 5000
+        /// L3's capacity (`--l3-max-entries`); `nil` is unbounded.
+        public var l3MaxEntries: Int? = nil
+        /// Which entry a full tier evicts first (`--eviction-policy`).
+        public var evictionPolicy: EvictionPolicy = .lru
+        /// TTL of a new entry given none (`--default-ttl`), seconds.
+        public var defaultTTL: Int = 3600
+        /// TTL by source, applied when an entry is given no TTL of its own (`--source-ttl`).
+        public var sourceTTLs: [String: Int] = [:]
+        /// Consecutive failures that remove an entry (`--failure-threshold`).
+        public var failureThreshold: Int = 3
+        /// Whether reaching `failureThreshold` removes the entry (`--no-health-invalidation`).
+        public var healthInvalidation: Bool = true
+        /// Consecutive failed operations that disable a disk tier (`--tier-failure-threshold`).
+        public var tierFailureThreshold: Int = 3
+        /// How often a disabled tier is probed, seconds.
+        public var tierProbeInterval: Double = 5
+        /// Health checks kept per key in L3's history (`--health-history-limit`).
+        public var healthHistoryLimit: Int = 100
+        /// When disk writes are synced (`--fsync`).
+        public var fsync: FsyncPolicy = .everysec
+        /// The most writes one writer transaction takes (`--write-batch-size`).
+        public var writeBatchSize: Int = 1024
+
+        public init() {}
+    }
+
+    /// A configured disk tier: its store with its fault state, and its writer.
+    struct DiskTier: Sendable {
+        let health: TierHealth
+        let writer: TierWriter
+        var id: TierID { health.tier }
+        var store: any PersistentStore { health.store }
+    }
+
+    /// Figures not kept by L1 or a disk tier.
+    struct Counters: Sendable {
+        var promotions = 0
+        var demotions = 0
+        var l1EvictionsTTL = 0
+        var l1EvictionsHealth = 0
+    }
+
+    public let configuration: Configuration
+    let clock: any CacheClock
+    let logger: Logger
+    let l1: MemoryTier
+    let l2Tier: DiskTier?
+    let l3Tier: DiskTier?
+    /// The configured disk tiers, L2 before L3.
+    let disks: [DiskTier]
+    let counters = NIOLockedValueBox(Counters())
+    let isShutDown = NIOLockedValueBox(false)
+
+    /// Creates the cache over L1 and the given disk stores (either may be absent: `--tiers l1` runs L1 alone).
+    ///
+    /// Starts one writer thread per disk store; call `shutdown()` to commit, sync and close them.
+    public init(
+        configuration: Configuration,
+        l2: (any PersistentStore)? = nil,
+        l3: (any PersistentStore)? = nil,
+        clock: any CacheClock = SystemClock(),
+        logger: Logger = Logger(label: "cachesrvd.tiers")
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.l1 = MemoryTier(maxEntries: configuration.l1MaxEntries, policy: configuration.evictionPolicy)
+        func makeTier(_ tier: TierID, _ store: (any PersistentStore)?, maxEntries: Int?) -> DiskTier? {
+            guard let store else { return nil }
+            let health = TierHealth(
+                tier: tier,
+                store: store,
+                failureThreshold: configuration.tierFailureThreshold,
+                probeInterval: configuration.tierProbeInterval,
+                clock: clock,
+                logger: logger
+            )
+            let writer = TierWriter(
+                health: health,
+                maxEntries: maxEntries,
+                policy: configuration.evictionPolicy,
+                batchSize: configuration.writeBatchSize,
+                fsync: configuration.fsync
+            )
+            return DiskTier(health: health, writer: writer)
+        }
+        self.l2Tier = makeTier(.l2, l2, maxEntries: configuration.l2MaxEntries)
+        self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
+        self.disks = [l2Tier, l3Tier].compactMap { $0 }
+        for disk in disks {
+            let tier = disk.id
+            disk.writer.start { [weak self] key in self?.repairWrite(for: key, on: tier) }
+        }
+    }
+
+    /// Whether any disk tier is configured (if not, no call ever throws `wouldBlock`).
+    public var hasDiskTiers: Bool { !disks.isEmpty }
+
+    /// The current time of the cache's clock.
+    public func now() -> Double { clock.now() }
+
+    /// The TTL for a new entry of `source` that was given none: the source's TTL, else the default.
+    ///
+    /// `put` does not apply it (an entry built with `ttlSeconds: nil` is permanent); the server calls this
+    /// when a client gives no TTL and builds the entry with the result.
+    public func resolvedTTL(source: String) -> Int {
+        configuration.sourceTTLs[source] ?? configuration.defaultTTL
+    }
+
+    /// What a step under an L1 shard lock decided.
+    enum Step<R> {
+        case done(R)
+        case wouldBlock
+        /// Read the disk tiers without the lock, then try again (the shard's epoch at that moment).
+        case load(epoch: UInt64)
+    }
+
+    // MARK: Reads
+
+    /// Looks a key up L1 -> L2 -> L3. A hit below L1 is promoted; a hit bumps `access_count` and
+    /// `last_accessed` (written through) and counts in the statistics. An expired entry found
+    /// anywhere is removed everywhere (TTL eviction) and reported as absent.
+    public func get(_ key: String, mode: IOMode) throws(TieredCacheError) -> CacheEntry? {
+        var known: (epoch: UInt64, result: DiskLookup)? = nil
+        while true {
+            let now = clock.now()
+            let step = l1.withShard(for: key, onEvict: demote) { storage -> Step<CacheEntry?> in
+                if let slot = storage.slot(of: key) {
+                    if storage.entry(at: slot).isExpired(at: now) {
+                        expireResident(slot, in: &storage)
+                        return .done(nil)
+                    }
+                    storage.hits += 1
+                    let entry = storage.modify(at: slot) { entry -> CacheEntry in
+                        entry.accessCount += 1
+                        entry.lastAccessed = now
+                        return entry
+                    }
+                    writeThrough(.put(entry))
+                    return .done(entry)
+                }
+                if disks.isEmpty {
+                    storage.misses += 1
+                    return .done(nil)
+                }
+                if let known, known.epoch == storage.epoch {
+                    return .done(settle(known.result, key: key, in: &storage, now: now, bump: true))
+                }
+                guard mode == .mayBlock else { return .wouldBlock }
+                if known == nil { storage.misses += 1 }
+                return .load(epoch: storage.epoch)
+            }
+            switch step {
+            case .done(let entry): return entry
+            case .wouldBlock: throw .wouldBlock
+            case .load(let epoch): known = (epoch, lookupDisk(key, now: now, counting: known == nil))
+            }
+        }
+    }
+
+    /// Like `get` but changes nothing: no access bump, no statistics, no promotion (TTL, EXISTS, TYPE).
+    public func peek(_ key: String, mode: IOMode) throws(TieredCacheError) -> CacheEntry? {
+        let now = clock.now()
+        let step = l1.shard(for: key).locked { storage -> Step<CacheEntry?> in
+            if let slot = storage.slot(of: key) {
+                let entry = storage.entry(at: slot)
+                return .done(entry.isExpired(at: now) ? nil : entry)
+            }
+            if disks.isEmpty { return .done(nil) }
+            return mode == .mayBlock ? .load(epoch: storage.epoch) : .wouldBlock
+        }
+        switch step {
+        case .done(let entry): return entry
+        case .wouldBlock: throw .wouldBlock
+        case .load:
+            if case .found(let entry, _) = lookupDisk(key, now: now, counting: false) { return entry }
+            return nil
+        }
+    }
+
+    // MARK: Writes
+
+    /// Stores a whole entry, as given, written through every enabled tier.
+    ///
+    /// The TTL is the entry's own: an entry built with `ttlSeconds: nil` never expires. To give a new entry
+    /// its source's TTL (or the default), build it with `resolvedTTL(source:)`.
+    public func put(_ entry: CacheEntry) {
+        l1.withShard(for: entry.key, onEvict: demote) { storage in
+            if let slot = storage.slot(of: entry.key) {
+                storage.replace(at: slot, with: entry)
+            } else {
+                storage.insert(entry)
+            }
+            writeThrough(.put(entry))
+        }
+    }
+}

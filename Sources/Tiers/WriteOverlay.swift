@@ -1,0 +1,50 @@
+/// The puts and deletes a tier's writer has queued and not yet committed, by key: what a reader of that tier
+/// must see instead of the store (read-your-writes).
+///
+/// Not synchronised: the `TierWriter` guards it with its queue lock.
+struct WriteOverlay {
+    struct Pending {
+        /// The sequence number of the newest write of the key.
+        var sequence: UInt64
+        /// The entry as it will be once committed; nil for a delete.
+        var entry: CacheEntry?
+        /// The queue position of that write while the writer has not taken it: a newer write of the key can
+        /// replace it in place (nil once taken, or once a health record of the key was queued behind it).
+        var position: UInt64?
+    }
+
+    private var pending: [String: Pending] = [:]
+
+    var count: Int { pending.count }
+
+    /// The pending state of `key`: nil if none, `.some(nil)` if a delete is pending.
+    func lookup(_ key: String) -> CacheEntry?? {
+        guard let item = pending[key] else { return nil }
+        return .some(item.entry)
+    }
+
+    /// The queue position a new write of `key` may replace, if any.
+    func replaceablePosition(of key: String) -> UInt64? {
+        pending[key]?.position
+    }
+
+    /// Records a queued put (`entry`) or delete (nil).
+    mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, position: UInt64) {
+        pending[key] = Pending(sequence: sequence, entry: entry, position: position)
+    }
+
+    /// The write of `key` at `position` can no longer be replaced in place.
+    mutating func seal(_ key: String, at position: UInt64? = nil) {
+        guard let item = pending[key], let itemPosition = item.position else { return }
+        if position == nil || itemPosition == position {
+            pending[key]?.position = nil
+        }
+    }
+
+    /// The write of `key` with sequence `sequence` was committed (or lost): forget it unless superseded.
+    mutating func settle(_ key: String, sequence: UInt64) {
+        if let item = pending[key], item.sequence <= sequence {
+            pending[key] = nil
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import Tiers
+
+/// A `PersistentStore` kept in a dictionary behind a lock, which can be told to fail, to block its commits or
+/// to report corruption.
+///
+/// This is a TEST FIXTURE for fault injection, acceptable here because the real stores (SQLite L2/L3, JSONL)
+/// are tested against real files by their author; these tests are about how the tiered cache reacts to a
+/// tier, which needs a tier that fails, blocks or goes corrupt on demand.
+///
+/// `@unchecked Sendable`: every stored property below `condition` is guarded by `condition`.
+final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
+    let tier: TierID
+    var description: String { "test-store \(tier)" }
+
+    private let condition = NSCondition()
+    private var entries: [String: CacheEntry] = [:]
+    private var order: [String] = []
+    private var histories: [String: [HealthCheckRecord]] = [:]
+    private var failure: StoreError.Kind?
+    private var corruptNextGet = false
+    private var blocked = false
+    private var waitingInApply = false
+    private var calls: [String: Int] = [:]
+    private var batches: [[StoreWrite]] = []
+    private var isClosed = false
+
+    init(_ tier: TierID) {
+        self.tier = tier
+    }
+
+    // MARK: Control
+
+    /// Makes every operation throw an error of `kind` (nil: work again).
+    func fail(with kind: StoreError.Kind?) {
+        locked { failure = kind }
+    }
+
+    /// Makes the next `get` throw `.corrupt`.
+    func corruptNextRead() {
+        locked { corruptNextGet = true }
+    }
+
+    /// Makes `apply` wait until `unblock()`.
+    func block() {
+        locked { blocked = true }
+    }
+
+    func unblock() {
+        condition.lock()
+        blocked = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until a writer is parked in a blocked `apply`.
+    func waitUntilApplyIsBlocked() {
+        condition.lock()
+        while !waitingInApply { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Stores an entry directly, as if an earlier run had written it.
+    func seed(_ entry: CacheEntry) {
+        locked { store(entry) }
+    }
+
+    func stored(_ key: String) -> CacheEntry? {
+        locked { entries[key] }
+    }
+
+    var keys: Set<String> { locked { Set(entries.keys) } }
+
+    func calls(_ name: String) -> Int {
+        locked { calls[name, default: 0] }
+    }
+
+    var appliedBatches: [[StoreWrite]] { locked { batches } }
+
+    var closed: Bool { locked { isClosed } }
+
+    // MARK: PersistentStore
+
+    func get(_ key: String) throws(StoreError) -> CacheEntry? {
+        try operation("get") { () throws(StoreError) -> CacheEntry? in
+            if corruptNextGet {
+                corruptNextGet = false
+                throw StoreError(.corrupt, "file is not a database")
+            }
+            return entries[key]
+        }
+    }
+
+    func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        condition.lock()
+        calls["apply", default: 0] += 1
+        while blocked {
+            waitingInApply = true
+            condition.broadcast()
+            condition.wait()
+        }
+        waitingInApply = false
+        defer { condition.unlock() }
+        try check()
+        batches.append(writes)
+        for write in writes {
+            switch write {
+            case .put(let entry):
+                store(entry)
+            case .delete(let key):
+                entries[key] = nil
+                order.removeAll { $0 == key }
+                histories[key] = nil
+            case .appendHealth(let key, let record, let keep):
+                guard entries[key] != nil else { continue }
+                histories[key, default: []].insert(record, at: 0)
+                histories[key] = Array(histories[key]!.prefix(keep))
+            }
+        }
+    }
+
+    func count() throws(StoreError) -> Int {
+        try operation("count") { entries.count }
+    }
+
+    func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
+        try operation("scanKeys") {
+            let sorted = entries.keys.sorted()
+            let start = min(Int(cursor), sorted.count)
+            let end = min(start + limit, sorted.count)
+            return (end == sorted.count ? 0 : UInt64(end), Array(sorted[start..<end]))
+        }
+    }
+
+    func removeExpired(now: Double) throws(StoreError) -> [String] {
+        try operation("removeExpired") {
+            let expired = entries.values.filter { ($0.expiresAt ?? .infinity) <= now }.map(\.key)
+            for key in expired { drop(key) }
+            return expired
+        }
+    }
+
+    func removeAll() throws(StoreError) -> Int {
+        try operation("removeAll") {
+            let count = entries.count
+            entries.removeAll()
+            order.removeAll()
+            histories.removeAll()
+            return count
+        }
+    }
+
+    func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String] {
+        try operation("evict") {
+            guard entries.count > maxEntries else { return [] }
+            let ranked: [String]
+            switch policy {
+            case .fifo: ranked = order
+            case .lru: ranked = entries.values.sorted { $0.lastAccessed < $1.lastAccessed }.map(\.key)
+            case .lfu:
+                ranked = entries.values.sorted { ($0.accessCount, $0.lastAccessed) < ($1.accessCount, $1.lastAccessed) }
+                    .map(\.key)
+            }
+            let victims = Array(ranked.prefix(entries.count - maxEntries))
+            for key in victims { drop(key) }
+            return victims
+        }
+    }
+
+    func sync() throws(StoreError) {
+        try operation("sync") {}
+    }
+
+    func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord] {
+        try operation("history") { Array(histories[key, default: []].prefix(limit)) }
+    }
+
+    func recoverFromCorruption() throws(StoreError) -> String {
+        try operation("recoverFromCorruption") {
+            entries.removeAll()
+            order.removeAll()
+            histories.removeAll()
+            return "/tmp/\(tier).corrupt-1"
+        }
+    }
+
+    func close() {
+        locked { isClosed = true }
+    }
+
+    // MARK: Internals
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body()
+    }
+
+    private func operation<T>(_ name: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        calls[name, default: 0] += 1
+        try check()
+        return try body()
+    }
+
+    private func check() throws(StoreError) {
+        if isClosed { throw StoreError(.closed, "closed") }
+        if let failure { throw StoreError(failure, "injected \(failure)") }
+    }
+
+    private func store(_ entry: CacheEntry) {
+        if entries[entry.key] == nil { order.append(entry.key) }
+        entries[entry.key] = entry
+    }
+
+    private func drop(_ key: String) {
+        entries[key] = nil
+        order.removeAll { $0 == key }
+        histories[key] = nil
+    }
+}
