@@ -1,0 +1,135 @@
+import Logging
+
+extension SQLiteEntryStore {
+    /// How many rows `reencryptAll` reads per step (it holds one transaction throughout).
+    static let reencryptPageSize = 512
+
+    /// Forces committed transactions to stable storage.
+    ///
+    /// `.everysec`: fsyncs the -wal file (where WAL commits land) and the database file (where
+    /// checkpoints land), each opened with open(2). `.always` commits are already synced
+    /// (synchronous=FULL); `.no` leaves flushing to the OS.
+    func sync() throws(StoreError) {
+        guard fsync == .everysec else { return }
+        // Under the writer's lock: no commit or recovery runs while the files are synced.
+        try pool.withWriter { _ throws(StoreError) in
+            try SQLiteFiles.fsyncFile(path + "-wal")
+            try SQLiteFiles.fsyncFile(path)
+        }
+    }
+
+    /// Closes every connection, moves the damaged files aside, recreates an empty database and
+    /// reopens. Returns the path the damaged database file was moved to.
+    func recoverFromCorruption() throws(StoreError) -> String {
+        let movedTo = try pool.reopen { () throws(StoreError) -> String in
+            try SQLiteFiles.moveAside(path)
+        }
+        logger.error(
+            "sqlite store was corrupt: moved aside and recreated empty",
+            metadata: ["store.moved_to": "\(movedTo)"]
+        )
+        return movedTo
+    }
+
+    /// Opens a store with `open`; if that fails with `.corrupt`, moves the files at `path` aside
+    /// and opens again (an empty database). Logs the recovery at error level.
+    static func openRecoveringCorruption<Store>(
+        path: String,
+        tier: TierID,
+        logger: Logger,
+        open: () throws(StoreError) -> Store
+    ) throws(StoreError) -> (store: Store, recoveredFrom: String?) {
+        do {
+            return (try open(), nil)
+        } catch  where error.kind == .corrupt {
+            let movedTo = try SQLiteFiles.moveAside(path)
+            logger.error(
+                "sqlite store is corrupt: moved aside and starting empty",
+                metadata: [
+                    "cache.tier": "\(tier)", "store.path": "\(path)", "store.moved_to": "\(movedTo)",
+                    "error": "\(error)",
+                ]
+            )
+            return (try open(), movedTo)
+        }
+    }
+
+    /// Re-encrypts every stored credential with `newCipher` in one transaction, then uses
+    /// `newCipher` for all later writes. Rows whose tokens the current cipher cannot decrypt are
+    /// left as they are (they were unreadable already) and counted in a warning.
+    ///
+    /// - Returns: the number of rows re-encrypted.
+    func reencryptAll(with newCipher: CredentialCipher) throws(StoreError) -> Int {
+        let oldCipher = cipher
+        let (changed, skipped) = try pool.withWriter { db throws(StoreError) -> (Int, Int) in
+            let result = try db.immediateTransaction { () throws(StoreError) -> (Int, Int) in
+                var changed = 0
+                var skipped = 0
+                var cursor = 0
+                while true {
+                    let page = try credentialsPage(after: cursor, in: db)
+                    guard let last = page.last else { break }
+                    cursor = last.rowid
+                    for row in page {
+                        guard
+                            let username = try? Self.reencrypt(row.username, from: oldCipher, to: newCipher),
+                            let password = try? Self.reencrypt(row.password, from: oldCipher, to: newCipher)
+                        else {
+                            skipped += 1
+                            continue
+                        }
+                        let update = try db.statement(queries.updateCredentials)
+                        update.bindBlob(1, username)
+                        update.bindBlob(2, password)
+                        update.bind(3, row.rowid)
+                        try update.run()
+                        changed += 1
+                    }
+                }
+                return (changed, skipped)
+            }
+            // Swapped while the writer lock is held: no write can encrypt with the old key after this.
+            cipherBox.withLockedValue { $0 = newCipher }
+            return result
+        }
+        if skipped > 0 {
+            logger.warning(
+                "credentials left as they were: not decryptable with the configured keys",
+                metadata: ["store.rows": "\(skipped)"]
+            )
+        }
+        logger.info("credentials re-encrypted with the new key", metadata: ["store.rows": "\(changed)"])
+        return changed
+    }
+
+    private struct CredentialRow {
+        var rowid: Int
+        var username: [UInt8]?
+        var password: [UInt8]?
+    }
+
+    /// The next rows (by rowid) after `cursor` that hold a credential.
+    private func credentialsPage(after cursor: Int, in db: SQLiteDatabase) throws(StoreError) -> [CredentialRow] {
+        let statement = try db.statement(queries.credentialsPage)
+        defer { statement.reset() }
+        statement.bind(1, cursor)
+        statement.bind(2, Self.reencryptPageSize)
+        var rows: [CredentialRow] = []
+        while try statement.step() {
+            rows.append(
+                CredentialRow(rowid: statement.int(0), username: statement.bytes(2), password: statement.bytes(3))
+            )
+        }
+        return rows
+    }
+
+    private static func reencrypt(
+        _ token: [UInt8]?,
+        from old: CredentialCipher,
+        to new: CredentialCipher
+    ) throws(StoreError) -> [UInt8]? {
+        guard let token else { return nil }
+        let plaintext = try old.decrypt(String(decoding: token, as: UTF8.self))
+        return Array(new.encrypt(plaintext).utf8)
+    }
+}

@@ -1,0 +1,116 @@
+extension SQLiteEntryStore {
+    // MARK: Writes (the writer connection, called from the tier's writer thread)
+
+    /// Applies the writes in order in one `BEGIN IMMEDIATE ... COMMIT`; nothing is kept if one fails.
+    func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        guard !writes.isEmpty else { return }
+        let cipher = self.cipher
+        let now = SystemClock().now()
+        try pool.withWriter { db throws(StoreError) in
+            try db.immediateTransaction { () throws(StoreError) in
+                // Looked up once per batch (the cache is keyed by SQL text, which costs a hash each time).
+                var upsert: SQLiteStatement?
+                var delete: SQLiteStatement?
+                for write in writes {
+                    switch write {
+                    case .put(let entry):
+                        let statement = try cached(&upsert, queries.upsert, in: db)
+                        EntryRow.bind(entry, to: statement, cipher: cipher)
+                        if schema.hasTimestamps {
+                            statement.bind(EntryRow.columnCount + 1, now)
+                        }
+                        try statement.run()
+                    case .delete(let key):
+                        let statement = try cached(&delete, queries.delete, in: db)
+                        statement.bind(1, key)
+                        try statement.run()
+                    case .appendHealth(let key, let record, let keep):
+                        try appendHealth(key: key, record: record, keep: keep, in: db)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `slot`'s statement (fetched from the connection's cache the first time), reset for another run.
+    private func cached(
+        _ slot: inout SQLiteStatement?,
+        _ sql: String,
+        in db: SQLiteDatabase
+    ) throws(StoreError) -> SQLiteStatement {
+        if let statement = slot {
+            statement.reset()
+            return statement
+        }
+        let statement = try db.statement(sql)
+        slot = statement
+        return statement
+    }
+
+    /// Inserts a history row if `key` has an entry (else nothing), then keeps its newest `keep` rows.
+    private func appendHealth(
+        key: String,
+        record: HealthCheckRecord,
+        keep: Int,
+        in db: SQLiteDatabase
+    ) throws(StoreError) {
+        guard let append = queries.appendHealth, let trim = queries.trimHistory else { return }
+        let insert = try db.statement(append)
+        insert.bind(1, key)
+        insert.bind(2, record.checkTime)
+        insert.bind(3, record.status.rawValue)
+        insert.bind(4, record.responseTimeMs)
+        insert.bind(5, record.errorMessage)
+        insert.bind(6, record.checkURL)
+        try insert.run()
+        guard db.changes > 0 else { return }
+        let statement = try db.statement(trim)
+        statement.bind(1, key)
+        statement.bind(2, max(keep, 0))
+        try statement.run()
+    }
+
+    /// Deletes entries with `expires_at <= now` (through the expires_at index) and returns their keys.
+    func removeExpired(now: Double) throws(StoreError) -> [String] {
+        try deleteReturningKeys(queries.removeExpired) { $0.bind(1, now) }
+    }
+
+    /// Deletes entries beyond `maxEntries`, chosen by `policy`, in one statement; returns their keys.
+    func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String] {
+        try deleteReturningKeys(queries.evict(policy)) { $0.bind(1, max(maxEntries, 0)) }
+    }
+
+    /// Deletes everything (L3: its history too); returns how many entries there were.
+    func removeAll() throws(StoreError) -> Int {
+        try pool.withWriter { db throws(StoreError) -> Int in
+            try db.immediateTransaction { () throws(StoreError) -> Int in
+                let count = try db.statement(queries.count)
+                let total = try count.step() ? count.int(0) : 0
+                count.reset()
+                for sql in queries.removeAll {
+                    try db.statement(sql).run()
+                }
+                return total
+            }
+        }
+    }
+
+    /// Runs a `DELETE ... RETURNING key` in a write transaction and collects the keys.
+    private func deleteReturningKeys(
+        _ sql: String,
+        bind: (SQLiteStatement) -> Void
+    ) throws(StoreError) -> [String] {
+        try pool.withWriter { db throws(StoreError) -> [String] in
+            try db.immediateTransaction { () throws(StoreError) -> [String] in
+                let statement = try db.statement(sql)
+                defer { statement.reset() }
+                bind(statement)
+                var keys: [String] = []
+                while try statement.step() {
+                    keys.append(statement.text(0))
+                }
+                return keys
+            }
+        }
+    }
+}

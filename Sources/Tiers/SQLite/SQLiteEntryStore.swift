@@ -1,0 +1,191 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// The engine shared by `SQLiteL2Store` and `SQLiteL3Store`: one database file in WAL mode with
+/// one writer connection and a few reader connections (`SQLiteConnectionPool`).
+///
+/// Sendable: every stored property is an immutable Sendable value; mutable state lives in the
+/// pool (a lock per connection) and in `cipherBox` (a locked box).
+final class SQLiteEntryStore: Sendable {
+    /// How many reader connections a store keeps.
+    static let readerCount = 3
+    /// How long a connection waits for another process's lock before `.busy`, milliseconds.
+    static let busyTimeoutMilliseconds = 5000
+
+    let tier: TierID
+    /// The database file.
+    let path: String
+    let schema: SQLiteSchema
+    let queries: SQLiteQueries
+    let fsync: FsyncPolicy
+    let logger: Logger
+    /// The cipher in use; `reencryptAll` swaps it for the new one.
+    let cipherBox: NIOLockedValueBox<CredentialCipher>
+    let pool: SQLiteConnectionPool
+
+    /// Opens (creating or upgrading) the database at `path`.
+    ///
+    /// - Throws: `.corrupt` when the file is not a database (or not one of this tier), `.readOnly`,
+    ///   `.full`, `.busy`, `.io` as SQLite reports them.
+    init(
+        tier: TierID,
+        path: String,
+        schema: SQLiteSchema,
+        cipher: CredentialCipher,
+        fsync: FsyncPolicy,
+        logger: Logger
+    ) throws(StoreError) {
+        var storeLogger = logger
+        storeLogger[metadataKey: "cache.tier"] = "\(tier)"
+        storeLogger[metadataKey: "store.path"] = "\(path)"
+        let logger = storeLogger
+        self.tier = tier
+        self.path = path
+        self.schema = schema
+        self.queries = SQLiteQueries(schema: schema)
+        self.fsync = fsync
+        self.logger = logger
+        self.cipherBox = NIOLockedValueBox(cipher)
+        try SQLiteFiles.ensureDirectory(SQLiteFiles.directory(of: path))
+        let openWriter: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
+            try Self.openWriter(path: path, schema: schema, fsync: fsync, logger: logger)
+        }
+        let openReader: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
+            try Self.openReader(path: path)
+        }
+        self.pool = try SQLiteConnectionPool(
+            readerCount: Self.readerCount,
+            openWriter: openWriter,
+            openReader: openReader
+        )
+        logger.debug("opened sqlite store", metadata: ["store.fsync": "\(fsync)"])
+    }
+
+    var description: String { "sqlite \(path)" }
+
+    var cipher: CredentialCipher { cipherBox.withLockedValue { $0 } }
+
+    // MARK: Reads (reader connections)
+
+    func get(_ key: String) throws(StoreError) -> CacheEntry? {
+        let cipher = self.cipher
+        return try pool.withReader { db throws(StoreError) -> CacheEntry? in
+            let statement = try db.statement(queries.get)
+            defer { statement.reset() }
+            statement.bind(1, key)
+            guard try statement.step() else { return nil }
+            return try EntryRow.read(statement, cipher: cipher)
+        }
+    }
+
+    func count() throws(StoreError) -> Int {
+        try pool.withReader { db throws(StoreError) -> Int in
+            let statement = try db.statement(queries.count)
+            defer { statement.reset() }
+            return try statement.step() ? statement.int(0) : 0
+        }
+    }
+
+    func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
+        guard limit > 0 else { return (cursor, []) }
+        return try pool.withReader { db throws(StoreError) -> (next: UInt64, keys: [String]) in
+            let statement = try db.statement(queries.scan)
+            defer { statement.reset() }
+            statement.bind(1, Int(clamping: cursor))
+            statement.bind(2, limit)
+            var keys: [String] = []
+            keys.reserveCapacity(min(limit, 4096))
+            var last: Int64 = 0
+            while try statement.step() {
+                last = statement.int64(0)
+                keys.append(statement.text(1))
+            }
+            let next = keys.count < limit ? 0 : UInt64(max(last, 0))
+            return (next, keys)
+        }
+    }
+
+    func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord] {
+        guard let sql = queries.history, limit > 0 else { return [] }
+        return try pool.withReader { db throws(StoreError) -> [HealthCheckRecord] in
+            let statement = try db.statement(sql)
+            defer { statement.reset() }
+            statement.bind(1, key)
+            statement.bind(2, limit)
+            var records: [HealthCheckRecord] = []
+            while try statement.step() {
+                records.append(
+                    HealthCheckRecord(
+                        checkTime: statement.double(0),
+                        status: HealthStatus(rawValue: statement.text(1)) ?? .unknown,
+                        responseTimeMs: statement.optionalDouble(2),
+                        errorMessage: statement.optionalText(3),
+                        checkURL: statement.optionalText(4)
+                    )
+                )
+            }
+            return records
+        }
+    }
+
+    func close() {
+        pool.close()
+    }
+
+    // MARK: Connections
+
+    private static func openWriter(
+        path: String,
+        schema: SQLiteSchema,
+        fsync: FsyncPolicy,
+        logger: Logger
+    ) throws(StoreError) -> SQLiteDatabase {
+        try SQLiteFiles.createPrivateFile(path)
+        let db = try SQLiteDatabase(path: path, readOnly: false)
+        try db.execute("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)")
+        // The first statement that reads the file: a file that is not a database fails here (.corrupt).
+        let mode = try db.pragmaText("journal_mode = WAL")
+        guard mode?.lowercased() == "wal" else {
+            throw StoreError(.io, "cannot switch \(path) to WAL (journal mode \(mode ?? "unknown"))")
+        }
+        try db.execute("PRAGMA synchronous = \(synchronousLevel(for: fsync))")
+        if let report = try schema.migrate(db) {
+            logger.info(
+                "sqlite schema set up",
+                metadata: [
+                    "schema.from": "\(report.fromVersion)", "schema.to": "\(report.toVersion)",
+                    "schema.created": "\(report.created)", "schema.rebuilt": "\(report.rebuilt)",
+                    "schema.added": "\(report.addedColumns)",
+                ]
+            )
+        }
+        // After the migration (a rebuild must not cascade): every connection enforces foreign keys.
+        // The writer gets a larger page cache (index updates of big tables); the WAL is cut back to
+        // 64 MiB after a checkpoint instead of keeping the size of the largest transaction.
+        try db.execute(
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; "
+                + "PRAGMA journal_size_limit = 67108864"
+        )
+        return db
+    }
+
+    private static func openReader(path: String) throws(StoreError) -> SQLiteDatabase {
+        let db = try SQLiteDatabase(path: path, readOnly: true)
+        try db.execute(
+            "PRAGMA busy_timeout = \(busyTimeoutMilliseconds); PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192"
+        )
+        return db
+    }
+
+    /// `.always` syncs the WAL at every commit (FULL). `.everysec` and `.no` use NORMAL: commits
+    /// are not synced (`sync()` does it for `.everysec`), but WAL checkpoints still are, so a
+    /// power loss can lose recent commits yet never corrupt the file, as OFF could.
+    static func synchronousLevel(for fsync: FsyncPolicy) -> String {
+        switch fsync {
+        case .always:
+            return "FULL"
+        case .everysec, .no:
+            return "NORMAL"
+        }
+    }
+}

@@ -1,0 +1,101 @@
+extension SQLiteSchema {
+    /// What `migrate` did, for the log.
+    struct MigrationReport: Sendable, Equatable {
+        var fromVersion: Int
+        var toVersion: Int
+        /// Tables created from nothing.
+        var created: [String] = []
+        /// Tables rebuilt (copied into the current shape) because a column had to lose NOT NULL.
+        var rebuilt: [String] = []
+        /// `table.column` added with `ALTER TABLE ADD COLUMN`.
+        var addedColumns: [String] = []
+    }
+
+    /// Creates the tables of a new file or upgrades an older one (a proxywhirl-made file has
+    /// `user_version` 0) to `currentVersion`, in one transaction.
+    ///
+    /// Must run before `PRAGMA foreign_keys=ON` on this connection: a rebuild drops and recreates
+    /// the parent table, which would otherwise cascade into `health_history`.
+    ///
+    /// - Returns: what was done, or `nil` when the file was already current (the usual case: one
+    ///   `PRAGMA user_version` read, no other schema work).
+    /// - Throws: `.corrupt` when a table of ours exists but lacks a required column (not a file of
+    ///   this tier); `.io` when the file was written by a newer schema version.
+    func migrate(_ db: SQLiteDatabase) throws(StoreError) -> MigrationReport? {
+        let version = try db.pragmaInteger("user_version")
+        if version == Self.currentVersion { return nil }
+        if version > Self.currentVersion {
+            throw StoreError(.io, "\(db.path) has schema version \(version), newer than \(Self.currentVersion)")
+        }
+        return try db.immediateTransaction { () throws(StoreError) -> MigrationReport in
+            var report = MigrationReport(fromVersion: version, toVersion: Self.currentVersion)
+            for table in tables {
+                try upgrade(table, in: db, report: &report)
+            }
+            if let history {
+                // proxywhirl never enabled foreign keys, so its history may point at deleted entries.
+                try db.execute(
+                    "DELETE FROM \(history.name) WHERE proxy_key NOT IN (SELECT key FROM \(entries.name))"
+                )
+            }
+            for table in tables {
+                try db.execute(table.createIndexesSQL)
+            }
+            try db.execute("PRAGMA user_version = \(Self.currentVersion)")
+            return report
+        }
+    }
+
+    private func upgrade(_ table: Table, in db: SQLiteDatabase, report: inout MigrationReport) throws(StoreError) {
+        let existing = try columns(of: table.name, in: db)
+        if existing.isEmpty {
+            try db.execute(table.createSQL(as: table.name))
+            report.created.append(table.name)
+            return
+        }
+        for column in table.columns where column.isRequired && existing[column.name] == nil {
+            throw StoreError(.corrupt, "table \(table.name) in \(db.path) has no column \(column.name)")
+        }
+        let mustRebuild = table.columns.contains { $0.mustBeNullable && existing[$0.name] == true }
+        if mustRebuild {
+            try rebuild(table, keeping: existing, in: db)
+            report.rebuilt.append(table.name)
+            return
+        }
+        for column in table.columns where existing[column.name] == nil {
+            try db.execute("ALTER TABLE \(table.name) ADD COLUMN \(column.name) \(column.declaration)")
+            report.addedColumns.append("\(table.name).\(column.name)")
+        }
+    }
+
+    /// Copies `table` into a new table of the current shape (ALTER TABLE cannot drop NOT NULL),
+    /// keeping rowids so scan cursors and insertion order survive, then swaps it in.
+    private func rebuild(_ table: Table, keeping existing: [String: Bool], in db: SQLiteDatabase) throws(StoreError) {
+        let temporary = "\(table.name)_migrating"
+        let shared = table.columns.map(\.name).filter { existing[$0] != nil }
+        // A table with `id INTEGER PRIMARY KEY` has its rowid in `id` already.
+        let copied = (table.columns.contains { $0.name == "id" } ? [] : ["rowid"]) + shared
+        let list = copied.joined(separator: ", ")
+        try db.execute(
+            """
+            DROP TABLE IF EXISTS \(temporary);
+            \(table.createSQL(as: temporary));
+            INSERT INTO \(temporary) (\(list)) SELECT \(list) FROM \(table.name);
+            DROP TABLE \(table.name);
+            ALTER TABLE \(temporary) RENAME TO \(table.name);
+            """
+        )
+    }
+
+    /// The columns of `table` with whether each is NOT NULL; empty when there is no such table.
+    private func columns(of table: String, in db: SQLiteDatabase) throws(StoreError) -> [String: Bool] {
+        let statement = try db.prepare("SELECT name, \"notnull\" FROM pragma_table_info(?)")
+        defer { statement.finalize() }
+        statement.bind(1, table)
+        var result: [String: Bool] = [:]
+        while try statement.step() {
+            result[statement.text(0)] = statement.int(1) != 0
+        }
+        return result
+    }
+}

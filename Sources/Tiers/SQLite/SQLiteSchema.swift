@@ -1,0 +1,130 @@
+/// The shape of one SQLite tier's database: proxywhirl's tables, plus what proxywhirl left out.
+///
+/// - L2 (`l2_cache.db`): proxywhirl's `l2_cache` columns and indexes, plus every health-monitoring
+///   column and an index on `last_accessed` (for LRU eviction).
+/// - L3: proxywhirl's `cache_entries` (with `created_at`, `updated_at`) and `health_history`, with
+///   proxywhirl's index names.
+///
+/// Unlike proxywhirl, `expires_at` may be NULL (the entry never expires) and `health_history.check_url`
+/// may be NULL (a check with no URL). `PRAGMA user_version` records the schema version.
+struct SQLiteSchema: Sendable {
+    /// One column: its name and its declaration in `CREATE TABLE`.
+    struct Column: Sendable {
+        var name: String
+        var declaration: String
+        /// Columns a file must already have to be recognised as this tier's (the others are added).
+        var isRequired: Bool = false
+        /// Whether this column must accept NULL (an older NOT NULL declaration forces a rebuild).
+        var mustBeNullable: Bool = false
+    }
+
+    /// One table and its indexes.
+    struct Table: Sendable {
+        var name: String
+        var columns: [Column]
+        /// Table constraints after the columns (e.g. a foreign key).
+        var constraints: [String] = []
+        /// `(index name, indexed columns)`.
+        var indexes: [(name: String, columns: String)]
+
+        /// `CREATE TABLE name (...)` under `name` (which a rebuild changes).
+        func createSQL(as tableName: String) -> String {
+            let parts = columns.map { "\($0.name) \($0.declaration)" } + constraints
+            return "CREATE TABLE \(tableName) (\n    " + parts.joined(separator: ",\n    ") + "\n)"
+        }
+
+        var createIndexesSQL: String {
+            indexes.map { "CREATE INDEX IF NOT EXISTS \($0.name) ON \(name)(\($0.columns));" }.joined(separator: "\n")
+        }
+    }
+
+    /// The schema version this code writes (`PRAGMA user_version`).
+    static let currentVersion = 1
+
+    /// The table of entries (`l2_cache` or `cache_entries`).
+    var entries: Table
+    /// L3's `health_history`; `nil` for L2.
+    var history: Table?
+    /// Whether the entries table has `created_at` and `updated_at` (L3).
+    var hasTimestamps: Bool
+
+    /// The columns `EntryRow` reads and writes, in its order; L3 appends `created_at`, `updated_at`.
+    static let entryColumns: [Column] = [
+        Column(name: "key", declaration: "TEXT PRIMARY KEY", isRequired: true),
+        Column(name: "proxy_url", declaration: "TEXT NOT NULL", isRequired: true),
+        Column(name: "username_encrypted", declaration: "BLOB"),
+        Column(name: "password_encrypted", declaration: "BLOB"),
+        Column(name: "source", declaration: "TEXT NOT NULL DEFAULT 'unknown'"),
+        Column(name: "fetch_time", declaration: "REAL NOT NULL", isRequired: true),
+        Column(name: "last_accessed", declaration: "REAL NOT NULL", isRequired: true),
+        Column(name: "access_count", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "ttl_seconds", declaration: "INTEGER NOT NULL DEFAULT 0"),
+        Column(name: "expires_at", declaration: "REAL", mustBeNullable: true),
+        Column(name: "health_status", declaration: "TEXT DEFAULT 'unknown'"),
+        Column(name: "failure_count", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "evicted_from_l1", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "last_health_check", declaration: "REAL"),
+        Column(name: "consecutive_health_failures", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "consecutive_health_successes", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "recovery_attempt", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "next_check_time", declaration: "REAL"),
+        Column(name: "last_health_error", declaration: "TEXT"),
+        Column(name: "total_health_checks", declaration: "INTEGER DEFAULT 0"),
+        Column(name: "total_health_check_failures", declaration: "INTEGER DEFAULT 0"),
+    ]
+
+    /// L2: `l2_cache` in `l2_cache.db`.
+    static let l2 = SQLiteSchema(
+        entries: Table(
+            name: "l2_cache",
+            columns: entryColumns,
+            indexes: [
+                ("idx_l2_expires_at", "expires_at"),
+                ("idx_l2_source", "source"),
+                ("idx_l2_last_accessed", "last_accessed"),
+            ]
+        ),
+        history: nil,
+        hasTimestamps: false
+    )
+
+    /// L3: `cache_entries` and `health_history`.
+    static let l3 = SQLiteSchema(
+        entries: Table(
+            name: "cache_entries",
+            columns: entryColumns + [
+                Column(name: "created_at", declaration: "REAL NOT NULL DEFAULT 0"),
+                Column(name: "updated_at", declaration: "REAL NOT NULL DEFAULT 0"),
+            ],
+            indexes: [
+                ("idx_expires_at", "expires_at"),
+                ("idx_source", "source"),
+                ("idx_health_status", "health_status"),
+                ("idx_last_accessed", "last_accessed"),
+            ]
+        ),
+        history: Table(
+            name: "health_history",
+            columns: [
+                Column(name: "id", declaration: "INTEGER PRIMARY KEY AUTOINCREMENT", isRequired: true),
+                Column(name: "proxy_key", declaration: "TEXT NOT NULL", isRequired: true),
+                Column(name: "check_time", declaration: "REAL NOT NULL", isRequired: true),
+                Column(name: "status", declaration: "TEXT NOT NULL DEFAULT 'unknown'"),
+                Column(name: "response_time_ms", declaration: "REAL"),
+                Column(name: "error_message", declaration: "TEXT"),
+                Column(name: "check_url", declaration: "TEXT", mustBeNullable: true),
+            ],
+            constraints: ["FOREIGN KEY (proxy_key) REFERENCES cache_entries(key) ON DELETE CASCADE"],
+            indexes: [
+                ("idx_health_history_proxy", "proxy_key"),
+                ("idx_health_history_time", "check_time"),
+            ]
+        ),
+        hasTimestamps: true
+    )
+
+    /// The tables, parents first.
+    var tables: [Table] {
+        [entries] + (history.map { [$0] } ?? [])
+    }
+}

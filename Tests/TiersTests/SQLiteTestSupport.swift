@@ -1,0 +1,249 @@
+import Logging
+import XCTest
+
+@testable import Tiers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A fresh directory under the system temp directory, removed by `remove()`.
+struct SQLiteTestDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/cachesrvd-sqlite-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    func remove() {
+        // The tree is ours and shallow: plain files and at most one level of subdirectories.
+        removeTree(path)
+    }
+
+    private func removeTree(_ path: String) {
+        guard let dir = opendir(path) else {
+            unlink(path)
+            return
+        }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            let child = "\(path)/\(name)"
+            if unlink(child) != 0 {
+                removeTree(child)
+            }
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+}
+
+/// Helpers shared by the SQLite store tests.
+enum SQLiteTestSupport {
+    /// Warnings and errors only: the recovery tests log errors on purpose.
+    static let logger: Logger = {
+        var logger = Logger(label: "cachesrvd.tests.sqlite")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static func cipher() -> CredentialCipher {
+        CredentialCipher(current: .generate())
+    }
+
+    /// An entry with every optional field set to something distinctive.
+    static func fullEntry(_ key: String, now: Double = 1_700_000_000.25) -> CacheEntry {
+        var entry = CacheEntry(
+            key: key,
+            proxyURL: "http://10.0.0.1:8080/\(key)",
+            username: "user-\(key)",
+            password: "s3cret-PASSWORD-\(key)",
+            source: "source-a",
+            now: now,
+            ttlSeconds: 3600
+        )
+        entry.lastAccessed = now + 10.5
+        entry.accessCount = 7
+        entry.healthStatus = .degraded
+        entry.failureCount = 2
+        entry.evictedFromL1 = true
+        entry.lastHealthCheck = now + 20.125
+        entry.consecutiveHealthFailures = 3
+        entry.consecutiveHealthSuccesses = 4
+        entry.recoveryAttempt = 5
+        entry.nextCheckTime = now + 30.5
+        entry.lastHealthError = "timeout after 5 s"
+        entry.totalHealthChecks = 11
+        entry.totalHealthCheckFailures = 6
+        return entry
+    }
+
+    /// An entry with no credentials and no optional fields; `ttl` nil never expires.
+    static func plainEntry(_ key: String, now: Double = 1_700_000_000, ttl: Int? = nil) -> CacheEntry {
+        CacheEntry(key: key, proxyURL: "socks5://proxy-\(key):1080", now: now, ttlSeconds: ttl)
+    }
+
+    /// The bytes of a file (empty when missing).
+    static func bytes(of path: String) -> [UInt8] {
+        guard let file = fopen(path, "rb") else { return [] }
+        defer { fclose(file) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            result.append(contentsOf: buffer[0..<count])
+        }
+        return result
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        guard !pattern.isEmpty, haystack.count >= pattern.count else { return false }
+        for start in 0...(haystack.count - pattern.count) where haystack[start] == pattern[0] {
+            if haystack[start..<(start + pattern.count)].elementsEqual(pattern) {
+                return true
+            }
+        }
+        return false
+    }
+
+    static func fileExists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Writes `bytes` to `path`, replacing it.
+    static func write(_ bytes: [UInt8], to path: String) {
+        let file = fopen(path, "wb")!
+        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, file) }
+        fclose(file)
+    }
+
+    /// The entries of a directory (names only).
+    static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Runs `sql` on a separate raw connection to `path` (like another process would).
+    static func rawExecute(_ path: String, _ sql: String) throws {
+        let db = try SQLiteDatabase(path: path, readOnly: false)
+        defer { db.close() }
+        try db.execute(sql)
+    }
+
+    /// The first column of every row of `sql`, as text, on a separate raw connection.
+    static func rawQuery(_ path: String, _ sql: String) throws -> [String?] {
+        let db = try SQLiteDatabase(path: path, readOnly: false)
+        defer { db.close() }
+        let statement = try db.prepare(sql)
+        defer { statement.finalize() }
+        var rows: [String?] = []
+        while try statement.step() {
+            rows.append(statement.optionalText(0))
+        }
+        return rows
+    }
+
+    /// The error kind thrown by `body`, or `nil` when it does not throw.
+    static func errorKind<T>(_ body: () throws -> T) -> StoreError.Kind? {
+        do {
+            _ = try body()
+            return nil
+        } catch {
+            return (error as? StoreError)?.kind
+        }
+    }
+}
+
+/// Which SQLite store a shared test runs against.
+enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
+    case l2
+    case l3
+
+    var description: String { self == .l2 ? "L2" : "L3" }
+
+    /// The database file for a store living in `directory`.
+    func databasePath(in directory: SQLiteTestDirectory) -> String {
+        switch self {
+        case .l2: return SQLiteL2Store.path(in: directory.file("l2"))
+        case .l3: return directory.file("db/cachesrvd.db")
+        }
+    }
+
+    /// The entries table.
+    var table: String { self == .l2 ? "l2_cache" : "cache_entries" }
+
+    func open(
+        in directory: SQLiteTestDirectory,
+        cipher: CredentialCipher,
+        fsync: FsyncPolicy = .no
+    ) throws -> any PersistentStore {
+        switch self {
+        case .l2:
+            return try SQLiteL2Store(
+                directory: directory.file("l2"),
+                cipher: cipher,
+                fsync: fsync,
+                logger: SQLiteTestSupport.logger
+            )
+        case .l3:
+            return try SQLiteL3Store(
+                path: databasePath(in: directory),
+                cipher: cipher,
+                fsync: fsync,
+                logger: SQLiteTestSupport.logger
+            )
+        }
+    }
+
+    func openRecovering(
+        in directory: SQLiteTestDirectory,
+        cipher: CredentialCipher
+    ) throws -> (store: any PersistentStore, recoveredFrom: String?) {
+        switch self {
+        case .l2:
+            let opened = try SQLiteL2Store.openRecoveringCorruption(
+                directory: directory.file("l2"),
+                cipher: cipher,
+                fsync: .no,
+                logger: SQLiteTestSupport.logger
+            )
+            return (opened.store, opened.recoveredFrom)
+        case .l3:
+            let opened = try SQLiteL3Store.openRecoveringCorruption(
+                path: databasePath(in: directory),
+                cipher: cipher,
+                fsync: .no,
+                logger: SQLiteTestSupport.logger
+            )
+            return (opened.store, opened.recoveredFrom)
+        }
+    }
+
+    func reencryptAll(_ store: any PersistentStore, with cipher: CredentialCipher) throws -> Int {
+        switch store {
+        case let store as SQLiteL2Store: return try store.reencryptAll(with: cipher)
+        case let store as SQLiteL3Store: return try store.reencryptAll(with: cipher)
+        default: preconditionFailure("not an SQLite store")
+        }
+    }
+}
