@@ -1,0 +1,114 @@
+import Foundation
+
+/// Reads and writes shard lines: one JSON object per entry with every field under proxywhirl's
+/// names, times as ISO-8601 text with an offset, credentials as hex of the Fernet token's bytes.
+///
+/// Writing is done by hand (fixed field order, `"expires_at": null` for an entry that never
+/// expires); reading uses `JSONDecoder` and accepts proxywhirl's lines (times as text or numbers,
+/// health fields absent). A line that is not such an object decodes to `nil` (a corrupt line).
+enum JSONLEntryCodec {
+    /// Appends `record` as one line, newline included, to `output`.
+    static func encode(_ record: JSONLRecord, into output: inout [UInt8]) {
+        let entry = record.entry
+        var writer = JSONObjectWriter(output: output)
+        writer.field("key", string: entry.key)
+        writer.field("proxy_url", string: entry.proxyURL)
+        writer.field("username_encrypted", string: record.usernameToken.map { Hex.encode($0.utf8) })
+        writer.field("password_encrypted", string: record.passwordToken.map { Hex.encode($0.utf8) })
+        writer.field("source", string: entry.source)
+        writer.field("fetch_time", string: ISO8601Time.format(entry.fetchTime))
+        writer.field("last_accessed", string: ISO8601Time.format(entry.lastAccessed))
+        writer.field("access_count", int: entry.accessCount)
+        writer.field("ttl_seconds", int: entry.ttlSeconds)
+        writer.field("expires_at", string: entry.expiresAt.map(ISO8601Time.format))
+        writer.field("health_status", string: entry.healthStatus.rawValue)
+        writer.field("failure_count", int: entry.failureCount)
+        writer.field("evicted_from_l1", bool: entry.evictedFromL1)
+        writer.field("last_health_check", string: entry.lastHealthCheck.map(ISO8601Time.format))
+        writer.field("consecutive_health_failures", int: entry.consecutiveHealthFailures)
+        writer.field("consecutive_health_successes", int: entry.consecutiveHealthSuccesses)
+        writer.field("recovery_attempt", int: entry.recoveryAttempt)
+        writer.field("next_check_time", string: entry.nextCheckTime.map(ISO8601Time.format))
+        writer.field("last_health_error", string: entry.lastHealthError)
+        writer.field("total_health_checks", int: entry.totalHealthChecks)
+        writer.field("total_health_check_failures", int: entry.totalHealthCheckFailures)
+        output = writer.finish()
+        output.append(UInt8(ascii: "\n"))
+    }
+
+    /// One encoded line (newline included).
+    static func encode(_ record: JSONLRecord) -> [UInt8] {
+        var output = [UInt8]()
+        encode(record, into: &output)
+        return output
+    }
+
+    /// Decodes one line (without its newline); `nil` when the line is corrupt.
+    static func decode(_ line: some Collection<UInt8>) -> JSONLRecord? {
+        guard let decoded = try? JSONDecoder().decode(JSONLLine.self, from: Data(line)) else { return nil }
+        return decoded.record
+    }
+}
+
+/// Writes one flat JSON object.
+private struct JSONObjectWriter {
+    var output: [UInt8]
+    private var first = true
+
+    init(output: [UInt8]) {
+        self.output = output
+        self.output.append(UInt8(ascii: "{"))
+    }
+
+    mutating func field(_ name: String, string value: String?) {
+        appendName(name)
+        if let value {
+            appendString(value)
+        } else {
+            output += Array("null".utf8)
+        }
+    }
+
+    mutating func field(_ name: String, int value: Int) {
+        appendName(name)
+        output += Array(String(value).utf8)
+    }
+
+    mutating func field(_ name: String, bool value: Bool) {
+        appendName(name)
+        output += Array((value ? "true" : "false").utf8)
+    }
+
+    mutating func finish() -> [UInt8] {
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
+
+    private mutating func appendName(_ name: String) {
+        if !first {
+            output += [UInt8(ascii: ","), UInt8(ascii: " ")]
+        }
+        first = false
+        appendString(name)
+        output += [UInt8(ascii: ":"), UInt8(ascii: " ")]
+    }
+
+    private mutating func appendString(_ value: String) {
+        let hex = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): output += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): output += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): output += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): output += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                output += Array("\\u00".utf8)
+                output += [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import XCTest
+
+@testable import Tiers
+
+/// `EncryptionKeyLoader` on real files in a temporary directory.
+final class FernetKeyLoaderTests: XCTestCase {
+    private var directory: String!
+    private let logger = Logger(label: "test")
+
+    override func setUpWithError() throws {
+        directory =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("keyloader-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func testEnvironmentWins() throws {
+        let key = FernetKey.generate()
+        let keyFile = try writeFile("file.key", FernetKey.generate().base64URL)
+        let loaded = try EncryptionKeyLoader.load(
+            environment: [EncryptionKeyLoader.keyVariable: key.base64URL],
+            keyFile: keyFile,
+            dataDirectory: directory,
+            logger: logger
+        )
+        XCTAssertEqual(loaded.source, "environment")
+        XCTAssertEqual(loaded.cipher.current, key)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/encryption.key"))
+    }
+
+    func testKeyFileIsTrimmed() throws {
+        let key = FernetKey.generate()
+        let keyFile = try writeFile("file.key", "\n  \(key.base64URL)  \n")
+        let loaded = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: keyFile,
+            dataDirectory: directory,
+            logger: logger
+        )
+        XCTAssertEqual(loaded.source, "key file \(keyFile)")
+        XCTAssertEqual(loaded.cipher.current, key)
+    }
+
+    func testGeneratedKeyIsPrivateAndReused() throws {
+        let first = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: nil,
+            dataDirectory: directory,
+            logger: logger
+        )
+        let path = directory + "/encryption.key"
+        XCTAssertEqual(first.source, "generated \(path)")
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+
+        let token = first.cipher.encrypt("secret")
+        let second = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: nil,
+            dataDirectory: directory,
+            logger: logger
+        )
+        XCTAssertEqual(second.source, "key file \(path)")
+        XCTAssertEqual(second.cipher.current, first.cipher.current)
+        XCTAssertEqual(try second.cipher.decrypt(token), "secret", "credentials survive a restart")
+    }
+
+    func testDataDirectoryIsCreated() throws {
+        let nested = directory + "/data"
+        let loaded = try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: nested, logger: logger)
+        XCTAssertEqual(loaded.source, "generated \(nested)/encryption.key")
+    }
+
+    func testPreviousKeysAreCommaSeparated() throws {
+        let current = FernetKey.generate()
+        let old1 = FernetKey.generate()
+        let old2 = FernetKey.generate()
+        let loaded = try EncryptionKeyLoader.load(
+            environment: [
+                EncryptionKeyLoader.keyVariable: current.base64URL,
+                EncryptionKeyLoader.previousKeysVariable: "\(old1.base64URL), \(old2.base64URL),",
+            ],
+            keyFile: nil,
+            dataDirectory: directory,
+            logger: logger
+        )
+        XCTAssertEqual(loaded.cipher.previous, [old1, old2])
+        XCTAssertEqual(try loaded.cipher.decrypt(CredentialCipher(current: old2).encrypt("x")), "x")
+    }
+
+    func testMalformedSourcesAreNamedWithoutTheKey() throws {
+        let secretish = "this-is-not-a-valid-key-but-still-secret"
+        let keyFile = try writeFile("bad.key", secretish)
+        let cases: [([String: String], String?, String)] = [
+            ([EncryptionKeyLoader.keyVariable: secretish], nil, "environment variable CACHESRVD_ENCRYPTION_KEY"),
+            ([:], keyFile, "key file \(keyFile)"),
+            (
+                [EncryptionKeyLoader.previousKeysVariable: "\(FernetKey.generate().base64URL),\(secretish)"], nil,
+                "environment variable CACHESRVD_ENCRYPTION_KEY_PREVIOUS (entry 2)"
+            ),
+        ]
+        for (environment, file, source) in cases {
+            XCTAssertThrowsError(
+                try EncryptionKeyLoader.load(
+                    environment: environment,
+                    keyFile: file,
+                    dataDirectory: directory,
+                    logger: logger
+                )
+            ) { error in
+                let loadError = error as? KeyLoadError
+                XCTAssertEqual(loadError?.source, source)
+                XCTAssertTrue("\(error)".contains("URL-safe base64 of 32 bytes"), "\(error)")
+                XCTAssertFalse("\(error)".contains(secretish))
+            }
+        }
+    }
+
+    func testMissingKeyFileIsAnError() {
+        XCTAssertThrowsError(
+            try EncryptionKeyLoader.load(
+                environment: [:],
+                keyFile: directory + "/missing.key",
+                dataDirectory: directory,
+                logger: logger
+            )
+        ) { error in
+            XCTAssertTrue("\(error)".contains("cannot read"), "\(error)")
+        }
+    }
+
+    private func writeFile(_ name: String, _ text: String) throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
