@@ -1,0 +1,77 @@
+/// Properties of a command that dispatch, `COMMAND` and the docs read.
+struct CommandFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+
+    /// Changes the cache (replies wait for durability under `--fsync always`).
+    static let write = CommandFlags(rawValue: 1 << 0)
+    /// Only reads.
+    static let readonly = CommandFlags(rawValue: 1 << 1)
+    /// Constant time and memory only.
+    static let fast = CommandFlags(rawValue: 1 << 2)
+    /// Touches every tier (KEYS, SCAN, FLUSHALL, CLEANUP...): runs off the event loop when disk tiers exist.
+    static let wholeCache = CommandFlags(rawValue: 1 << 3)
+    /// Server administration.
+    static let admin = CommandFlags(rawValue: 1 << 4)
+    /// Allowed while a MULTI is open without being queued.
+    static let transactionControl = CommandFlags(rawValue: 1 << 5)
+    /// Connection handling; never touches the cache.
+    static let connection = CommandFlags(rawValue: 1 << 6)
+
+    /// The names `COMMAND INFO` prints.
+    var names: [String] {
+        var names: [String] = []
+        if contains(.write) { names.append("write") }
+        if contains(.readonly) { names.append("readonly") }
+        if contains(.admin) { names.append("admin") }
+        if contains(.fast) { names.append("fast") }
+        if contains(.connection) { names.append("loading") }
+        return names
+    }
+}
+
+/// One command, declared once: dispatch, arity errors, `COMMAND` output and the docs all come from it.
+struct CommandSpec: Sendable {
+    /// Lowercase name, as Redis prints it.
+    let name: String
+    /// Redis's convention: positive is the exact argument count including the name, negative the minimum.
+    let arity: Int
+    let flags: CommandFlags
+    /// Key positions for `COMMAND INFO`: first, last (-1 = last argument), step; 0,0,0 for none.
+    let firstKey: Int
+    let lastKey: Int
+    let keyStep: Int
+    /// The documentation group ("string", "hash", "keyspace", "connection", "server", "cache", "transactions").
+    let group: String
+    /// Usage after the name, e.g. `key value [EX seconds]`.
+    let syntax: String
+    /// One line of what it does.
+    let summary: String
+    let run: @Sendable (inout CommandCall) throws -> Void
+
+    init(
+        _ name: String,
+        arity: Int,
+        flags: CommandFlags,
+        keys: (Int, Int, Int) = (0, 0, 0),
+        group: String,
+        syntax: String = "",
+        summary: String,
+        run: @escaping @Sendable (inout CommandCall) throws -> Void
+    ) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.firstKey = keys.0
+        self.lastKey = keys.1
+        self.keyStep = keys.2
+        self.group = group
+        self.syntax = syntax
+        self.summary = summary
+        self.run = run
+    }
+
+    /// Whether `count` arguments (with the name) satisfy the arity.
+    func accepts(argumentCount count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+}

@@ -1,0 +1,180 @@
+import CacheProtocol
+import NIOCore
+
+extension CommandTable {
+    static let connectionCommands: [CommandSpec] = [
+        CommandSpec(
+            "ping",
+            arity: -1,
+            flags: [.fast, .connection],
+            group: "connection",
+            syntax: "[message]",
+            summary: "Replies PONG, or the message."
+        ) { call in
+            switch call.count {
+            case 1: call.out.writeRESPSimpleString("PONG")
+            case 2: call.out.writeRESPBulkString(call.arguments[1])
+            default: throw CommandError.wrongArity("ping")
+            }
+        },
+        CommandSpec(
+            "echo",
+            arity: 2,
+            flags: [.fast, .connection],
+            group: "connection",
+            syntax: "message",
+            summary: "Replies the message."
+        ) { call in
+            call.out.writeRESPBulkString(call.arguments[1])
+        },
+        CommandSpec(
+            "quit",
+            arity: -1,
+            flags: [.fast, .connection, .transactionControl],
+            group: "connection",
+            summary: "Replies OK and closes the connection; pipelined commands after it do not run."
+        ) { call in
+            call.ok()
+            call.closeAfterReply = true
+        },
+        CommandSpec(
+            "select",
+            arity: 2,
+            flags: [.fast, .connection],
+            group: "connection",
+            syntax: "index",
+            summary: "Selects database 0, the only one."
+        ) { call in
+            let index = try call.integer(1)
+            guard index == 0 else { throw CommandError("ERR DB index is out of range") }
+            call.ok()
+        },
+        CommandSpec(
+            "auth",
+            arity: -2,
+            flags: [.fast, .connection],
+            group: "connection",
+            syntax: "[username] password",
+            summary: "Access is by socket permissions; there is no password to check."
+        ) { _ in
+            throw CommandError(
+                "ERR AUTH <password> called without any password configured for the default user. "
+                    + "Are you sure your configuration is correct?"
+            )
+        },
+        CommandSpec(
+            "hello",
+            arity: -1,
+            flags: [.fast, .connection],
+            group: "connection",
+            syntax: "[protover [AUTH username password] [SETNAME clientname]]",
+            summary: "Handshake: protocol 2 only (3 answers NOPROTO)."
+        ) { call in
+            var index = 1
+            if call.count > 1 {
+                guard let version = RedisNumber.parseInteger(call.arguments[1].readableBytesView) else {
+                    throw CommandError("ERR Protocol version is not an integer or out of range")
+                }
+                guard version == 2 else { throw CommandError("NOPROTO unsupported protocol version") }
+                index = 2
+            }
+            var name: String?
+            while index < call.count {
+                let option = call.option(index)
+                if option == "AUTH", index + 2 < call.count {
+                    index += 3
+                } else if option == "SETNAME", index + 1 < call.count {
+                    name = call.string(index + 1)
+                    index += 2
+                } else {
+                    throw CommandError("ERR Syntax error in HELLO option '\(call.string(index))'")
+                }
+            }
+            if let name {
+                guard ClientName.isValid(name) else { throw ClientName.invalid }
+                call.session.updateInfo { $0.name = name }
+            }
+            call.out.writeRESPArrayHeader(14)
+            call.out.writeRESPBulkString("server")
+            call.out.writeRESPBulkString("redis")
+            call.out.writeRESPBulkString("version")
+            call.out.writeRESPBulkString(ServerInfo.redisVersion)
+            call.out.writeRESPBulkString("proto")
+            call.out.writeRESPInteger(2)
+            call.out.writeRESPBulkString("id")
+            call.out.writeRESPInteger(call.session.id)
+            call.out.writeRESPBulkString("mode")
+            call.out.writeRESPBulkString("standalone")
+            call.out.writeRESPBulkString("role")
+            call.out.writeRESPBulkString("master")
+            call.out.writeRESPBulkString("modules")
+            call.out.writeRESPArrayHeader(0)
+        },
+        CommandSpec(
+            "client",
+            arity: -2,
+            flags: [.connection],
+            group: "connection",
+            syntax: "ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | LIST | INFO",
+            summary: "Connection introspection and naming."
+        ) { call in
+            try ClientCommand.run(&call)
+        },
+    ]
+}
+
+/// Client names follow Redis: no spaces, newlines or other special characters.
+enum ClientName {
+    static let invalid = CommandError("ERR Client names cannot contain spaces, newlines or special characters.")
+
+    static func isValid(_ name: String) -> Bool {
+        name.utf8.allSatisfy { $0 > 32 && $0 < 127 }
+    }
+}
+
+/// CLIENT subcommands.
+enum ClientCommand {
+    static func run(_ call: inout CommandCall) throws {
+        let sub = call.option(1)
+        switch (sub, call.count) {
+        case ("ID", 2):
+            call.out.writeRESPInteger(call.session.id)
+        case ("GETNAME", 2):
+            let name = call.session.info.name
+            if name.isEmpty { call.out.writeRESPNull() } else { call.out.writeRESPBulkString(name) }
+        case ("SETNAME", 3):
+            let name = call.string(2)
+            guard ClientName.isValid(name) || name.isEmpty else { throw ClientName.invalid }
+            call.session.updateInfo { $0.name = name }
+            call.ok()
+        case ("SETINFO", 4):
+            let value = call.string(3)
+            guard value.utf8.allSatisfy({ $0 >= 32 && $0 < 127 && $0 != 32 }) else {
+                throw CommandError("ERR \(call.string(2)) cannot contain spaces, newlines or special characters.")
+            }
+            switch call.option(2) {
+            case "LIB-NAME": call.session.updateInfo { $0.libraryName = value }
+            case "LIB-VER": call.session.updateInfo { $0.libraryVersion = value }
+            default: throw CommandError("ERR Unrecognized option '\(call.string(2))'")
+            }
+            call.ok()
+        case ("LIST", 2):
+            let now = call.server.cache.now()
+            let lines = call.server.clients.sessions.map { describe($0, now: now) }
+            call.out.writeRESPBulkString(lines.joined(separator: "\n") + "\n")
+        case ("INFO", 2):
+            call.out.writeRESPBulkString(describe(call.session, now: call.server.cache.now()) + "\n")
+        default:
+            throw CommandError(
+                "ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try CLIENT HELP."
+            )
+        }
+    }
+
+    private static func describe(_ session: ClientSession, now: Double) -> String {
+        let info = session.info
+        let age = Int(max(0, now - session.connectedAt))
+        return "id=\(session.id) addr=\(session.peer) age=\(age) db=0 name=\(info.name) "
+            + "lib-name=\(info.libraryName) lib-ver=\(info.libraryVersion)"
+    }
+}

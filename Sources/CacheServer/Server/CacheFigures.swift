@@ -1,0 +1,32 @@
+import Tiers
+
+/// The cache's statistics as flat name/value pairs, for STATS and INFO's cache section.
+enum CacheFigures {
+    static func pairs(_ statistics: CacheStatistics) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        for tier in statistics.tiers {
+            let prefix = tier.tier.rawValue + "_"
+            pairs.append((prefix + "enabled", tier.configured && !tier.degraded ? "1" : "0"))
+            pairs.append((prefix + "configured", tier.configured ? "1" : "0"))
+            pairs.append((prefix + "degraded", tier.degraded ? "1" : "0"))
+            pairs.append((prefix + "backend", tier.backend))
+            pairs.append((prefix + "size", String(tier.size)))
+            pairs.append((prefix + "hits", String(tier.hits)))
+            pairs.append((prefix + "misses", String(tier.misses)))
+            pairs.append((prefix + "hit_rate", FieldText.rate(tier.hitRate)))
+            pairs.append((prefix + "evictions_lru", String(tier.evictionsLRU)))
+            pairs.append((prefix + "evictions_ttl", String(tier.evictionsTTL)))
+            pairs.append((prefix + "evictions_health", String(tier.evictionsHealth)))
+            pairs.append((prefix + "evictions_corruption", String(tier.evictionsCorruption)))
+            pairs.append((prefix + "disabled_count", String(tier.disabledCount)))
+            pairs.append((prefix + "reenabled_count", String(tier.reenabledCount)))
+            pairs.append((prefix + "recovered_corrupt_files", String(tier.recoveredCorruptFiles)))
+            pairs.append((prefix + "pending_writes", String(tier.pendingWrites)))
+            pairs.append((prefix + "commits", String(tier.commits)))
+        }
+        pairs.append(("promotions", String(statistics.promotions)))
+        pairs.append(("demotions", String(statistics.demotions)))
+        pairs.append(("overall_hit_rate", FieldText.rate(statistics.overallHitRate)))
+        return pairs
+    }
+}

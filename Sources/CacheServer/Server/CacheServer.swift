@@ -1,0 +1,186 @@
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Tiers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The cachesrvd server: a Unix socket served by SwiftNIO event loops over a tiered cache.
+///
+/// Run it as a `Service`: `bind()` first (startup errors surface there), then `run()` serves until a graceful
+/// shutdown: stop accepting, let every connection finish the commands in flight, drain the disk writers, remove the
+/// socket file.
+public final class CacheServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    private let context: ServerContext
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    /// Commands that need the disk run on per-connection serial queues that all target this one.
+    private let blockingQueue = DispatchQueue(label: "cachesrvd.blocking", qos: .userInitiated, attributes: .concurrent)
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var serverChannel: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var sweepTask: RepeatedTask?
+        var sweeping = false
+        var stopped = false
+    }
+
+    public init(configuration: ServerConfiguration, cache: TieredCache, logger: Logger) {
+        self.configuration = configuration
+        self.context = ServerContext(configuration: configuration, cache: cache, processID: getpid())
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+    }
+
+    /// Binds the socket. Throws `ServerStartupError` with a clear message when the path is unusable or a live
+    /// server already answers on it (which is left alone).
+    public func bind() async throws {
+        let path = configuration.socketPath
+        guard path.utf8.count <= SocketPath.maxLength else {
+            throw ServerStartupError(
+                "socket path is \(path.utf8.count) bytes, longer than the kernel's limit of \(SocketPath.maxLength): \(path)"
+            )
+        }
+        switch SocketPath.occupant(of: path) {
+        case .free:
+            break
+        case .liveServer:
+            throw ServerStartupError("another server is already answering on \(path); leaving it alone")
+        case .notASocket:
+            throw ServerStartupError("\(path) exists and is not a socket; refusing to replace it")
+        case .staleSocket:
+            logger.info("removing stale socket file", metadata: ["socket.path": "\(path)"])
+            unlink(path)
+        }
+        let server = context
+        let logger = self.logger
+        let blockingQueue = self.blockingQueue
+        let state = self.state
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 511)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            .childChannelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                state.withLockedValue { $0.connections[id] = channel }
+                channel.closeFuture.whenComplete { _ in
+                    _ = state.withLockedValue { $0.connections.removeValue(forKey: id) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(server: server, blockingTarget: blockingQueue, logger: logger)
+                    )
+                }
+            }
+        // The umask makes the socket file owner-only (or --socket-mode) from the moment it exists.
+        let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            umask(previousMask)
+        } catch {
+            umask(previousMask)
+            throw ServerStartupError("cannot listen on \(path): \(error)")
+        }
+        chmod(path, mode_t(configuration.socketMode))
+        state.withLockedValue { $0.serverChannel = channel }
+        startSweeping()
+        logger.info(
+            "cachesrvd ready",
+            metadata: [
+                "socket.path": "\(path)",
+                "cache.tiers": "\(TierID.allCases.filter { configuration.tiers.contains($0) }.map(\.rawValue))",
+                "cache.fsync": "\(configuration.cache.fsync.rawValue)",
+            ]
+        )
+    }
+
+    /// Serves until a graceful shutdown (SIGTERM/SIGINT through the service group) or cancellation.
+    public func run() async throws {
+        if state.withLockedValue({ $0.serverChannel == nil }) {
+            try await bind()
+        }
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Stops accepting, waits for connections to finish what they were doing (up to the grace period), drains the
+    /// disk writers and removes the socket file. Idempotent.
+    public func stop() async {
+        let (serverChannel, connections, alreadyStopped) = state.withLockedValue { state in
+            defer { state.stopped = true }
+            state.sweepTask?.cancel()
+            return (state.serverChannel, Array(state.connections.values), state.stopped)
+        }
+        guard !alreadyStopped else { return }
+        logger.info("shutting down", metadata: ["clients": "\(connections.count)"])
+        try? await serverChannel?.close()
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(configuration.shutdownGracePeriod * 1000))
+        for connection in connections {
+            let closed = connection.closeFuture
+            let timeout = connection.eventLoop.scheduleTask(deadline: deadline) { connection.close(promise: nil) }
+            try? await closed.get()
+            timeout.cancel()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            blockingQueue.async(flags: .barrier) { continuation.resume() }
+        }
+        context.cache.shutdown()
+        unlink(configuration.socketPath)
+        try? await group.shutdownGracefully()
+        logger.info("cachesrvd stopped")
+    }
+
+    /// The background sweep of expired entries, every `cleanupInterval` seconds, off the event loops.
+    private func startSweeping() {
+        guard configuration.cleanupInterval > 0 else { return }
+        let interval = TimeAmount.milliseconds(Int64(configuration.cleanupInterval * 1000))
+        let server = context
+        let state = self.state
+        let logger = self.logger
+        let queue = blockingQueue
+        let task = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let start = state.withLockedValue { state -> Bool in
+                guard !state.sweeping, !state.stopped else { return false }
+                state.sweeping = true
+                return true
+            }
+            guard start else { return }
+            queue.async {
+                defer { state.withLockedValue { $0.sweeping = false } }
+                do {
+                    let removed = try server.cache.removeExpired()
+                    server.counters.withLockedValue {
+                        $0.sweeps += 1
+                        $0.expiredSwept += removed
+                    }
+                    if removed > 0 { logger.debug("swept expired entries", metadata: ["count": "\(removed)"]) }
+                } catch {
+                    logger.warning("background sweep failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        state.withLockedValue { $0.sweepTask = task }
+    }
+}
+
+/// Why the server could not start; the message is for the person who started it.
+public struct ServerStartupError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,352 @@
+import CacheProtocol
+import Dispatch
+import Logging
+import NIOCore
+import Tiers
+
+/// Serves one client: parses its requests, runs them strictly in order and writes their replies in order.
+///
+/// Commands that only touch memory run inline on the event loop and the replies of one read are flushed once.
+/// A command that needs the disk runs on the connection's own serial queue (created on first need, targeting the
+/// server's shared blocking queue); the requests behind it wait, so replies stay in order. Under `--fsync always` the
+/// replies of a batch that wrote are held until the writers report the batch durable.
+/// Backpressure: while the client does not read its replies (the channel is not writable), while a command is off
+/// the loop, or while replies wait for durability, the handler stops reading requests.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        /// Executing requests as they come.
+        case running
+        /// A command runs on the blocking queue.
+        case blocked
+        /// QUIT, a protocol error or a shutdown: finish what is in flight, then close.
+        case closing
+        case closed
+    }
+
+    private let server: ServerContext
+    private let blockingTarget: DispatchQueue
+    private let logger: Logger
+    private var session: ClientSession?
+    private var parser: RESPRequestParser
+    private var inbound: ByteBuffer?
+    private var outbound: ByteBuffer
+    private var state = State.running
+    private var readSuppressed = false
+    private var pausedForWritability = false
+    private var quiescing = false
+    private var processing = false
+    private var wroteSinceFlush = false
+    private var commandsSinceReport = 0
+    private var blockingQueue: DispatchQueue?
+    /// Replies written but waiting for durability, in order.
+    private var held = CircularBuffer<HeldReplies>()
+    private var nextHeldID = 0
+    private var context: ChannelHandlerContext?
+
+    private struct HeldReplies {
+        var id: Int
+        var bytes: ByteBuffer
+        var durable: Bool
+    }
+
+    init(server: ServerContext, blockingTarget: DispatchQueue, logger: Logger) {
+        self.server = server
+        self.blockingTarget = blockingTarget
+        self.logger = logger
+        var limits = RESPRequestParser.Limits()
+        limits.maxInlineLength = server.configuration.maxInlineLength
+        limits.maxBulkLength = server.configuration.maxBulkLength
+        limits.maxMultibulkLength = server.configuration.maxArguments
+        self.parser = RESPRequestParser(limits: limits)
+        self.outbound = ByteBuffer()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.outbound = context.channel.allocator.buffer(capacity: 512)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard let session = server.clients.register(peer: "unix", now: server.cache.now()) else {
+            var reply = context.channel.allocator.buffer(capacity: 48)
+            reply.writeRESPError("ERR max number of clients reached")
+            state = .closed
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        self.session = session
+        logger.debug("client connected", metadata: ["connection.id": "\(session.id)"])
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        reportCommands()
+        if let session {
+            server.clients.unregister(session)
+            logger.debug("client disconnected", metadata: ["connection.id": "\(session.id)"])
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state != .closed, session != nil else { return }
+        var bytes = unwrapInboundIn(data)
+        if inbound == nil {
+            inbound = bytes
+        } else {
+            inbound!.writeBuffer(&bytes)
+        }
+        if inbound!.readableBytes > server.configuration.maxQueryBuffer {
+            logger.warning(
+                "client query buffer limit reached, closing",
+                metadata: ["connection.id": "\(session?.id ?? 0)", "limit": "\(server.configuration.maxQueryBuffer)"]
+            )
+            inbound = nil
+            state = .closing
+            closeWhenDrained()
+            return
+        }
+        if state == .running, !pausedForWritability {
+            processInbound()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushOutbound()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, pausedForWritability {
+            pausedForWritability = false
+            if state == .running { processInbound() }
+        }
+        resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if canRead(context) {
+            context.read()
+        } else {
+            readSuppressed = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if state == .running {
+                state = .closing
+                closeWhenDrained()
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["connection.id": "\(session?.id ?? 0)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+// MARK: - Executing requests
+
+extension ConnectionHandler {
+    /// Runs the complete requests buffered, in order, until one has to wait.
+    private func processInbound() {
+        guard !processing, let session, var buffer = inbound else { return }
+        processing = true
+        inbound = nil
+        defer {
+            processing = false
+            if state != .closed {
+                if buffer.readableBytes == 0 {
+                    buffer.clear()
+                } else if buffer.readerIndex > 64 * 1024 {
+                    buffer.discardReadBytes()
+                }
+                // Bytes that arrived while we ran are appended after what is left.
+                if var arrived = inbound {
+                    buffer.writeBuffer(&arrived)
+                }
+                inbound = buffer
+            }
+        }
+        while state == .running {
+            let request: RESPRequest?
+            do {
+                request = try parser.next(&buffer)
+            } catch {
+                protocolError(error)
+                return
+            }
+            guard let request else { break }
+            commandsSinceReport += 1
+            if server.mustBlock(request.arguments[0], session: session) {
+                runBlocking(request.arguments, session: session)
+                break
+            }
+            let (result, wrote) = server.execute(
+                request.arguments,
+                session: session,
+                mode: .memoryOnly,
+                into: &outbound
+            )
+            switch result {
+            case .replied:
+                wroteSinceFlush = wroteSinceFlush || wrote
+            case .wouldBlock:
+                runBlocking(request.arguments, session: session)
+            case .close:
+                state = .closing
+                closeWhenDrained()
+            }
+            if outbound.readableBytes >= server.configuration.outputBufferHighWater {
+                flushOutbound()
+                if let context, !context.channel.isWritable {
+                    pausedForWritability = true
+                    break
+                }
+            }
+        }
+    }
+
+    /// Runs one command on the connection's serial blocking queue, then resumes the pipeline on the event loop.
+    private func runBlocking(_ arguments: [ByteBuffer], session: ClientSession) {
+        guard let context else { return }
+        state = .blocked
+        let queue: DispatchQueue
+        if let blockingQueue {
+            queue = blockingQueue
+        } else {
+            queue = DispatchQueue(label: "cachesrvd.connection.\(session.id)", target: blockingTarget)
+            blockingQueue = queue
+        }
+        let server = self.server
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let allocator = context.channel.allocator
+        server.counters.withLockedValue { $0.blockingCommands += 1 }
+        queue.async {
+            var reply = allocator.buffer(capacity: 256)
+            let (result, wrote) = server.execute(arguments, session: session, mode: .mayBlock, into: &reply)
+            let finished = reply
+            loop.execute {
+                handler.value.resumeAfterBlocking(reply: finished, result: result, wrote: wrote)
+            }
+        }
+    }
+
+    private func resumeAfterBlocking(reply: ByteBuffer, result: ExecutionResult, wrote: Bool) {
+        guard state == .blocked else { return }
+        var reply = reply
+        outbound.writeBuffer(&reply)
+        wroteSinceFlush = wroteSinceFlush || wrote
+        if result == .close || quiescing {
+            state = .closing
+            closeWhenDrained()
+            return
+        }
+        state = .running
+        processInbound()
+        flushOutbound()
+        resumeReadingIfPossible()
+    }
+
+    private func protocolError(_ error: RESPProtocolError) {
+        server.counters.withLockedValue { $0.protocolErrors += 1 }
+        logger.debug(
+            "protocol error, closing",
+            metadata: ["connection.id": "\(session?.id ?? 0)", "error": "\(error.message)"]
+        )
+        outbound.writeRESPError("ERR " + error.message)
+        state = .closing
+        closeWhenDrained()
+    }
+}
+
+// MARK: - Writing replies
+
+extension ConnectionHandler {
+    /// Writes the replies gathered so far, holding them back while an earlier batch waits for durability.
+    private func flushOutbound() {
+        reportCommands()
+        guard let context, outbound.readableBytes > 0 else { return }
+        let bytes = outbound
+        outbound = context.channel.allocator.buffer(capacity: 512)
+        if wroteSinceFlush, let point = server.cache.durabilityPoint() {
+            wroteSinceFlush = false
+            let id = nextHeldID
+            nextHeldID += 1
+            held.append(HeldReplies(id: id, bytes: bytes, durable: false))
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            server.cache.whenDurable(point) {
+                loop.execute { handler.value.markDurable(id) }
+            }
+            return
+        }
+        wroteSinceFlush = false
+        if held.isEmpty {
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        } else {
+            held.append(HeldReplies(id: -1, bytes: bytes, durable: true))
+        }
+    }
+
+    private func markDurable(_ id: Int) {
+        guard let context, state != .closed else { return }
+        if let index = held.firstIndex(where: { $0.id == id }) {
+            held[index].durable = true
+        }
+        var wrote = false
+        while let first = held.first, first.durable {
+            context.write(wrapOutboundOut(first.bytes), promise: nil)
+            held.removeFirst()
+            wrote = true
+        }
+        if wrote { context.flush() }
+        if state == .closing {
+            closeWhenDrained()
+        } else {
+            resumeReadingIfPossible()
+        }
+    }
+
+    /// Closes once every reply in flight is written (after QUIT, a protocol error or during shutdown).
+    private func closeWhenDrained() {
+        guard let context, state == .closing else { return }
+        flushOutbound()
+        guard held.isEmpty else { return }  // markDurable calls back
+        state = .closed
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func canRead(_ context: ChannelHandlerContext) -> Bool {
+        state == .running && !pausedForWritability && context.channel.isWritable && held.count < 64
+    }
+
+    private func resumeReadingIfPossible() {
+        guard readSuppressed, let context, canRead(context) else { return }
+        readSuppressed = false
+        context.read()
+    }
+
+    private func reportCommands() {
+        guard commandsSinceReport > 0 else { return }
+        let count = commandsSinceReport
+        commandsSinceReport = 0
+        server.counters.withLockedValue { $0.commandsProcessed += count }
+    }
+}

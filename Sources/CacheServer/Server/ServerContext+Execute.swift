@@ -1,0 +1,86 @@
+import CacheProtocol
+import NIOCore
+import Tiers
+
+/// What happened when a command ran.
+enum ExecutionResult: Equatable {
+    /// The reply is written.
+    case replied
+    /// The command needs the disk tiers: nothing was written or changed; run it again with `.mayBlock`.
+    case wouldBlock
+    /// The reply is written; close the connection after it (QUIT).
+    case close
+}
+
+extension ServerContext {
+    /// Runs one request and writes its single reply into `out`.
+    ///
+    /// - Returns: the result, and whether the command was a write (its reply waits for durability).
+    func execute(
+        _ arguments: [ByteBuffer],
+        session: ClientSession,
+        mode: IOMode,
+        into out: inout ByteBuffer
+    ) -> (result: ExecutionResult, wrote: Bool) {
+        guard let spec = commands.lookup(arguments[0]) else {
+            if session.transaction != nil { session.transactionFailed = true }
+            out.writeRESPError(Self.unknownCommandMessage(arguments))
+            return (.replied, false)
+        }
+        guard spec.accepts(argumentCount: arguments.count) else {
+            if session.transaction != nil { session.transactionFailed = true }
+            out.writeRESPError(CommandError.wrongArity(spec.name).message)
+            return (.replied, false)
+        }
+        if session.transaction != nil, !spec.flags.contains(.transactionControl) {
+            session.transaction!.append(arguments)
+            out.writeRESPSimpleString("QUEUED")
+            return (.replied, false)
+        }
+        let mark = out.writerIndex
+        var call = CommandCall(arguments: arguments, out: ByteBuffer(), mode: mode, server: self, session: session)
+        swap(&call.out, &out)
+        var result = ExecutionResult.replied
+        do {
+            try spec.run(&call)
+            if call.closeAfterReply { result = .close }
+        } catch TieredCacheError.wouldBlock {
+            result = .wouldBlock
+        } catch let error as CommandError {
+            call.out.moveWriterIndex(to: mark)
+            call.out.writeRESPError(error.message)
+        } catch let error as TieredCacheError {
+            call.out.moveWriterIndex(to: mark)
+            call.out.writeRESPError(CommandError(error).message)
+        } catch {
+            call.out.moveWriterIndex(to: mark)
+            call.out.writeRESPError("ERR \(error)")
+        }
+        swap(&call.out, &out)
+        if result == .wouldBlock {
+            out.moveWriterIndex(to: mark)
+        }
+        return (result, spec.flags.contains(.write))
+    }
+
+    /// Whether a command must run off the event loop no matter what (it scans every tier).
+    func mustBlock(_ name: ByteBuffer, session: ClientSession) -> Bool {
+        guard cache.hasDiskTiers, let spec = commands.lookup(name) else { return false }
+        if session.transaction != nil, !spec.flags.contains(.transactionControl) {
+            return false  // it is only queued
+        }
+        return spec.flags.contains(.wholeCache)
+    }
+
+    /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
+    static func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
+        var message = "ERR unknown command '\(String(buffer: arguments[0]).prefix(128))', with args beginning with: "
+        var budget = 128
+        for argument in arguments.dropFirst() where budget > 0 {
+            let text = String(String(buffer: argument).prefix(budget))
+            budget -= text.count
+            message += "'\(text)' "
+        }
+        return message
+    }
+}

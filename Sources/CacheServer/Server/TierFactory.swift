@@ -1,0 +1,100 @@
+import Logging
+import Tiers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Opens the configured disk tiers and builds the tiered cache over them.
+public enum TierFactory {
+    /// The L3 database's file name in the data directory.
+    public static let l3FileName = "cachesrvd.db"
+    /// The L2 directory's name in the data directory.
+    public static let l2DirectoryName = "l2"
+
+    /// Builds the cache; throws `ServerStartupError` with a clear message (a malformed key, an unusable directory).
+    /// A corrupt database file is moved aside and replaced, loudly logged, and counted in the statistics.
+    public static func makeCache(
+        _ configuration: ServerConfiguration,
+        environment: [String: String],
+        logger: Logger
+    ) throws -> TieredCache {
+        let wantsDisk = configuration.tiers.contains(.l2) || configuration.tiers.contains(.l3)
+        guard wantsDisk else {
+            return TieredCache(configuration: configuration.cache, logger: logger)
+        }
+        try makeDirectory(configuration.dataDirectory)
+        let cipher: CredentialCipher
+        do {
+            let loaded = try EncryptionKeyLoader.load(
+                environment: environment,
+                keyFile: configuration.keyFile,
+                dataDirectory: configuration.dataDirectory,
+                logger: logger
+            )
+            cipher = loaded.cipher
+        } catch {
+            throw ServerStartupError("\(error)")
+        }
+        var recovered: [(TierID, String)] = []
+        var l2: (any PersistentStore)?
+        var l3: (any PersistentStore)?
+        let fsync = configuration.cache.fsync
+        do {
+            if configuration.tiers.contains(.l2) {
+                let directory = configuration.dataDirectory + "/" + l2DirectoryName
+                switch configuration.l2Backend {
+                case .sqlite:
+                    let opened = try SQLiteL2Store.openRecoveringCorruption(
+                        directory: directory,
+                        cipher: cipher,
+                        fsync: fsync,
+                        logger: logger
+                    )
+                    l2 = opened.store
+                    if let path = opened.recoveredFrom { recovered.append((.l2, path)) }
+                case .jsonl:
+                    l2 = try JSONLStore(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
+                }
+            }
+            if configuration.tiers.contains(.l3) {
+                let opened = try SQLiteL3Store.openRecoveringCorruption(
+                    path: configuration.dataDirectory + "/" + l3FileName,
+                    cipher: cipher,
+                    fsync: fsync,
+                    logger: logger
+                )
+                l3 = opened.store
+                if let path = opened.recoveredFrom { recovered.append((.l3, path)) }
+            }
+        } catch {
+            l2?.close()
+            throw ServerStartupError("cannot open the disk tiers in \(configuration.dataDirectory): \(error)")
+        }
+        let cache = TieredCache(configuration: configuration.cache, l2: l2, l3: l3, logger: logger)
+        for (tier, path) in recovered {
+            cache.recordRecoveredCorruption(tier: tier, movedTo: path)
+        }
+        return cache
+    }
+
+    /// Creates the directory (and parents) owner-only if it does not exist.
+    static func makeDirectory(_ path: String) throws {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            if mkdir(partial, 0o700) != 0, errno != EEXIST {
+                throw ServerStartupError("cannot create directory \(partial): \(String(cString: strerror(errno)))")
+            }
+        }
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ServerStartupError("\(path) is not a directory")
+        }
+        guard access(path, W_OK) == 0 else {
+            throw ServerStartupError("data directory \(path) is not writable")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Tiers
+
+/// Settings of a cachesrvd server. Every limit is a named setting with a default.
+public struct ServerConfiguration: Sendable {
+    /// The Unix socket path (`--socket`).
+    public var socketPath: String
+    /// Permission bits of the socket file (`--socket-mode`), applied through the umask at bind so the socket is
+    /// never briefly more open than this.
+    public var socketMode: UInt32 = 0o600
+    /// Where the disk tiers live (`--data-dir`).
+    public var dataDirectory: String
+    /// Which tiers run (`--tiers`); L1 always runs.
+    public var tiers: Set<TierID> = [.l1, .l2, .l3]
+    /// The L2 backend (`--l2-backend`).
+    public var l2Backend: L2Backend = .sqlite
+    /// A file holding the credential encryption key (`--key-file`).
+    public var keyFile: String? = nil
+    /// The most clients connected at once (`--max-clients`).
+    public var maxClients: Int = 10_000
+    /// The longest inline request line, bytes (Redis's 64 KiB).
+    public var maxInlineLength: Int = 64 * 1024
+    /// The largest bulk argument, bytes (`--proto-max-bulk-len`, Redis's 512 MB).
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// The most arguments in one request (`--max-arguments`).
+    public var maxArguments: Int = 1024 * 1024
+    /// The most bytes of unparsed requests buffered for one client (`--client-query-buffer-limit`); past it the
+    /// client is disconnected.
+    public var maxQueryBuffer: Int = 1024 * 1024 * 1024
+    /// Replies buffered for a client before the server stops reading its requests until it catches up
+    /// (`--client-output-buffer-limit`).
+    public var outputBufferHighWater: Int = 1024 * 1024
+    /// How often expired entries are swept in the background, seconds; 0 disables (`--cleanup-interval`).
+    public var cleanupInterval: Double = 60
+    /// Event loop threads (`--threads`).
+    public var eventLoopThreads: Int = 2
+    /// How long a graceful shutdown waits for clients to finish commands in flight, seconds.
+    public var shutdownGracePeriod: Double = 10
+    /// The tiered cache's settings.
+    public var cache: TieredCache.Configuration = .init()
+
+    /// The L2 backend.
+    public enum L2Backend: String, Sendable, CaseIterable {
+        case sqlite
+        case jsonl
+    }
+
+    public init(socketPath: String, dataDirectory: String) {
+        self.socketPath = socketPath
+        self.dataDirectory = dataDirectory
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import CacheServer
+import Logging
+import Tiers
+
+/// The settings of `cachesrvd serve`, one option per `ServerConfiguration` field.
+struct ServeOptions: ParsableArguments {
+    @Option(
+        help:
+            "Unix socket path. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /tmp/cachesrvd-<uid>.sock."
+    )
+    var socket: String?
+
+    @Option(help: "Socket file permissions (octal), applied through the umask at bind.")
+    var socketMode: String = "600"
+
+    @Option(
+        help:
+            "Where L2 and L3 live. Default: $CACHESRVD_DATA_DIR, else $XDG_STATE_HOME/cachesrvd, else ~/.local/state/cachesrvd."
+    )
+    var dataDir: String?
+
+    @Option(help: "Tiers to run, comma-separated (l1 always runs): l1 | l1,l2 | l1,l3 | l1,l2,l3.")
+    var tiers: String = "l1,l2,l3"
+
+    @Option(help: "L2 backend: sqlite (l2_cache.db) or jsonl (16 shard files).")
+    var l2Backend: ServerConfiguration.L2Backend = .sqlite
+
+    @Option(help: "L1 capacity, entries.")
+    var l1MaxEntries: Int = 1000
+
+    @Option(help: "L2 capacity, entries.")
+    var l2MaxEntries: Int = 5000
+
+    @Option(help: "L3 capacity, entries (0: unbounded).")
+    var l3MaxEntries: Int = 0
+
+    @Option(help: "Which entry a full tier evicts: lru, lfu or fifo.")
+    var evictionPolicy: EvictionPolicy = .lru
+
+    @Option(help: "TTL of new entries that give none, seconds.")
+    var defaultTTL: Int = 3600
+
+    @Option(help: "TTL for one source, SOURCE=SECONDS (repeatable); applies when an entry gives no TTL.")
+    var sourceTTL: [String] = []
+
+    @Option(help: "Consecutive health failures that remove an entry.")
+    var failureThreshold: Int = 3
+
+    @Flag(help: "Keep entries however often their health checks fail.")
+    var noHealthInvalidation = false
+
+    @Option(help: "Consecutive failed operations that disable a disk tier until it works again.")
+    var tierFailureThreshold: Int = 3
+
+    @Option(help: "Health checks kept per key in L3's history.")
+    var healthHistoryLimit: Int = 100
+
+    @Option(help: "When disk writes are synced: always (group commit), everysec or no.")
+    var fsync: FsyncPolicy = .everysec
+
+    @Option(help: "Seconds between background sweeps of expired entries (0: off).")
+    var cleanupInterval: Double = 60
+
+    @Option(
+        help:
+            "File holding the credential encryption key (URL-safe base64 of 32 bytes). Default: $CACHESRVD_ENCRYPTION_KEY, else <data-dir>/encryption.key, made on first start."
+    )
+    var keyFile: String?
+
+    @Option(help: "Most clients connected at once.")
+    var maxClients: Int = 10_000
+
+    @Option(help: "Largest bulk argument, bytes.")
+    var protoMaxBulkLen: Int = 512 * 1024 * 1024
+
+    @Option(help: "Most arguments in one request.")
+    var maxArguments: Int = 1024 * 1024
+
+    @Option(help: "Most unparsed request bytes buffered per client before it is disconnected.")
+    var clientQueryBufferLimit: Int = 1024 * 1024 * 1024
+
+    @Option(help: "Event loop threads.")
+    var threads: Int = 2
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        _ = try parsedTiers()
+        _ = try parsedSourceTTLs()
+        _ = try parsedSocketMode()
+        if l1MaxEntries < 1 { throw ValidationError("--l1-max-entries must be at least 1") }
+        if l2MaxEntries < 1 { throw ValidationError("--l2-max-entries must be at least 1") }
+        if l3MaxEntries < 0 { throw ValidationError("--l3-max-entries must be 0 (unbounded) or more") }
+        if defaultTTL < 1 { throw ValidationError("--default-ttl must be at least 1 second") }
+        if failureThreshold < 1 { throw ValidationError("--failure-threshold must be at least 1") }
+        if tierFailureThreshold < 1 { throw ValidationError("--tier-failure-threshold must be at least 1") }
+        if healthHistoryLimit < 1 { throw ValidationError("--health-history-limit must be at least 1") }
+        if cleanupInterval < 0 { throw ValidationError("--cleanup-interval must be 0 (off) or more") }
+        if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
+        if protoMaxBulkLen < 1 { throw ValidationError("--proto-max-bulk-len must be at least 1") }
+        if maxArguments < 1 { throw ValidationError("--max-arguments must be at least 1") }
+        if clientQueryBufferLimit < 1024 { throw ValidationError("--client-query-buffer-limit must be at least 1024") }
+        if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
+        if Logger.Level(rawValue: logLevel.lowercased()) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func parsedTiers() throws -> Set<TierID> {
+        var tiers: Set<TierID> = [.l1]
+        for name in self.tiers.split(separator: ",") {
+            guard let tier = TierID(rawValue: name.trimmingWhitespace().lowercased()) else {
+                throw ValidationError("--tiers takes l1, l2 and l3, comma-separated; got '\(name)'")
+            }
+            tiers.insert(tier)
+        }
+        return tiers
+    }
+
+    func parsedSourceTTLs() throws -> [String: Int] {
+        var ttls: [String: Int] = [:]
+        for item in sourceTTL {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, let seconds = Int(parts[1]), seconds >= 1 else {
+                throw ValidationError("--source-ttl takes SOURCE=SECONDS with SECONDS >= 1; got '\(item)'")
+            }
+            ttls[String(parts[0])] = seconds
+        }
+        return ttls
+    }
+
+    func parsedSocketMode() throws -> UInt32 {
+        guard let mode = UInt32(socketMode, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
+            throw ValidationError(
+                "--socket-mode takes octal permissions that include owner read/write, e.g. 600 or 660"
+            )
+        }
+        return mode
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String {
+        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
+
+extension EvictionPolicy: ExpressibleByArgument {}
+extension FsyncPolicy: ExpressibleByArgument {}
+extension ServerConfiguration.L2Backend: ExpressibleByArgument {}

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting and stopping: the socket's permissions, a live server left alone, stale sockets, long paths, SIGTERM.
+final class LifecycleEndToEndTests: XCTestCase {
+    func testSocketIsOwnerOnlyAndRemovedOnSIGTERM() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1"])
+        defer { server.removeDirectory() }
+        var info = stat()
+        XCTAssertEqual(stat(server.socketPath, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        XCTAssertEqual(server.stop(signal: SIGTERM), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.socketPath))
+    }
+
+    func testSIGINTAlsoStopsCleanly() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1"])
+        defer { server.removeDirectory() }
+        XCTAssertEqual(server.stop(signal: SIGINT), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.socketPath))
+    }
+
+    func testSocketModeSetting() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1", "--socket-mode", "660"])
+        defer {
+            server.stop()
+            server.removeDirectory()
+        }
+        var info = stat()
+        XCTAssertEqual(stat(server.socketPath, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o660)
+    }
+
+    func testSecondServerLeavesALiveOneAlone() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1"])
+        defer {
+            server.stop()
+            server.removeDirectory()
+        }
+        let second = try runServerToExit(["--socket", server.socketPath, "--tiers", "l1"])
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertTrue(second.output.contains("already answering"), second.output)
+        XCTAssertEqual(try server.client().command(["PING"]), .simpleString("PONG"))
+    }
+
+    func testStaleSocketIsReplaced() throws {
+        let first = try ServerProcess(arguments: ["--tiers", "l1"])
+        first.crash()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: first.socketPath), "kill -9 leaves the socket file")
+        let second = try ServerProcess(arguments: ["--tiers", "l1"], directory: first.directory)
+        defer {
+            second.stop()
+            second.removeDirectory()
+        }
+        XCTAssertEqual(try second.client().command(["PING"]), .simpleString("PONG"))
+    }
+
+    func testTooLongSocketPathIsRefused() throws {
+        let path = "/tmp/" + String(repeating: "s", count: 120) + ".sock"
+        let result = try runServerToExit(["--socket", path, "--tiers", "l1"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("longer than the kernel's limit"), result.output)
+    }
+
+    func testBadSettingsAreUsageErrors() throws {
+        let result = try runServerToExit(["--eviction-policy", "random"])
+        XCTAssertEqual(result.status, 64)
+        let tiers = try runServerToExit(["--tiers", "l1,l4"])
+        XCTAssertEqual(tiers.status, 64)
+        XCTAssertTrue(tiers.output.contains("--tiers"), tiers.output)
+    }
+
+    private func runServerToExit(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary("cachesrvd"))
+        let directory = ServerProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        process.arguments = arguments + ["--data-dir", directory + "/data"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

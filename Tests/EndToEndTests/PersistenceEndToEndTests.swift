@@ -1,0 +1,224 @@
+import CacheProtocol
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The disk tiers through the real server: restarts, credentials at rest, demotion and promotion, crashes under
+/// `--fsync always`, a corrupt L3 file, the JSONL backend.
+final class PersistenceEndToEndTests: XCTestCase {
+    private func figures(_ client: RawClient, section: String = "cache") throws -> [String: String] {
+        let text = try XCTUnwrap(client.command(["INFO", section]).text)
+        var figures: [String: String] = [:]
+        for line in text.split(separator: "\r\n") where line.contains(":") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            figures[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return figures
+    }
+
+    func testEntriesAndCredentialsSurviveARestartButExpiredOnesDoNot() throws {
+        let first = try ServerProcess()
+        defer { first.removeDirectory() }
+        let client = try first.client()
+        XCTAssertEqual(
+            try client.command([
+                "PUT", "keep", "http://10.0.0.1:3128", "username", "alice", "password", "hunter2-secret",
+            ]),
+            .ok
+        )
+        XCTAssertEqual(try client.command(["HEALTH", "keep", "fail", "250", "timeout"]), .simpleString("unhealthy"))
+        XCTAssertEqual(try client.command(["SET", "brief", "http://10.0.0.2:3128", "PX", "300"]), .ok)
+        XCTAssertEqual(first.stop(), 0)
+        let deadline = Date().addingTimeInterval(0.4)
+        while Date() < deadline { usleep(20_000) }  // let "brief" expire while the server is down
+
+        let second = try ServerProcess(directory: first.directory)
+        defer { second.stop() }
+        let again = try second.client()
+        XCTAssertEqual(try again.command(["HGET", "keep", "password"]), .bulk("hunter2-secret"))
+        XCTAssertEqual(try again.command(["HGET", "keep", "username"]), .bulk("alice"))
+        XCTAssertEqual(try again.command(["HGET", "keep", "failure_count"]), .bulk("1"))
+        XCTAssertEqual(try again.command(["GET", "brief"]), .null)
+        let history = try XCTUnwrap(again.command(["HISTORY", "keep"]).array)
+        XCTAssertEqual(history.count, 1)
+        XCTAssertEqual(history.first?.array?[1], .bulk("unhealthy"))
+        XCTAssertEqual(history.first?.array?[3], .bulk("timeout"))
+    }
+
+    func testNoCredentialInPlainTextUnderTheDataDirectory() throws {
+        for backend in ["sqlite", "jsonl"] {
+            let server = try ServerProcess(arguments: ["--l2-backend", backend, "--fsync", "always"])
+            defer { server.removeDirectory() }
+            let client = try server.client()
+            for index in 0..<50 {
+                XCTAssertEqual(
+                    try client.command([
+                        "PUT", "cred\(index)", "http://10.9.0.\(index):8080", "username", "user-Zq\(index)x",
+                        "password", "pw-Kx7\(index)-secret",
+                    ]),
+                    .ok
+                )
+            }
+            XCTAssertEqual(server.stop(), 0)
+            let files = FileManager.default.enumerator(atPath: server.dataDirectory)!.compactMap { $0 as? String }
+            XCTAssertFalse(files.isEmpty)
+            for file in files {
+                let path = server.dataDirectory + "/" + file
+                guard let data = FileManager.default.contents(atPath: path) else { continue }
+                for needle in ["pw-Kx7", "user-Zq"] {
+                    XCTAssertNil(data.range(of: Data(needle.utf8)), "\(backend): \(needle) in plain text in \(file)")
+                }
+            }
+        }
+    }
+
+    func testSmallL1DemotesAndPromotes() throws {
+        let server = try ServerProcess(arguments: ["--l1-max-entries", "10"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let client = try server.client()
+        for index in 0..<100 {
+            XCTAssertEqual(try client.command(["SET", "d\(index)", "http://10.1.\(index):80"]), .ok)
+        }
+        for index in 0..<100 {
+            XCTAssertEqual(try client.command(["GET", "d\(index)"]), .bulk("http://10.1.\(index):80"))
+        }
+        let figures = try figures(client)
+        XCTAssertEqual(figures["l1_size"], "10")
+        XCTAssertGreaterThanOrEqual(Int(figures["demotions"] ?? "") ?? 0, 90)
+        XCTAssertGreaterThanOrEqual(Int(figures["promotions"] ?? "") ?? 0, 90)
+        XCTAssertEqual(try client.command(["DBSIZE"]), .integer(100))
+    }
+
+    func testKillNineUnderLoadWithFsyncAlwaysLosesNoAcknowledgedWrite() throws {
+        let first = try ServerProcess(arguments: ["--fsync", "always", "--l1-max-entries", "100"])
+        defer { first.removeDirectory() }
+        let acknowledged = AcknowledgedWrites()
+        let writers = DispatchGroup()
+        let stop = StopFlag()
+        for writer in 0..<16 {
+            let client = try first.client()
+            DispatchQueue.global().async(group: writers) {
+                var index = 0
+                while !stop.isSet {
+                    let key = "w\(writer):\(index)"
+                    guard
+                        (try? client.command(["PUT", key, "http://10.\(writer).0.1:\(index)", "password", "p\(index)"]))
+                            == .ok
+                    else { return }
+                    acknowledged.add(key)
+                    index += 1
+                }
+            }
+        }
+        while acknowledged.count < 2_000 { usleep(5_000) }
+        first.crash()
+        stop.set()
+        writers.wait()
+        let keys = acknowledged.all
+        XCTAssertGreaterThanOrEqual(keys.count, 2_000)
+
+        let second = try ServerProcess(arguments: ["--fsync", "always"], directory: first.directory)
+        defer { second.stop() }
+        let client = try second.client()
+        var missing: [String] = []
+        for key in keys {
+            if try client.command(["EXISTS", key]) != .integer(1) { missing.append(key) }
+        }
+        XCTAssertEqual(missing.count, 0, "acknowledged but lost: \(missing.prefix(10))")
+    }
+
+    func testCorruptL3FileIsMovedAsideAndTheServerServes() throws {
+        let first = try ServerProcess()
+        defer { first.removeDirectory() }
+        XCTAssertEqual(try first.client().command(["SET", "before", "http://b:1"]), .ok)
+        XCTAssertEqual(first.stop(), 0)
+        let database = first.dataDirectory + "/cachesrvd.db"
+        let garbage = Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
+        try garbage.write(to: URL(fileURLWithPath: database))
+        try? FileManager.default.removeItem(atPath: database + "-wal")
+        try? FileManager.default.removeItem(atPath: database + "-shm")
+
+        let second = try ServerProcess(directory: first.directory)
+        defer { second.stop() }
+        let client = try second.client()
+        XCTAssertEqual(try client.command(["SET", "after", "http://a:1"]), .ok)
+        XCTAssertEqual(try client.command(["GET", "after"]), .bulk("http://a:1"))
+        let figures = try figures(client)
+        XCTAssertEqual(figures["l3_recovered_corrupt_files"], "1")
+        let moved = try FileManager.default.contentsOfDirectory(atPath: second.dataDirectory)
+            .filter { $0.hasPrefix("cachesrvd.db.corrupt-") }
+        XCTAssertEqual(moved.count, 1, "the damaged file is kept aside")
+        XCTAssertTrue(second.log.contains("corrupt"), "the recovery is logged")
+    }
+
+    func testJSONLBackendPersists() throws {
+        let first = try ServerProcess(arguments: ["--l2-backend", "jsonl", "--tiers", "l1,l2"])
+        defer { first.removeDirectory() }
+        let client = try first.client()
+        for index in 0..<40 {
+            XCTAssertEqual(
+                try client.command(["PUT", "j\(index)", "http://10.3.0.\(index):80", "password", "pw\(index)"]),
+                .ok
+            )
+        }
+        XCTAssertEqual(first.stop(), 0)
+        let shards = try FileManager.default.contentsOfDirectory(atPath: first.dataDirectory + "/l2")
+            .filter { $0.hasPrefix("shard_") && $0.hasSuffix(".jsonl") }
+        XCTAssertFalse(shards.isEmpty)
+        let second = try ServerProcess(
+            arguments: ["--l2-backend", "jsonl", "--tiers", "l1,l2"],
+            directory: first.directory
+        )
+        defer { second.stop() }
+        let again = try second.client()
+        for index in 0..<40 {
+            XCTAssertEqual(try again.command(["HGET", "j\(index)", "password"]), .bulk("pw\(index)"))
+        }
+    }
+}
+
+final class AcknowledgedWrites: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String] = []
+
+    func add(_ key: String) {
+        lock.lock()
+        keys.append(key)
+        lock.unlock()
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys.count
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+
+    func set() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+}
