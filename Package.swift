@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "CacheProtocol",
                 "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/cachectl",
@@ -123,6 +124,13 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/CacheServerTests",
+            swiftSettings: swiftSettings
+        ),
+        // cachectl's pure parts: CSV/JSON parsing, warm rows, reply formatting, key derivation.
+        .testTarget(
+            name: "CacheCtlTests",
+            dependencies: ["cachectl", "CacheProtocol"],
+            path: "Tests/CacheCtlTests",
             swiftSettings: swiftSettings
         ),
         // Drives the real cachesrvd and cachectl binaries over real Unix sockets.

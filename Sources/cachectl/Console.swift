@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The process's standard streams, used without Foundation.
+///
+/// Standard output goes through `print` (buffered by the Swift runtime, flushed at exit); standard error is written
+/// unbuffered with `write(2)`, so messages and progress appear at once.
+enum Console {
+    /// Writes `message` and a newline to stderr, prefixed with `cachectl: `.
+    static func error(_ message: String) {
+        writeError("cachectl: \(message)\n")
+    }
+
+    /// Writes `text` to stderr as is (no newline added).
+    static func writeError(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Whether stderr is a terminal (progress lines are drawn only then).
+    static var stderrIsTerminal: Bool {
+        isatty(2) == 1
+    }
+
+    /// The C library's text for an `errno` value, e.g. "No such file or directory".
+    static func describe(errno code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+
+    /// The value of environment variable `name`, or nil when unset.
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}

@@ -1,0 +1,71 @@
+/// Knows which of an entry's fields (as `HGETALL` returns them, all strings) are text, numbers or flags, so that
+/// JSON output gives numbers as numbers without ever turning a password like `1234` into one.
+enum EntryFields {
+    /// Fields that are always text.
+    static let textFields: Set<String> = [
+        "key", "proxy_url", "username", "password", "source", "health_status", "last_health_error", "status",
+        "error", "error_message", "check_url",
+    ]
+    /// Fields that are flags.
+    static let flagFields: Set<String> = ["evicted_from_l1"]
+    /// Fields that are numbers (times in epoch seconds, counts); an empty value is `null`.
+    static let numberFields: Set<String> = [
+        "fetch_time", "last_accessed", "access_count", "ttl_seconds", "expires_at", "failure_count",
+        "last_health_check", "consecutive_health_failures", "consecutive_health_successes", "recovery_attempt",
+        "next_check_time", "total_health_checks", "total_health_check_failures", "created_at", "updated_at",
+        "check_time", "response_time_ms", "response_ms",
+    ]
+    /// The credential fields, left out of exports unless asked for.
+    static let credentialFields: Set<String> = ["username", "password"]
+
+    /// The JSON value for field `name` whose text is `value`.
+    ///
+    /// Text fields stay strings; flags become booleans (`1`/`0`/`true`/`false`); number fields and any other field
+    /// whose text is a JSON number become numbers; an empty number field is `null`.
+    static func json(name: String, value: String) -> JSONValue {
+        if textFields.contains(name) {
+            return .string(value)
+        }
+        if flagFields.contains(name) {
+            switch value.lowercased() {
+            case "1", "true":
+                return .bool(true)
+            case "0", "false":
+                return .bool(false)
+            default:
+                return .string(value)
+            }
+        }
+        if JSONValue.isNumber(value) {
+            return .number(value)
+        }
+        if numberFields.contains(name), value.isEmpty {
+            return .null
+        }
+        return .string(value)
+    }
+
+    /// A JSON object from name/value strings (`HGETALL`'s reply), optionally after a leading member.
+    ///
+    /// - Parameters:
+    ///   - pairs: Names and values, in reply order.
+    ///   - leading: A member put first (e.g. the key); a field of the same name in `pairs` is left out.
+    ///   - dropping: Names left out.
+    static func object(
+        _ pairs: [(String, String)],
+        leading: (String, JSONValue)? = nil,
+        dropping: Set<String> = []
+    ) -> JSONValue {
+        var members: [(String, JSONValue)] = []
+        members.reserveCapacity(pairs.count + 1)
+        var dropping = dropping
+        if let leading {
+            members.append(leading)
+            dropping.insert(leading.0)
+        }
+        for (name, value) in pairs where !dropping.contains(name) {
+            members.append((name, json(name: name, value: value)))
+        }
+        return .object(members)
+    }
+}
