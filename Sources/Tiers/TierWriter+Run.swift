@@ -26,12 +26,13 @@ extension TierWriter {
             housekeeping(&loop, repair: repair, force: wake || loop.justCommitted)
             loop.justCommitted = false
             if let first = items.first {
+                var committed = true
                 if case .task(let task) = first.job {
                     task()
                 } else {
-                    commit(items, &loop)
+                    committed = commit(items, &loop)
                 }
-                finish(items, through: through)
+                finish(items, through: through, failed: !committed)
             }
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
@@ -52,7 +53,8 @@ extension TierWriter {
 
     /// Commits a batch of writes in one transaction; on failure (or while the tier is disabled) the writes
     /// are lost on this tier and their keys are remembered as lost.
-    private func commit(_ items: [Item], _ loop: inout LoopState) {
+    @discardableResult
+    private func commit(_ items: [Item], _ loop: inout LoopState) -> Bool {
         var writes: [StoreWrite] = []
         writes.reserveCapacity(items.count)
         for item in items {
@@ -67,13 +69,14 @@ extension TierWriter {
         guard committed else {
             // Recorded before the overlay forgets these writes, so readers never see the stale store copy.
             health.recordLost(keys)
-            return
+            return false
         }
         health.clearLost(keys)
         health.count { $0.commits += 1 }
         loop.dirty = true
         loop.justCommitted = true
         afterCommit(&loop, changedKeys: !keys.isEmpty)
+        return true
     }
 
     /// Keeps the tier within its bound and its size figure fresh.

@@ -47,7 +47,9 @@ final class TierWriter: @unchecked Sendable {
     /// Write items queued and not yet taken, and taken and not yet settled.
     private var queuedWrites = 0
     private var inFlight = 0
-    private var waiters: [(sequence: UInt64, callback: @Sendable () -> Void)] = []
+    private var waiters: [(sequence: UInt64, callback: @Sendable (Bool) -> Void)] = []
+    /// The last sequence of the newest batch that failed (its writes are lost on this tier).
+    private var lostThrough: UInt64 = 0
     private var wakeRequested = false
     private var started = false
     private var stopping = false
@@ -137,12 +139,15 @@ final class TierWriter: @unchecked Sendable {
         return queuedWrites + inFlight
     }
 
-    /// Calls `callback` once every write up to `sequence` is committed or lost (at once if it already is).
-    func whenCommitted(through sequence: UInt64, _ callback: @escaping @Sendable () -> Void) {
+    /// Calls `callback` once every write up to `sequence` is committed or lost (at once if it already is), with
+    /// `true` when they were committed. Conservative: a later failed batch can make an already committed write
+    /// report `false`, never the other way round.
+    func whenCommitted(through sequence: UInt64, _ callback: @escaping @Sendable (Bool) -> Void) {
         condition.lock()
         if committedSequence >= sequence || stopped {
+            let committed = !stopped && sequence > lostThrough
             condition.unlock()
-            callback()
+            callback(committed)
             return
         }
         waiters.append((sequence, callback))
@@ -249,8 +254,11 @@ final class TierWriter: @unchecked Sendable {
 
     /// Settles a processed batch: forgets its overlay items, advances the committed sequence and calls the
     /// durability callbacks now due.
-    func finish(_ items: [Item], through: UInt64?) {
+    func finish(_ items: [Item], through: UInt64?, failed: Bool = false) {
         condition.lock()
+        if failed, let through, through > lostThrough {
+            lostThrough = through
+        }
         for item in items {
             if case .write(let write) = item.job, let key = write.replaceableKey {
                 overlay.settle(key, sequence: item.overlaySequence)
@@ -260,14 +268,15 @@ final class TierWriter: @unchecked Sendable {
             committedSequence = through
         }
         inFlight = 0
-        var due: [@Sendable () -> Void] = []
+        var due: [(callback: @Sendable (Bool) -> Void, committed: Bool)] = []
         if !waiters.isEmpty {
             let committed = committedSequence
-            due = waiters.filter { $0.sequence <= committed }.map(\.callback)
+            let lost = lostThrough
+            due = waiters.filter { $0.sequence <= committed }.map { ($0.callback, $0.sequence > lost) }
             waiters.removeAll { $0.sequence <= committed }
         }
         condition.unlock()
-        for callback in due { callback() }
+        for (callback, committed) in due { callback(committed) }
     }
 
     /// Marks the writer stopped and calls every remaining callback.
@@ -278,6 +287,6 @@ final class TierWriter: @unchecked Sendable {
         let due = waiters.map(\.callback)
         waiters.removeAll()
         condition.unlock()
-        for callback in due { callback() }
+        for callback in due { callback(false) }
     }
 }

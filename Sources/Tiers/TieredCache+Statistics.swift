@@ -63,23 +63,26 @@ extension TieredCache {
     }
 
     /// Calls `callback` (on a writer thread) once every write up to `point` is committed and synced,
-    /// or has failed and been counted against its tier.
+    /// or has failed and been counted against its tier: with `true` when at least one disk tier committed them
+    /// all (the writes are durable), `false` when every disk tier lost some (the disk is full, read-only,
+    /// corrupt or the tier is disabled). Conservative: it may say `false` for writes that did reach a disk.
     ///
     /// If that is already so, `callback` runs at once on the caller's thread.
-    public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable () -> Void) {
+    public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
         let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.writer, $0) } }
         guard !targets.isEmpty else {
-            callback()
+            callback(true)
             return
         }
-        let remaining = NIOLockedValueBox(targets.count)
+        let state = NIOLockedValueBox((remaining: targets.count, durable: false))
         for (writer, sequence) in targets {
-            writer.whenCommitted(through: sequence) {
-                let last = remaining.withLockedValue { remaining -> Bool in
-                    remaining -= 1
-                    return remaining == 0
+            writer.whenCommitted(through: sequence) { committed in
+                let outcome = state.withLockedValue { state -> Bool? in
+                    state.remaining -= 1
+                    state.durable = state.durable || committed
+                    return state.remaining == 0 ? state.durable : nil
                 }
-                if last { callback() }
+                if let outcome { callback(outcome) }
             }
         }
     }

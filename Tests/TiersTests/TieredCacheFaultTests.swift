@@ -182,7 +182,8 @@ final class TieredCacheFaultTests: XCTestCase {
         XCTAssertEqual(Set(point.sequences.keys), [.l2, .l3])
         let fired = CallCounter()
         let durable = expectation(description: "durable")
-        cache.whenDurable(point) {
+        cache.whenDurable(point) { committed in
+            XCTAssertTrue(committed)
             fired.record()
             durable.fulfill()
         }
@@ -196,13 +197,27 @@ final class TieredCacheFaultTests: XCTestCase {
         cache.put(entry("b", clock: clock))
         let failedPoint = try XCTUnwrap(cache.durabilityPoint())
         let released = expectation(description: "released")
-        cache.whenDurable(failedPoint) { released.fulfill() }
+        cache.whenDurable(failedPoint) { committed in
+            XCTAssertTrue(committed, "L2 committed it: durable on one disk tier")
+            released.fulfill()
+        }
         wait(for: [released], timeout: 30)
         XCTAssertNil(l3.stored("b"))
 
+        // Lost on every disk tier: not durable, and the callback says so.
+        l2.fail(with: .full)
+        cache.put(entry("c", clock: clock))
+        let lostPoint = try XCTUnwrap(cache.durabilityPoint())
+        let lost = expectation(description: "lost")
+        cache.whenDurable(lostPoint) { committed in
+            XCTAssertFalse(committed)
+            lost.fulfill()
+        }
+        wait(for: [lost], timeout: 30)
+
         // Nothing to wait for: at once.
         let immediate = CallCounter()
-        cache.whenDurable(DurabilityPoint(sequences: [:])) { immediate.record() }
+        cache.whenDurable(DurabilityPoint(sequences: [:])) { _ in immediate.record() }
         XCTAssertEqual(immediate.count, 1)
     }
 }

@@ -89,7 +89,10 @@ final class TieredCacheSQLiteTests: XCTestCase {
         _ = try first.get("kept", mode: .memoryOnly)
         let point = try XCTUnwrap(first.durabilityPoint())
         let durable = expectation(description: "durable")
-        first.whenDurable(point) { durable.fulfill() }
+        first.whenDurable(point) { committed in
+            XCTAssertTrue(committed)
+            durable.fulfill()
+        }
         wait(for: [durable], timeout: 30)
         first.shutdown()
 

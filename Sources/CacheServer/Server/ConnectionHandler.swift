@@ -50,7 +50,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private struct HeldReplies {
         var id: Int
         var bytes: ByteBuffer
-        var durable: Bool
+        /// The writers have settled this batch.
+        var settled: Bool
+        /// ... and no disk tier could commit it.
+        var lost = false
     }
 
     init(server: ServerContext, blockingTarget: DispatchQueue, logger: Logger) {
@@ -286,11 +289,11 @@ extension ConnectionHandler {
             wroteSinceFlush = false
             let id = nextHeldID
             nextHeldID += 1
-            held.append(HeldReplies(id: id, bytes: bytes, durable: false))
+            held.append(HeldReplies(id: id, bytes: bytes, settled: false))
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let loop = context.eventLoop
-            server.cache.whenDurable(point) {
-                loop.execute { handler.value.markDurable(id) }
+            server.cache.whenDurable(point) { committed in
+                loop.execute { handler.value.settle(id, committed: committed) }
             }
             return
         }
@@ -298,19 +301,39 @@ extension ConnectionHandler {
         if held.isEmpty {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         } else {
-            held.append(HeldReplies(id: -1, bytes: bytes, durable: true))
+            held.append(HeldReplies(id: -1, bytes: bytes, settled: true))
         }
     }
 
-    private func markDurable(_ id: Int) {
+    /// A held batch was settled by the writers: write every leading settled batch. A batch no disk tier could
+    /// commit is never acknowledged: the client gets an error in place of its replies and the connection closes,
+    /// so it cannot take the writes for durable.
+    private func settle(_ id: Int, committed: Bool) {
         guard let context, state != .closed else { return }
         if let index = held.firstIndex(where: { $0.id == id }) {
-            held[index].durable = true
+            held[index].settled = true
+            held[index].lost = !committed
         }
         var wrote = false
-        while let first = held.first, first.durable {
-            context.write(wrapOutboundOut(first.bytes), promise: nil)
+        while let first = held.first, first.settled {
             held.removeFirst()
+            if first.lost {
+                held.removeAll()
+                var reply = context.channel.allocator.buffer(capacity: 160)
+                reply.writeRESPError(
+                    "IOERR writes applied in memory could not be persisted by any disk tier "
+                        + "(see INFO persistence); closing the connection"
+                )
+                context.write(wrapOutboundOut(reply), promise: nil)
+                logger.warning(
+                    "writes not persisted under --fsync always; closing the client",
+                    metadata: ["connection.id": "\(session?.id ?? 0)"]
+                )
+                state = .closing
+                wrote = true
+                break
+            }
+            context.write(wrapOutboundOut(first.bytes), promise: nil)
             wrote = true
         }
         if wrote { context.flush() }
@@ -325,7 +348,7 @@ extension ConnectionHandler {
     private func closeWhenDrained() {
         guard let context, state == .closing else { return }
         flushOutbound()
-        guard held.isEmpty else { return }  // markDurable calls back
+        guard held.isEmpty else { return }  // settle calls back
         state = .closed
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
