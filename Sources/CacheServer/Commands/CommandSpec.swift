@@ -27,6 +27,19 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.connection) { names.append("loading") }
         return names
     }
+
+    /// The names the command reference prints: ours, including how the command is scheduled.
+    var documentationNames: [String] {
+        var names: [String] = []
+        if contains(.write) { names.append("write") }
+        if contains(.readonly) { names.append("readonly") }
+        if contains(.fast) { names.append("fast") }
+        if contains(.wholeCache) { names.append("whole-cache") }
+        if contains(.admin) { names.append("admin") }
+        if contains(.connection) { names.append("connection") }
+        if contains(.transactionControl) { names.append("transaction-control") }
+        return names
+    }
 }
 
 /// One command, declared once: dispatch, arity errors, `COMMAND` output and the docs all come from it.
