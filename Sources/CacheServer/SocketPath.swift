@@ -32,6 +32,11 @@ public enum SocketPath {
         case notASocket
     }
 
+    /// Whether a server accepts connections on the socket at `path` (the maintenance commands refuse to run then).
+    public static func serverAnswers(at path: String) -> Bool {
+        occupant(of: path) == .liveServer
+    }
+
     /// Checks the path by connecting to it (never unlinks a live server's socket).
     static func occupant(of path: String) -> Occupant {
         var info = stat()

@@ -55,6 +55,7 @@ public enum TierFactory {
                     )
                     l2 = opened.store
                     if let path = opened.recoveredFrom { recovered.append((.l2, path)) }
+                    migrateShards(in: directory, cipher: cipher, into: opened.store, configuration, logger: logger)
                 case .jsonl:
                     l2 = try JSONLStore(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
                 }
@@ -78,6 +79,39 @@ public enum TierFactory {
             cache.recordRecoveredCorruption(tier: tier, movedTo: path)
         }
         return cache
+    }
+
+    /// Moves JSONL shards left in the SQLite L2's directory (a switch from `--l2-backend jsonl`)
+    /// into it and renames them `shard_NN.jsonl.migrated`; trims L2 to its bound. A failure is
+    /// logged and leaves the shards in place (the next start tries again): it does not stop startup.
+    private static func migrateShards(
+        in directory: String,
+        cipher: CredentialCipher,
+        into store: SQLiteL2Store,
+        _ configuration: ServerConfiguration,
+        logger: Logger
+    ) {
+        guard !JSONLMigration.shardFileNames(in: directory).isEmpty else { return }
+        do {
+            let result = try JSONLMigration.migrateShardFiles(in: directory, cipher: cipher, into: store)
+            let evicted = try store.evict(
+                toAtMost: configuration.cache.l2MaxEntries,
+                policy: configuration.cache.evictionPolicy
+            )
+            logger.info(
+                "migrated JSONL shards into the SQLite L2",
+                metadata: [
+                    "cache.tier": "l2", "migration.migrated": "\(result.migrated)",
+                    "migration.skipped": "\(result.skipped)", "migration.files": "\(result.files)",
+                    "migration.evicted": "\(evicted.count)",
+                ]
+            )
+        } catch {
+            logger.error(
+                "cannot migrate the JSONL shards into the SQLite L2; they stay in place",
+                metadata: ["cache.tier": "l2", "error": "\(error)"]
+            )
+        }
     }
 
     /// Creates the directory (and parents) owner-only if it does not exist.

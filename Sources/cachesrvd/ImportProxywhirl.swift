@@ -1,0 +1,227 @@
+import ArgumentParser
+import CacheServer
+import Foundation
+import Logging
+import Tiers
+
+/// `cachesrvd import-proxywhirl`: takes over the entries of an existing proxywhirl cache.
+struct ImportProxywhirl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-proxywhirl",
+        abstract: "Import a proxywhirl cache (its L3 database and L2 directory) into this data directory.",
+        discussion: """
+            Reads proxywhirl's L3 (cache_entries) and L2 (JSONL shards and/or l2_cache.db) with proxywhirl's key, \
+            and writes every live entry, credentials re-encrypted under our own key, into our L3 and L2. A key \
+            found in several places is taken from its most recently touched copy. Expired entries, broken rows \
+            and credentials no given key decrypts are skipped. Prints "imported N, skipped N". Refuses to run \
+            while a server answers on --socket.
+            """
+    )
+
+    /// proxywhirl's environment variable for its key.
+    static let keyVariable = "PROXYWHIRL_CACHE_ENCRYPTION_KEY"
+    /// proxywhirl's environment variable for its previous key (comma-separated keys are accepted).
+    static let previousKeyVariable = "PROXYWHIRL_CACHE_KEY_PREVIOUS"
+
+    @OptionGroup var data: DataOptions
+
+    @Option(
+        help:
+            "proxywhirl's key, or a file holding it (a file is better: arguments are visible to other users). Default: $PROXYWHIRL_CACHE_ENCRYPTION_KEY."
+    )
+    var proxywhirlKey: String?
+
+    @Option(
+        help:
+            "A previous proxywhirl key, or a file holding it (repeatable). Default: $PROXYWHIRL_CACHE_KEY_PREVIOUS."
+    )
+    var proxywhirlPreviousKey: [String] = []
+
+    @Option(help: "proxywhirl's L3 database. Default: .cache/db/proxywhirl.db, skipped when missing.")
+    var l3: String?
+
+    @Option(
+        help:
+            "proxywhirl's L2 directory (shards and/or l2_cache.db) or an l2_cache.db file. Default: .cache/proxies, skipped when missing."
+    )
+    var l2: String?
+
+    @Option(help: "Our L2 backend to write: sqlite or jsonl. Default: the one the data directory holds, else sqlite.")
+    var l2Backend: ServerConfiguration.L2Backend?
+
+    @Option(help: "L2 capacity, entries: the least recently used beyond it are evicted after the import.")
+    var l2MaxEntries: Int = 5000
+
+    func validate() throws {
+        if l2MaxEntries < 1 { throw ValidationError("--l2-max-entries must be at least 1") }
+        let environment = ProcessInfo.processInfo.environment
+        if proxywhirlKey == nil && (environment[Self.keyVariable] ?? "").isEmpty {
+            throw ValidationError("give --proxywhirl-key KEY_OR_FILE or set \(Self.keyVariable)")
+        }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        try data.refuseIfServerAnswers(environment: environment)
+        let (key, previous) = try proxywhirlKeys(environment: environment)
+        let l3Path = try source(l3, default: ".cache/db/proxywhirl.db", directory: false)
+        let l2Source = try source(l2, default: ".cache/proxies", directory: nil)
+        guard l3Path != nil || l2Source != nil else {
+            throw MaintenanceError(
+                "nothing to import: no .cache/db/proxywhirl.db or .cache/proxies here; give --l3 or --l2"
+            )
+        }
+        let (l2Directory, cleanup) = try Self.l2Directory(for: l2Source)
+        defer { cleanup() }
+        let read: (entries: [CacheEntry], skipped: Int)
+        do {
+            read = try ProxywhirlImporter.read(
+                l3Database: l3Path,
+                l2Directory: l2Directory,
+                key: key,
+                previousKeys: previous,
+                now: Date().timeIntervalSince1970
+            )
+        } catch {
+            throw MaintenanceError("cannot read the proxywhirl cache: \(error)")
+        }
+        let evicted = try write(read.entries, environment: environment)
+        print("imported \(read.entries.count), skipped \(read.skipped)")
+        if evicted > 0 {
+            print("evicted \(evicted) least recently used entries from L2 beyond --l2-max-entries \(l2MaxEntries)")
+        }
+    }
+
+    /// Puts the entries into our L3 and L2 (under our key); returns how many L2 evicted to its bound.
+    private func write(_ entries: [CacheEntry], environment: [String: String]) throws -> Int {
+        let logger = DataOptions.makeLogger()
+        try data.makeDataDirectory(environment: environment)
+        let cipher = try data.loadCipher(environment: environment, logger: logger)
+        let l2Directory = data.l2Directory(environment: environment)
+        let backend = l2Backend ?? Self.detectBackend(in: l2Directory)
+        let writes = entries.map { StoreWrite.put($0) }
+        do {
+            let l3 = try SQLiteL3Store(
+                path: data.l3Path(environment: environment),
+                cipher: cipher,
+                fsync: .always,
+                logger: logger
+            )
+            defer { l3.close() }
+            for start in stride(from: 0, to: writes.count, by: 500) {
+                try l3.apply(Array(writes[start..<min(start + 500, writes.count)]))
+            }
+            let l2: any PersistentStore =
+                switch backend {
+                case .sqlite: try SQLiteL2Store(directory: l2Directory, cipher: cipher, fsync: .always, logger: logger)
+                case .jsonl: try JSONLStore(directory: l2Directory, cipher: cipher, fsync: .always, logger: logger)
+                }
+            defer { l2.close() }
+            for start in stride(from: 0, to: writes.count, by: 500) {
+                try l2.apply(Array(writes[start..<min(start + 500, writes.count)]))
+            }
+            return try l2.evict(toAtMost: l2MaxEntries, policy: .lru).count
+        } catch {
+            throw MaintenanceError(
+                "cannot write the imported entries into \(data.dataDirectory(environment: environment)): \(error)"
+            )
+        }
+    }
+
+    /// The current and previous keys from the options, else from proxywhirl's environment variables.
+    private func proxywhirlKeys(environment: [String: String]) throws -> (FernetKey, [FernetKey]) {
+        let key: FernetKey
+        if let proxywhirlKey {
+            key = try Self.parseKey(proxywhirlKey, option: "--proxywhirl-key")
+        } else if let text = environment[Self.keyVariable], !text.isEmpty {
+            key = try Self.parseKey(text, variable: Self.keyVariable)
+        } else {
+            throw MaintenanceError("give --proxywhirl-key KEY_OR_FILE or set \(Self.keyVariable)")
+        }
+        var previous = [FernetKey]()
+        if !proxywhirlPreviousKey.isEmpty {
+            for value in proxywhirlPreviousKey {
+                previous.append(try Self.parseKey(value, option: "--proxywhirl-previous-key"))
+            }
+        } else if let text = environment[Self.previousKeyVariable] {
+            for part in text.split(separator: ",") where !part.allSatisfy({ $0 == " " }) {
+                previous.append(try Self.parseKey(String(part), variable: Self.previousKeyVariable))
+            }
+        }
+        return (key, previous)
+    }
+
+    /// A key given as an option: a file when one exists at that path, else the key itself. Errors
+    /// never repeat the value (it may be a mistyped key).
+    private static func parseKey(_ value: String, option: String) throws -> FernetKey {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory), !isDirectory.boolValue {
+            guard let text = try? String(contentsOfFile: value, encoding: .utf8) else {
+                throw MaintenanceError("\(option): cannot read the key file \(value)")
+            }
+            guard let key = try? FernetKey(base64URL: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw MaintenanceError(
+                    "\(option): key file \(value) is malformed: a key is URL-safe base64 of 32 bytes"
+                )
+            }
+            return key
+        }
+        guard let key = try? FernetKey(base64URL: value.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw MaintenanceError("\(option) is neither a key (URL-safe base64 of 32 bytes) nor a readable file")
+        }
+        return key
+    }
+
+    private static func parseKey(_ text: String, variable: String) throws -> FernetKey {
+        guard let key = try? FernetKey(base64URL: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw MaintenanceError(
+                "environment variable \(variable) is malformed: a key is URL-safe base64 of 32 bytes"
+            )
+        }
+        return key
+    }
+
+    /// The path given (which must exist), else the default when it exists, else `nil`.
+    /// `directory`: whether it must be a directory (`nil`: either).
+    private func source(_ given: String?, default path: String, directory: Bool?) throws -> String? {
+        var isDirectory: ObjCBool = false
+        guard let given else {
+            return FileManager.default.fileExists(atPath: path) ? path : nil
+        }
+        guard FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory) else {
+            throw MaintenanceError("no such file or directory: \(given)")
+        }
+        if let directory, directory != isDirectory.boolValue {
+            throw MaintenanceError("\(given) is \(directory ? "not a directory" : "a directory, not a database file")")
+        }
+        return given
+    }
+
+    /// The directory to give the importer for an L2 source: the directory itself, or for a database
+    /// file a temporary directory where `l2_cache.db` links to it (so that only that file is read).
+    private static func l2Directory(for source: String?) throws -> (String?, () -> Void) {
+        guard let source else { return (nil, {}) }
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
+        if isDirectory.boolValue { return (source, {}) }
+        let temporary = NSTemporaryDirectory() + "cachesrvd-import-" + UUID().uuidString
+        let absolute = URL(fileURLWithPath: source).standardizedFileURL.path
+        do {
+            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                atPath: temporary + "/l2_cache.db",
+                withDestinationPath: absolute
+            )
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw MaintenanceError("cannot prepare to read \(source): \(error.localizedDescription)")
+        }
+        return (temporary, { try? FileManager.default.removeItem(atPath: temporary) })
+    }
+
+    /// `jsonl` when the L2 directory holds shards and no `l2_cache.db`, else `sqlite` (serve's default).
+    static func detectBackend(in directory: String) -> ServerConfiguration.L2Backend {
+        if FileManager.default.fileExists(atPath: SQLiteL2Store.path(in: directory)) { return .sqlite }
+        return JSONLMigration.shardFileNames(in: directory).isEmpty ? .sqlite : .jsonl
+    }
+}
