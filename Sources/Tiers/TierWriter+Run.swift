@@ -12,6 +12,9 @@ extension TierWriter {
         var lastRepair: UInt64 = 0
         /// The last batch committed: the tier works, so lost keys can be repaired without waiting.
         var justCommitted = false
+        /// The most entries the store can hold now: its last count plus every put committed since (each adds
+        /// at most one row). A bounded store is counted again only when this passes its bound.
+        var sizeUpperBound: Int?
     }
 
     private static let second: UInt64 = 1_000_000_000
@@ -75,23 +78,39 @@ extension TierWriter {
         health.count { $0.commits += 1 }
         loop.dirty = true
         loop.justCommitted = true
-        afterCommit(&loop, changedKeys: !keys.isEmpty)
+        let puts = writes.reduce(0) { count, write in
+            if case .put = write { return count + 1 }
+            return count
+        }
+        afterCommit(&loop, changedKeys: !keys.isEmpty, puts: puts)
         return true
     }
 
     /// Keeps the tier within its bound and its size figure fresh.
-    private func afterCommit(_ loop: inout LoopState, changedKeys: Bool) {
+    ///
+    /// A bounded store is counted only when the puts since its last count could have taken it past its bound,
+    /// and a full store is evicted down to 95% of the bound, so a busy writer counts and evicts once per few
+    /// hundred new entries instead of after every commit.
+    private func afterCommit(_ loop: inout LoopState, changedKeys: Bool, puts: Int) {
         guard changedKeys else { return }
         if let maxEntries {
-            guard var size = health.attempt({ () throws(StoreError) in try store.count() }) else { return }
+            if let bound = loop.sizeUpperBound, bound + puts <= maxEntries {
+                loop.sizeUpperBound = bound + puts
+                return
+            }
+            guard var size = health.attempt({ () throws(StoreError) in try store.count() }) else {
+                loop.sizeUpperBound = nil
+                return
+            }
             if size > maxEntries,
                 let evicted = health.attempt({ () throws(StoreError) in
-                    try store.evict(toAtMost: maxEntries, policy: policy)
+                    try store.evict(toAtMost: maxEntries - maxEntries / 20, policy: policy)
                 })
             {
                 size -= evicted.count
                 health.count { $0.evictionsLRU += evicted.count }
             }
+            loop.sizeUpperBound = max(0, size)
             health.count { $0.size = max(0, size) }
         } else {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -134,6 +153,7 @@ extension TierWriter {
             }
         }
         guard !writes.isEmpty else { return }
+        loop.sizeUpperBound = nil  // repairs add rows outside commit(): count again after the next commit
         if health.attempt({ () throws(StoreError) in try store.apply(writes) }) != nil {
             health.clearLost(repaired)
             health.count { $0.commits += 1 }

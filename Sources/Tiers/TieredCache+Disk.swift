@@ -71,7 +71,7 @@ extension TieredCache {
     }
 
     /// Applies a disk read under the key's shard lock (its epoch unchanged since the read): promotes a found
-    /// entry into L1 (and, written through, into L2), or removes an expired one everywhere. Returns the entry
+    /// entry into L1 (and, from L3, into L2), or removes an expired one everywhere. Returns the entry
     /// now resident, if any.
     func settle(
         _ lookup: DiskLookup,
@@ -95,7 +95,12 @@ extension TieredCache {
                 entry.lastAccessed = now
             }
             storage.insert(entry)
-            writeThrough(.put(entry))
+            // An L3 hit fills L2 too; the disk copies keep their (older) access figures and evicted_from_l1
+            // until the entry is next written or demoted: rewriting every tier on each promotion doubled the
+            // disk work of a miss.
+            if tier == .l3, let l2 = l2Tier {
+                l2.writer.enqueue(.put(entry))
+            }
             let promotions = tier == .l3 && l2Tier != nil ? 2 : 1
             counters.withLockedValue { $0.promotions += promotions }
             return entry

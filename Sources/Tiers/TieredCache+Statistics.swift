@@ -94,13 +94,27 @@ extension TieredCache {
         }
     }
 
-    /// Drains the writers, syncs and closes the stores. Later writes are dropped.
+    /// Writes every L1 entry through, so the access figures that hits kept in L1 reach the disk tiers.
+    func persistResidentEntries() {
+        guard !disks.isEmpty else { return }
+        for shard in l1.shards {
+            shard.locked { storage in
+                for slot in storage.index.values {
+                    writeThrough(.put(storage.entry(at: slot)))
+                }
+            }
+        }
+    }
+
+    /// Writes L1's access figures through, drains the writers, syncs and closes the stores. Later writes are
+    /// dropped.
     public func shutdown() {
         let first = isShutDown.withLockedValue { isShutDown -> Bool in
             defer { isShutDown = true }
             return !isShutDown
         }
         guard first else { return }
+        persistResidentEntries()
         for disk in disks {
             disk.writer.stop()
         }

@@ -144,7 +144,8 @@ public final class TieredCache: Sendable {
     // MARK: Reads
 
     /// Looks a key up L1 -> L2 -> L3. A hit below L1 is promoted; a hit bumps `access_count` and
-    /// `last_accessed` (written through) and counts in the statistics. An expired entry found
+    /// `last_accessed` (kept in L1 and written to the disk tiers when the entry is next written, demoted or the
+    /// cache shuts down) and counts in the statistics. An expired entry found
     /// anywhere is removed everywhere (TTL eviction) and reported as absent.
     public func get(_ key: String, mode: IOMode) throws(TieredCacheError) -> CacheEntry? {
         var known: (epoch: UInt64, result: DiskLookup)? = nil
@@ -157,12 +158,13 @@ public final class TieredCache: Sendable {
                         return .done(nil)
                     }
                     storage.hits += 1
+                    // The bump stays in L1: it reaches the disk tiers with the entry's next write, its demotion
+                    // or the shutdown (writing every hit through cost more than the hit itself).
                     let entry = storage.modify(at: slot) { entry -> CacheEntry in
                         entry.accessCount += 1
                         entry.lastAccessed = now
                         return entry
                     }
-                    writeThrough(.put(entry))
                     return .done(entry)
                 }
                 if disks.isEmpty {

@@ -80,9 +80,11 @@ final class TieredCacheDiskTests: XCTestCase {
         XCTAssertEqual(statistics.tiers[0].misses, 1)
         XCTAssertEqual(statistics.tiers[1].hits, 1)
         cache.flushWrites()
-        XCTAssertEqual(l2.stored("a")?.evictedFromL1, false)
-        XCTAssertEqual(l2.stored("a")?.accessCount, 2, "hits are written through")
+        XCTAssertEqual(l2.stored("a")?.accessCount, 0, "hits stay in L1 until the entry is written again")
         XCTAssertEqual(l2.stored("b")?.evictedFromL1, true)
+        cache.shutdown()
+        XCTAssertEqual(l2.stored("a")?.evictedFromL1, false, "the shutdown writes L1's entries through")
+        XCTAssertEqual(l3.stored("a")?.accessCount, 2, "with their access figures")
     }
 
     func testL3HitFillsL1AndL2() throws {

@@ -193,12 +193,14 @@ extension ConnectionHandler {
             }
             guard let request else { break }
             commandsSinceReport += 1
-            if server.mustBlock(request.arguments[0], session: session) {
-                runBlocking(request.arguments, session: session)
+            let spec = server.commands.lookup(request.arguments[0])
+            if server.mustBlock(spec, session: session) {
+                runBlocking(request.arguments, spec: spec, session: session)
                 break
             }
             let (result, wrote) = server.execute(
                 request.arguments,
+                spec: spec,
                 session: session,
                 mode: .memoryOnly,
                 into: &outbound
@@ -207,7 +209,7 @@ extension ConnectionHandler {
             case .replied:
                 wroteSinceFlush = wroteSinceFlush || wrote
             case .wouldBlock:
-                runBlocking(request.arguments, session: session)
+                runBlocking(request.arguments, spec: spec, session: session)
             case .close:
                 state = .closing
                 closeWhenDrained()
@@ -223,7 +225,7 @@ extension ConnectionHandler {
     }
 
     /// Runs one command on the connection's serial blocking queue, then resumes the pipeline on the event loop.
-    private func runBlocking(_ arguments: [ByteBuffer], session: ClientSession) {
+    private func runBlocking(_ arguments: [ByteBuffer], spec: CommandSpec?, session: ClientSession) {
         guard let context else { return }
         state = .blocked
         let queue: DispatchQueue
@@ -240,7 +242,13 @@ extension ConnectionHandler {
         server.counters.withLockedValue { $0.blockingCommands += 1 }
         queue.async {
             var reply = allocator.buffer(capacity: 256)
-            let (result, wrote) = server.execute(arguments, session: session, mode: .mayBlock, into: &reply)
+            let (result, wrote) = server.execute(
+                arguments,
+                spec: spec,
+                session: session,
+                mode: .mayBlock,
+                into: &reply
+            )
             let finished = reply
             loop.execute {
                 handler.value.resumeAfterBlocking(reply: finished, result: result, wrote: wrote)

@@ -22,7 +22,18 @@ extension ServerContext {
         mode: IOMode,
         into out: inout ByteBuffer
     ) -> (result: ExecutionResult, wrote: Bool) {
-        guard let spec = commands.lookup(arguments[0]) else {
+        execute(arguments, spec: commands.lookup(arguments[0]), session: session, mode: mode, into: &out)
+    }
+
+    /// `execute` with the command already looked up (nil: unknown).
+    func execute(
+        _ arguments: [ByteBuffer],
+        spec: CommandSpec?,
+        session: ClientSession,
+        mode: IOMode,
+        into out: inout ByteBuffer
+    ) -> (result: ExecutionResult, wrote: Bool) {
+        guard let spec else {
             if session.transaction != nil { session.transactionFailed = true }
             out.writeRESPError(Self.unknownCommandMessage(arguments))
             return (.replied, false)
@@ -64,8 +75,8 @@ extension ServerContext {
     }
 
     /// Whether a command must run off the event loop no matter what (it scans every tier).
-    func mustBlock(_ name: ByteBuffer, session: ClientSession) -> Bool {
-        guard cache.hasDiskTiers, let spec = commands.lookup(name) else { return false }
+    func mustBlock(_ spec: CommandSpec?, session: ClientSession) -> Bool {
+        guard cache.hasDiskTiers, let spec else { return false }
         if session.transaction != nil, !spec.flags.contains(.transactionControl) {
             return false  // it is only queued
         }
