@@ -7,10 +7,12 @@ import Glibc
 #endif
 
 /// Disk-tier figures against proxywhirl's own targets: reads and writes of L2 (SQLite and JSONL) and L3 at 10K and
-/// 1M entries, and the cost of CLEANUP on 5K expired entries.
+/// 1M entries, the cost of CLEANUP on 5K expired entries, count() and keys(); then the tiered cache as cachesrvd runs
+/// it (L1 + SQLite L2 + SQLite L3, default bounds) over each L3: L1 hits, cold gets served by L3, and warming 10K
+/// entries until the disk writers have committed them.
 ///
 /// Usage: cachesrvd-bench [--sizes 10000,1000000] [--reads 10000] [--dir /tmp/x]
-/// Build it in release mode: `swift run -c release cachesrvd-bench`.
+/// Build it in release mode: `swift run -c release cachesrvd-bench`. Prints two Markdown tables.
 @main
 struct TierBench {
     static func main() throws {
@@ -32,9 +34,10 @@ struct TierBench {
         logger.logLevel = .warning
         let cipher = CredentialCipher(current: FernetKey.generate())
         print(
-            "| store | entries | write (entries/s, batches of 1000) | read mean | read p99 | cleanup 5K expired | count() |"
+            "| store | entries | write (entries/s, batches of 1000) | read mean | read p99 | cleanup 5K expired "
+                + "| count() | keys() |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for size in sizes {
             let stores: [(String, () throws -> any PersistentStore)] = [
                 (
@@ -78,6 +81,21 @@ struct TierBench {
                 print("| \(name) | \(size) | \(row) |")
                 store.close()
             }
+        }
+        print()
+        print(
+            "| tiered cache over L3 of | L1 get mean | L1 get p99 | cold get (L3) mean | cold get (L3) p99 | warm 10K |"
+        )
+        print("|---|---|---|---|---|---|")
+        for size in sizes {
+            let row = try measureTiered(
+                l3Path: root + "/l3-\(size).db",
+                size: size,
+                reads: reads,
+                root: root,
+                cipher: cipher
+            )
+            print("| \(size) | \(row) |")
         }
         try? FileManager.default.removeItem(atPath: root)
     }
@@ -140,7 +158,71 @@ struct TierBench {
         let cleanup = try seconds { removed = try store.removeExpired(now: now).count }
         precondition(removed == 5_000, "cleanup removed \(removed)")
         let count = try seconds { _ = try store.count() }
-        return
-            "\(Int(Double(size) / writeTime)) | \(format(mean)) | \(format(p99)) | \(format(cleanup)) | \(format(count))"
+        var listed = 0
+        let keys = try seconds {
+            var cursor: UInt64 = 0
+            repeat {
+                let page = try store.scanKeys(cursor: cursor, limit: 1000)
+                listed += page.keys.count
+                cursor = page.next
+            } while cursor != 0
+        }
+        precondition(listed == size, "keys() listed \(listed) of \(size)")
+        return "\(Int(Double(size) / writeTime)) | \(format(mean)) | \(format(p99)) | \(format(cleanup)) "
+            + "| \(format(count)) | \(format(keys))"
+    }
+
+    /// Mean and p99 of a sorted list of latencies, formatted as two table cells.
+    static func summary(_ latencies: [Double]) -> String {
+        let sorted = latencies.sorted()
+        let mean = sorted.reduce(0, +) / Double(sorted.count)
+        return "\(format(mean)) | \(format(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]))"
+    }
+
+    /// The tiered cache with cachesrvd's default bounds (L1 1000, L2 5000) over an existing L3 of `size` entries
+    /// and an empty L2: gets of keys resident in L1, gets of distinct keys only L3 holds (each read from L2, then
+    /// L3, and promoted, as `GET` does on a miss), and 10K puts until both writers have committed them.
+    static func measureTiered(
+        l3Path: String,
+        size: Int,
+        reads: Int,
+        root: String,
+        cipher: CredentialCipher
+    ) throws -> String {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let l2 = try SQLiteL2Store(
+            directory: root + "/tiered-l2-\(size)",
+            cipher: cipher,
+            fsync: .everysec,
+            logger: logger
+        )
+        let l3 = try SQLiteL3Store(path: l3Path, cipher: cipher, fsync: .everysec, logger: logger)
+        let cache = TieredCache(configuration: TieredCache.Configuration(), l2: l2, l3: l3, logger: logger)
+        defer { cache.shutdown() }
+        let now = Date().timeIntervalSince1970
+        // Cold: distinct keys, so none was promoted by an earlier read.
+        var generator = SystemRandomNumberGenerator()
+        var cold: [Double] = []
+        for index in (0..<size).shuffled(using: &generator).prefix(reads) {
+            let key = entry(index, now: now, ttl: 1).key
+            var found: CacheEntry?
+            cold.append(try seconds { found = try cache.get(key, mode: .mayBlock) })
+            precondition(found != nil, "cold get missed \(key)")
+        }
+        cache.flushWrites()
+        // L1 hits: 500 keys made resident by one read each (L1 holds 1000).
+        let resident = (0..<size).suffix(500).map { entry($0, now: now, ttl: 1).key }
+        for key in resident { _ = try cache.get(key, mode: .mayBlock) }
+        var hits: [Double] = []
+        for round in 0..<max(reads, 1000) {
+            let key = resident[round % resident.count]
+            hits.append(try seconds { _ = try cache.get(key, mode: .memoryOnly) })
+        }
+        let warm = seconds {
+            for index in 0..<10_000 { cache.put(entry(size + 100_000 + index, now: now, ttl: 3600)) }
+            cache.flushWrites()
+        }
+        return "\(summary(hits)) | \(summary(cold)) | \(format(warm))"
     }
 }
