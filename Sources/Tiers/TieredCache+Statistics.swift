@@ -49,6 +49,17 @@ extension TieredCache {
         )
     }
 
+    /// Counts entries a store found damaged and skipped when it opened (corrupt JSONL lines) as corruption
+    /// evictions of that tier.
+    public func recordCorruptEntriesSkipped(tier: TierID, count: Int) {
+        guard count > 0, let disk = diskTier(tier) else { return }
+        disk.health.count { $0.evictionsCorruption += count }
+        disk.health.logger.warning(
+            "Disk tier skipped damaged entries when it opened",
+            metadata: ["cache.store": "\(disk.store.description)", "cache.entries": "\(count)"]
+        )
+    }
+
     // MARK: Durability
 
     /// The writes enqueued so far, or nil if there is nothing to wait for (no disk tiers, or

@@ -66,6 +66,28 @@ final class LifecycleEndToEndTests: XCTestCase {
         XCTAssertTrue(result.output.contains("longer than the kernel's limit"), result.output)
     }
 
+    func testMalformedEncryptionKeyStopsStartupClearly() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary("cachesrvd"))
+        let directory = ServerProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        process.arguments = ["--socket", directory + "/s.sock", "--data-dir", directory + "/data"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CACHESRVD_ENCRYPTION_KEY"] = "not-a-key-Zx81"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(output.contains("CACHESRVD_ENCRYPTION_KEY"), output)
+        XCTAssertTrue(output.contains("32 bytes"), output)
+        XCTAssertFalse(output.contains("not-a-key-Zx81"), "the key itself is never printed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/s.sock"))
+    }
+
     func testBadSettingsAreUsageErrors() throws {
         let result = try runServerToExit(["--eviction-policy", "random"])
         XCTAssertEqual(result.status, 64)

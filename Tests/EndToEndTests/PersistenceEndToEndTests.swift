@@ -171,6 +171,12 @@ final class PersistenceEndToEndTests: XCTestCase {
         let shards = try FileManager.default.contentsOfDirectory(atPath: first.dataDirectory + "/l2")
             .filter { $0.hasPrefix("shard_") && $0.hasSuffix(".jsonl") }
         XCTAssertFalse(shards.isEmpty)
+        // A damaged line is skipped and counted as a corruption eviction; the other lines still load.
+        let shard = first.dataDirectory + "/l2/" + shards.sorted()[0]
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: shard))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"key\": \"broken\", \"proxy_url\": \n".utf8))
+        try handle.close()
         let second = try ServerProcess(
             arguments: ["--l2-backend", "jsonl", "--tiers", "l1,l2"],
             directory: first.directory
@@ -180,6 +186,8 @@ final class PersistenceEndToEndTests: XCTestCase {
         for index in 0..<40 {
             XCTAssertEqual(try again.command(["HGET", "j\(index)", "password"]), .bulk("pw\(index)"))
         }
+        let figures = try figures(again)
+        XCTAssertEqual(figures["l2_evictions_corruption"], "1")
     }
 }
 

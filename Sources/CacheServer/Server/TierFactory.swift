@@ -39,6 +39,7 @@ public enum TierFactory {
             throw ServerStartupError("\(error)")
         }
         var recovered: [(TierID, String)] = []
+        var corruptLinesSkipped = 0
         var l2: (any PersistentStore)?
         var l3: (any PersistentStore)?
         let fsync = configuration.cache.fsync
@@ -57,7 +58,9 @@ public enum TierFactory {
                     if let path = opened.recoveredFrom { recovered.append((.l2, path)) }
                     migrateShards(in: directory, cipher: cipher, into: opened.store, configuration, logger: logger)
                 case .jsonl:
-                    l2 = try JSONLStore(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
+                    let store = try JSONLStore(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
+                    corruptLinesSkipped = store.corruptLinesSkipped
+                    l2 = store
                 }
             }
             if configuration.tiers.contains(.l3) {
@@ -78,6 +81,7 @@ public enum TierFactory {
         for (tier, path) in recovered {
             cache.recordRecoveredCorruption(tier: tier, movedTo: path)
         }
+        cache.recordCorruptEntriesSkipped(tier: .l2, count: corruptLinesSkipped)
         return cache
     }
 
