@@ -10,7 +10,8 @@ enum JSONLEntryCodec {
     /// Appends `record` as one line, newline included, to `output`.
     static func encode(_ record: JSONLRecord, into output: inout [UInt8]) {
         let entry = record.entry
-        var writer = JSONObjectWriter(output: output)
+        // Move the buffer into the writer and back: a copy would make every append copy all earlier lines.
+        var writer = JSONObjectWriter(taking: &output)
         writer.field("key", string: entry.key)
         writer.field("proxy_url", string: entry.proxyURL)
         writer.field("username_encrypted", string: record.usernameToken.map { Hex.encode($0.utf8) })
@@ -55,8 +56,10 @@ private struct JSONObjectWriter {
     var output: [UInt8]
     private var first = true
 
-    init(output: [UInt8]) {
-        self.output = output
+    /// Takes over `output` (left empty) without copying it.
+    init(taking output: inout [UInt8]) {
+        self.output = []
+        swap(&self.output, &output)
         self.output.append(UInt8(ascii: "{"))
     }
 

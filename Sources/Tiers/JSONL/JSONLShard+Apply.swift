@@ -24,11 +24,14 @@ extension JSONLShard {
             }
             let deletesPresent = final.contains { key, record in record == nil && slots[key] != nil }
             var lines = [UInt8]()
+            var encoded = [String: [UInt8]]()
             var added = 0
             var newKeys = 0
             for key in order {
                 guard let record = final[key] ?? nil else { continue }
-                JSONLEntryCodec.encode(record, into: &lines)
+                let line = JSONLEntryCodec.encode(record)
+                lines.append(contentsOf: line)
+                encoded[key] = line
                 added += 1
                 if slots[key] == nil { newKeys += 1 }
             }
@@ -39,7 +42,11 @@ extension JSONLShard {
             if deletesPresent || lineCount + added - live > Self.deadLineAllowance(live: live) {
                 let saved = slots
                 for key in order {
-                    if let record = final[key] ?? nil { insert(record) } else { slots[key] = nil }
+                    if let record = final[key] ?? nil {
+                        insert(record, line: encoded[key]!)
+                    } else {
+                        slots[key] = nil
+                    }
                 }
                 do throws(StoreError) {
                     try rewrite(policy: policy)
@@ -51,7 +58,7 @@ extension JSONLShard {
             }
             try append(lines, lineCount: added, policy: policy)
             for key in order {
-                if let record = final[key] ?? nil { insert(record) }
+                if let record = final[key] ?? nil { insert(record, line: encoded[key]!) }
             }
         }
     }

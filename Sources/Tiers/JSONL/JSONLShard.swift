@@ -21,6 +21,8 @@ final class JSONLShard: @unchecked Sendable {
         var record: JSONLRecord
         var sequence: UInt64
         var scanHash: UInt32
+        /// The record's line as it is in the file (newline included): a rewrite copies it instead of encoding.
+        var line: [UInt8]
     }
 
     let number: Int
@@ -122,19 +124,25 @@ final class JSONLShard: @unchecked Sendable {
                 corruptLinesSkipped += 1
                 continue
             }
-            insert(record)
+            insert(record, line: Array(line) + [UInt8(ascii: "\n")])
         }
         endsWithNewline = bytes.last.map { $0 == UInt8(ascii: "\n") } ?? true
         known = FileIdentity(inode: try JSONLFileSystem.identity(path)?.inode ?? 0, size: Int64(bytes.count))
     }
 
-    /// Sets `record` in the index, keeping the insertion order of a key already present.
-    func insert(_ record: JSONLRecord) {
+    /// Sets `record` (encoded as `line`) in the index, keeping the insertion order of a key already present.
+    func insert(_ record: JSONLRecord, line: [UInt8]) {
         if var slot = slots[record.key] {
             slot.record = record
+            slot.line = line
             slots[record.key] = slot
         } else {
-            slots[record.key] = Slot(record: record, sequence: nextSequence, scanHash: Self.locate(record.key).scanHash)
+            slots[record.key] = Slot(
+                record: record,
+                sequence: nextSequence,
+                scanHash: Self.locate(record.key).scanHash,
+                line: line
+            )
             nextSequence += 1
         }
     }
@@ -171,7 +179,7 @@ final class JSONLShard: @unchecked Sendable {
     func rewrite(policy: FsyncPolicy) throws(StoreError) {
         var bytes = [UInt8]()
         for slot in slots.values.sorted(by: { $0.sequence < $1.sequence }) {
-            JSONLEntryCodec.encode(slot.record, into: &bytes)
+            bytes.append(contentsOf: slot.line)
         }
         let temporary = path + ".tmp"
         let fd = JSONLFileSystem.openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC)

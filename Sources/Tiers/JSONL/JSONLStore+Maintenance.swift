@@ -130,6 +130,7 @@ extension JSONLStore {
                         record.usernameToken = username
                         record.passwordToken = password
                         shard.slots[key]?.record = record
+                        shard.slots[key]?.line = JSONLEntryCodec.encode(record)
                         changed = true
                         converted += 1
                     }
