@@ -55,15 +55,27 @@ extension CacheEntry {
         .invalid("invalid value for '\(field.rawValue)': \(expectation)")
     }
 
+    /// The latest time a field may hold, Unix seconds (about the year 5138): far enough for any real use, and
+    /// small enough that no arithmetic on times or their milliseconds can overflow.
+    public static let latestTime: Double = 1e11
+    /// The largest count a field may hold (2^53 - 1): counters incremented from it cannot overflow.
+    public static let largestCount = 9_007_199_254_740_991
+    /// The longest TTL, seconds (100 years).
+    public static let longestTTL = 3_153_600_000
+
     static func time(_ text: String, _ field: Field) throws(TieredCacheError) -> Double {
         guard let value = Double(text), value.isFinite else {
             throw invalid(field, "expected a number of seconds")
         }
+        guard value >= 0, value <= latestTime else {
+            throw invalid(field, "expected Unix seconds from 0 to 100000000000")
+        }
         return value
     }
 
-    static func count(_ text: String, _ field: Field) throws(TieredCacheError) -> Int {
+    static func count(_ text: String, _ field: Field, limit: Int = largestCount) throws(TieredCacheError) -> Int {
         guard let value = Int(text), value >= 0 else { throw invalid(field, "expected a non-negative integer") }
+        guard value <= limit else { throw invalid(field, "expected an integer from 0 to \(limit)") }
         return value
     }
 

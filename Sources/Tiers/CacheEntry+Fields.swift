@@ -130,7 +130,7 @@ extension CacheEntry {
         case .lastAccessed: lastAccessed = try Self.time(value, field)
         case .accessCount: accessCount = try Self.count(value, field)
         case .ttlSeconds:
-            let ttl = try Self.count(value, field)
+            let ttl = try Self.count(value, field, limit: Self.longestTTL)
             ttlSeconds = ttl
             expiresAt = now + Double(ttl)
         case .expiresAt:

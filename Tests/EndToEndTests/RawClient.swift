@@ -53,6 +53,11 @@ final class RawClient: @unchecked Sendable {
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Half-closes: no more requests, replies still come (as `nc` does at the end of its input).
+    func shutdownWrite() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Sends one command as multibulk and reads its reply.
     func command(_ arguments: [String]) throws -> RESPValue {
         var out = ByteBuffer()

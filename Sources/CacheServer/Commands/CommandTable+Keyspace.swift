@@ -168,7 +168,10 @@ enum KeyspaceCommands {
         }
         if gt, lt { throw CommandError("ERR GT and LT options at the same time are not compatible") }
         let (ms, overflow) = amount.multipliedReportingOverflow(by: unitMilliseconds)
-        guard !overflow, abs(ms) <= Int.max / 2 else { throw CommandError.invalidExpire(name) }
+        // As Redis: an amount that overflows in milliseconds is an error; one in the past removes the entry.
+        guard !overflow, Double(ms) / 1000 <= CacheEntry.latestTime - call.cache.now() else {
+            throw CommandError.invalidExpire(name)
+        }
         let key = call.string(1)
         let now = call.cache.now()
         let newExpiry = now + Double(ms) / 1000

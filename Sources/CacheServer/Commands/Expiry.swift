@@ -38,12 +38,16 @@ extension CacheEntry {
 }
 
 extension CommandCall {
-    /// Parses an expiry amount for `command`: an integer > 0 that does not overflow once in milliseconds.
+    /// Parses an expiry amount for `command`: an integer > 0 that does not overflow once in milliseconds and
+    /// whose expiry time stays within `CacheEntry.latestTime` (whether it is relative or absolute, both are
+    /// within that bound when the amount is).
     func expiryAmount(_ index: Int, unitMilliseconds: Int, command: String) throws -> Int {
         let value = try integer(index)
         guard value > 0 else { throw CommandError.invalidExpire(command) }
         let (ms, overflow) = value.multipliedReportingOverflow(by: unitMilliseconds)
-        guard !overflow, ms <= Int.max / 2 else { throw CommandError.invalidExpire(command) }
+        guard !overflow, Double(ms) / 1000 <= CacheEntry.latestTime - cache.now() else {
+            throw CommandError.invalidExpire(command)
+        }
         return ms
     }
 

@@ -67,7 +67,8 @@ public final class CacheServer: Service, Sendable {
         let state = self.state
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // A client that half-closes (nc, a script's shutdown(SHUT_WR)) still gets every reply.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)

@@ -37,7 +37,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var state = State.running
     private var readSuppressed = false
     private var pausedForWritability = false
-    private var quiescing = false
+    /// No more requests will be read (the client half-closed, or the server is shutting down): run the ones
+    /// already received, write their replies, then close.
+    private var draining = false
     private var processing = false
     private var wroteSinceFlush = false
     private var commandsSinceReport = 0
@@ -128,7 +130,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, pausedForWritability {
             pausedForWritability = false
-            if state == .running { processInbound() }
+            if state == .running {
+                processInbound()
+                flushOutbound()
+            }
         }
         resumeReadingIfPossible()
         context.fireChannelWritabilityChanged()
@@ -143,11 +148,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            quiescing = true
-            if state == .running {
-                state = .closing
-                closeWhenDrained()
+        if event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed {
+            draining = true
+            if state == .running, !pausedForWritability {
+                processInbound()
             }
             return
         }
@@ -163,8 +167,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
 // MARK: - Executing requests
 
 extension ConnectionHandler {
-    /// Runs the complete requests buffered, in order, until one has to wait.
+    /// Runs the complete requests buffered, in order, until one has to wait; once draining and idle, closes.
     private func processInbound() {
+        runBufferedRequests()
+        if draining, state == .running, !pausedForWritability {
+            state = .closing
+            closeWhenDrained()
+        }
+    }
+
+    private func runBufferedRequests() {
         guard !processing, let session, var buffer = inbound else { return }
         processing = true
         inbound = nil
@@ -261,7 +273,7 @@ extension ConnectionHandler {
         var reply = reply
         outbound.writeBuffer(&reply)
         wroteSinceFlush = wroteSinceFlush || wrote
-        if result == .close || quiescing {
+        if result == .close {
             state = .closing
             closeWhenDrained()
             return
@@ -365,7 +377,7 @@ extension ConnectionHandler {
     }
 
     private func canRead(_ context: ChannelHandlerContext) -> Bool {
-        state == .running && !pausedForWritability && context.channel.isWritable && held.count < 64
+        state == .running && !draining && !pausedForWritability && context.channel.isWritable && held.count < 64
     }
 
     private func resumeReadingIfPossible() {

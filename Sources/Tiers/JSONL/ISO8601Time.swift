@@ -6,7 +6,9 @@
 enum ISO8601Time {
     /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`.
     static func format(_ seconds: Double) -> String {
-        let micros = Int64((seconds * 1_000_000).rounded())
+        // Entry times are validated far below this; the clamp keeps a damaged value from trapping a writer.
+        let bounded = seconds.isFinite ? min(max(seconds, -1e12), 1e12) : 0
+        let micros = Int64((bounded * 1_000_000).rounded())
         let (wholeSeconds, fraction) = floorDivide(micros, 1_000_000)
         let (days, secondOfDay) = floorDivide(wholeSeconds, 86_400)
         let (year, month, day) = civil(fromDays: days)
