@@ -51,7 +51,7 @@ final class SQLiteDatabase {
 
     /// Runs one or more SQL statements that take no parameters (schema, pragmas, BEGIN/COMMIT).
     func execute(_ sql: String) throws(StoreError) {
-        let db = try open()
+        let db = try liveHandle()
         var message: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(db, sql, nil, nil, &message)
         if code != SQLITE_OK {
@@ -76,7 +76,7 @@ final class SQLiteDatabase {
 
     /// Compiles `sql` into a statement the caller owns (and must `finalize()`); for one-off statements.
     func prepare(_ sql: String, persistent: Bool = false) throws(StoreError) -> SQLiteStatement {
-        let db = try open()
+        let db = try liveHandle()
         var raw: OpaquePointer?
         let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
         let code = sqlite3_prepare_v3(db, sql, -1, flags, &raw, nil)
@@ -127,7 +127,8 @@ final class SQLiteDatabase {
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }
 
-    private func open() throws(StoreError) -> OpaquePointer {
+    /// The C handle; throws `.closed` after `close()`. For this type's extensions.
+    func liveHandle() throws(StoreError) -> OpaquePointer {
         guard let handle else { throw StoreError(.closed, "database \(path) is closed") }
         return handle
     }

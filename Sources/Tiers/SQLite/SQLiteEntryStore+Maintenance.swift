@@ -6,15 +6,21 @@ extension SQLiteEntryStore {
 
     /// Forces committed transactions to stable storage.
     ///
-    /// `.everysec`: fsyncs the -wal file (where WAL commits land) and the database file (where
-    /// checkpoints land), each opened with open(2). `.always` commits are already synced
-    /// (synchronous=FULL); `.no` leaves flushing to the OS.
+    /// `.everysec`: flushes the WAL file (where commits land) and the database file (where
+    /// checkpoints land) through the writer connection's own SQLite files
+    /// (`SQLiteDatabase.syncFilesToDisk`): never by opening and closing them, which would drop
+    /// SQLite's POSIX locks. `.always` commits are already synced (synchronous=FULL); `.no` leaves
+    /// flushing to the OS.
+    ///
+    /// Not `PRAGMA wal_checkpoint`: a checkpoint syncs the WAL only when it can copy frames into
+    /// the database, so a reader on an older snapshot (ours or another process's) or one holding
+    /// the WAL's first read lock makes a PASSIVE checkpoint return having synced nothing, and a
+    /// FULL one wait for the readers.
     func sync() throws(StoreError) {
         guard fsync == .everysec else { return }
-        // Under the writer's lock: no commit or recovery runs while the files are synced.
-        try pool.withWriter { _ throws(StoreError) in
-            try SQLiteFiles.fsyncFile(path + "-wal")
-            try SQLiteFiles.fsyncFile(path)
+        // On the writer connection, under its lock: no commit or recovery runs meanwhile.
+        try pool.withWriter { db throws(StoreError) in
+            try db.syncFilesToDisk()
         }
     }
 

@@ -4,8 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// File-system chores of the SQLite tiers: directories, permissions, fsync, moving a damaged
-/// database aside. Plain POSIX calls, no Foundation.
+/// File-system chores of the SQLite tiers: directories, permissions, moving a damaged database
+/// aside. Plain POSIX calls, no Foundation. None of them opens or closes a file of a database with
+/// open connections (that would drop SQLite's POSIX locks): `moveAside` runs only while every
+/// connection is closed, `createPrivateFile` opens only a file it creates.
 enum SQLiteFiles {
     /// The companion files SQLite keeps beside a WAL database.
     static let companionSuffixes = ["-wal", "-shm"]
@@ -32,23 +34,16 @@ enum SQLiteFiles {
 
     /// Creates an empty file with mode 0600 if none exists, so SQLite (which gives its -wal and
     /// -shm files the database file's mode) never makes credential files readable by others.
+    ///
+    /// An existing file is not opened at all (`O_EXCL`): closing a descriptor of a database that a
+    /// connection of this process has open would drop that connection's POSIX locks.
     static func createPrivateFile(_ path: String) throws(StoreError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw posixError("create \(path)") }
-        close(fd)
-    }
-
-    /// Flushes `path` to stable storage (skipped when the file does not exist).
-    static func fsyncFile(_ path: String) throws(StoreError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
-            if errno == ENOENT { return }
-            throw posixError("open \(path) for fsync")
+            if errno == EEXIST { return }
+            throw posixError("create \(path)")
         }
-        defer { close(fd) }
-        if fsync(fd) != 0 {
-            throw posixError("fsync \(path)")
-        }
+        close(fd)
     }
 
     /// Moves the database at `path` and its -wal/-shm files to `<path>.corrupt-<UTC timestamp>`
