@@ -86,11 +86,4 @@ extension MemoryTier {
         }
         return removed
     }
-
-    /// Bumps every shard's epoch (after a change to the disk tiers as a whole, such as clearing them).
-    func bumpEpochs() {
-        for shard in shards {
-            shard.locked { $0.epoch &+= 1 }
-        }
-    }
 }

@@ -18,4 +18,10 @@ extension StoreWrite {
         case .appendHealth(let key, _, _): key
         }
     }
+
+    /// The entry a put stores; nil for a delete or a health record.
+    var putEntry: CacheEntry? {
+        if case .put(let entry) = self { return entry }
+        return nil
+    }
 }

@@ -1,16 +1,21 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// One disk tier as the cache sees it: its store, whether it is enabled, its figures and the keys whose writes
-/// it lost.
+/// One disk tier as the cache sees it: its store, whether it is enabled, its figures and the writes it lost.
 ///
 /// Every store call goes through `attempt`, which counts failures: `failureThreshold` in a row disable the
 /// tier (logged at warning); a disabled tier is probed with `count()` at most every `probeInterval` seconds
 /// and re-enabled when that works. A corrupt store is moved aside and started empty (logged at error).
 ///
-/// Lost keys: when a write batch fails or is dropped while the tier is disabled, the tier may hold a stale
-/// version of those keys (or a key deleted since). Readers treat a lost key as absent from this tier, and the
-/// writer repairs lost keys once the tier works again (see `TieredCache.repairWrite(for:on:)`).
+/// Lost writes: when a write batch fails or is dropped while the tier is disabled, the tier misses those puts
+/// and deletes. The last lost write of each key is remembered: readers of the tier see it instead of the
+/// store's copy, and the writer replays it once the tier works again (see
+/// `TieredCache.repairWrite(replaying:)`); a later write of the key that commits makes it moot. A cache tier
+/// (L2 in front of L3) remembers a delete instead of the lost put: dropping a key from a cache is always right,
+/// and it keeps the memory small.
+///
+/// Stale: a cache tier that lost more writes than `lostWriteLimit`, or that FLUSHALL could not empty, may hold
+/// entries that must not be served. Readers skip it until its writer has emptied it.
 final class TierHealth: Sendable {
     struct State {
         var consecutiveFailures = 0
@@ -19,16 +24,21 @@ final class TierHealth: Sendable {
         var recovering = false
         var lastProbe = -Double.infinity
         var figures: TierStatistics
-        var lostKeys: Set<String> = []
-        /// More keys were lost than `lostKeyLimit`: the tier may hold stale entries not listed.
+        /// The last lost put or delete of each key.
+        var lostWrites: [String: StoreWrite] = [:]
+        /// More keys were lost than `lostWriteLimit`: the tier may hold stale entries (or miss entries) not listed.
         var lostOverflow = false
+        /// A cache tier that must be emptied before it is read again.
+        var stale = false
     }
 
-    /// The most lost keys remembered one by one.
-    static let lostKeyLimit = 100_000
+    /// The most keys whose lost write is remembered.
+    static let lostWriteLimit = 100_000
 
     let tier: TierID
     let store: any PersistentStore
+    /// The tier is a cache of a lower tier (L2 with L3 configured): emptying it loses nothing.
+    let isCache: Bool
     let failureThreshold: Int
     let probeInterval: Double
     let clock: any CacheClock
@@ -38,6 +48,7 @@ final class TierHealth: Sendable {
     init(
         tier: TierID,
         store: any PersistentStore,
+        isCache: Bool,
         failureThreshold: Int,
         probeInterval: Double,
         clock: any CacheClock,
@@ -45,6 +56,7 @@ final class TierHealth: Sendable {
     ) {
         self.tier = tier
         self.store = store
+        self.isCache = isCache
         self.failureThreshold = max(1, failureThreshold)
         self.probeInterval = probeInterval
         self.clock = clock
@@ -118,49 +130,67 @@ final class TierHealth: Sendable {
         state.withLockedValue { $0.closed = true }
     }
 
-    // MARK: Lost keys
+    // MARK: Lost writes
 
-    func recordLost<S: Sequence<String>>(_ keys: S) {
+    /// Remembers the puts and deletes of a batch the tier did not commit (the last one of each key wins).
+    func recordLost(_ writes: [StoreWrite]) {
         state.withLockedValue { state in
-            for key in keys {
-                if state.lostKeys.count >= Self.lostKeyLimit {
+            for write in writes {
+                guard let key = write.replaceableKey else { continue }
+                if state.lostWrites[key] == nil, state.lostWrites.count >= Self.lostWriteLimit {
+                    // A key already listed is always updated: replaying an older write would be wrong.
                     state.lostOverflow = true
-                    return
+                    if isCache { state.stale = true }
+                    continue
                 }
-                state.lostKeys.insert(key)
+                state.lostWrites[key] = isCache ? .delete(key: key) : write
             }
         }
     }
 
-    func isLost(_ key: String) -> Bool {
-        state.withLockedValue { !$0.lostKeys.isEmpty && $0.lostKeys.contains(key) }
+    /// The last write of `key` the tier lost, if it has not been repaired or overwritten since.
+    func lostWrite(_ key: String) -> StoreWrite? {
+        state.withLockedValue { $0.lostWrites.isEmpty ? nil : $0.lostWrites[key] }
     }
 
-    var hasLostKeys: Bool {
-        state.withLockedValue { !$0.lostKeys.isEmpty || $0.lostOverflow }
+    /// Whether there are lost writes to replay (or an overflow to report).
+    var hasLostWrites: Bool {
+        state.withLockedValue { !$0.lostWrites.isEmpty || $0.lostOverflow }
     }
 
+    /// Forgets the lost writes of `keys` (written since, or repaired).
     func clearLost<S: Sequence<String>>(_ keys: S) {
         state.withLockedValue { state in
-            guard !state.lostKeys.isEmpty else { return }
-            for key in keys { state.lostKeys.remove(key) }
+            guard !state.lostWrites.isEmpty else { return }
+            for key in keys { state.lostWrites[key] = nil }
         }
     }
 
-    /// Up to `limit` lost keys, and whether the list overflowed (the overflow flag is cleared).
-    func lostKeys(limit: Int) -> (keys: [String], overflowed: Bool) {
+    /// Up to `limit` lost writes, and whether the list overflowed (the overflow flag is cleared).
+    func lostWrites(limit: Int) -> (writes: [StoreWrite], overflowed: Bool) {
         state.withLockedValue { state in
             let overflowed = state.lostOverflow
             state.lostOverflow = false
-            return (Array(state.lostKeys.prefix(limit)), overflowed)
+            return (Array(state.lostWrites.values.prefix(limit)), overflowed)
         }
     }
 
-    /// Forgets every lost key (the tier was emptied).
-    func forgetLostKeys() {
+    /// Whether readers must skip the tier: a cache tier that may hold stale entries, until its writer empties it.
+    var isStale: Bool {
+        state.withLockedValue { $0.stale }
+    }
+
+    /// Marks a cache tier stale (FLUSHALL emptied the tier below but not this one).
+    func markStale() {
+        state.withLockedValue { $0.stale = true }
+    }
+
+    /// Forgets every lost write and the stale mark (the tier was emptied).
+    func markEmptied() {
         state.withLockedValue { state in
-            state.lostKeys.removeAll()
+            state.lostWrites.removeAll()
             state.lostOverflow = false
+            state.stale = false
         }
     }
 
@@ -221,8 +251,13 @@ final class TierHealth: Sendable {
                 state.consecutiveFailures = 0
                 state.figures.recoveredCorruptFiles += 1
                 state.figures.evictionsCorruption += 1
-                state.lostKeys.removeAll()
-                state.lostOverflow = false
+                // The lost writes of the tier that holds every key are still missing from the new empty store:
+                // keep them to replay. A cache tier's (deletes) are moot now.
+                if isCache {
+                    state.lostWrites.removeAll()
+                    state.lostOverflow = false
+                    state.stale = false
+                }
             }
             logger.error(
                 "Corrupt disk tier moved aside; the tier starts empty",

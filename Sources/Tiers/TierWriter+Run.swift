@@ -10,7 +10,7 @@ extension TierWriter {
         var lastSync = DispatchTime.now().uptimeNanoseconds
         var lastSizeRefresh: UInt64 = 0
         var lastRepair: UInt64 = 0
-        /// The last batch committed: the tier works, so lost keys can be repaired without waiting.
+        /// The last batch committed: the tier works, so lost writes can be replayed without waiting.
         var justCommitted = false
         /// The most entries the store can hold now: its last count plus every put committed since (each adds
         /// at most one row). A bounded store is counted again only when this passes its bound.
@@ -19,7 +19,7 @@ extension TierWriter {
 
     private static let second: UInt64 = 1_000_000_000
 
-    func run(repair: @Sendable (String) -> StoreWrite?) {
+    func run(repair: @Sendable (StoreWrite) -> StoreWrite) {
         var loop = LoopState()
         if let size = health.attempt({ () throws(StoreError) in try store.count() }) {
             health.count { $0.size = size }
@@ -55,7 +55,7 @@ extension TierWriter {
     }
 
     /// Commits a batch of writes in one transaction; on failure (or while the tier is disabled) the writes
-    /// are lost on this tier and their keys are remembered as lost.
+    /// are lost on this tier and remembered as lost.
     @discardableResult
     private func commit(_ items: [Item], _ loop: inout LoopState) -> Bool {
         var writes: [StoreWrite] = []
@@ -71,7 +71,7 @@ extension TierWriter {
         }
         guard committed else {
             // Recorded before the overlay forgets these writes, so readers never see the stale store copy.
-            health.recordLost(keys)
+            health.recordLost(writes)
             return false
         }
         health.clearLost(keys)
@@ -122,44 +122,47 @@ extension TierWriter {
         }
     }
 
-    /// Probes a disabled tier when due; repairs lost keys of an enabled one (at most once a second, or at once
-    /// after a re-enable or a successful commit). Runs before the batch just taken is committed: the repair
-    /// writes the current truth, and the batch only holds writes made before it (or the same).
-    private func housekeeping(_ loop: inout LoopState, repair: @Sendable (String) -> StoreWrite?, force: Bool) {
+    /// Probes a disabled tier when due; empties a stale cache tier; replays lost writes of an enabled one (at most
+    /// once a second, or at once after a re-enable or a successful commit). Runs before the batch just taken is
+    /// committed: a lost write is older than every write still queued, and L1's copy (the repair's other source)
+    /// is made of writes that are queued or done.
+    private func housekeeping(_ loop: inout LoopState, repair: @Sendable (StoreWrite) -> StoreWrite, force: Bool) {
         if !health.isEnabled {
             guard health.probeIfDue() else { return }
         }
-        guard health.hasLostKeys else { return }
+        if health.isStale {
+            emptyStaleTier(&loop)
+            return
+        }
+        guard health.hasLostWrites else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         guard force || now - loop.lastRepair >= Self.second else { return }
         loop.lastRepair = now
-        let (keys, overflowed) = health.lostKeys(limit: 1024)
-        if overflowed {
-            if tier == .l2, health.attempt({ () throws(StoreError) in try store.removeAll() }) != nil {
-                // L2 is a cache of L3: emptying it is always safe.
-                health.forgetLostKeys()
-                health.count { $0.size = 0 }
-                health.logger.info("Disk tier emptied: too many writes were lost while it failed")
-                return
-            }
-            health.logger.error("Disk tier may hold stale entries: too many writes were lost while it failed")
+        let (lost, overflowed) = health.lostWrites(limit: 1024)
+        if overflowed, !health.isCache {
+            health.logger.error(
+                "Disk tier may hold stale entries or miss some: too many writes were lost while it failed"
+            )
         }
-        var writes: [StoreWrite] = []
-        var repaired: [String] = []
-        for key in keys {
-            if let write = repair(key) {
-                writes.append(write)
-                repaired.append(key)
-            }
-        }
-        guard !writes.isEmpty else { return }
+        guard !lost.isEmpty else { return }
+        let writes = lost.map(repair)
         loop.sizeUpperBound = nil  // repairs add rows outside commit(): count again after the next commit
         if health.attempt({ () throws(StoreError) in try store.apply(writes) }) != nil {
-            health.clearLost(repaired)
+            health.clearLost(lost.lazy.map(\.key))
             health.count { $0.commits += 1 }
             loop.dirty = true
-            health.logger.info("Disk tier repaired after lost writes", metadata: ["cache.keys": "\(repaired.count)"])
+            health.logger.info("Disk tier repaired after lost writes", metadata: ["cache.keys": "\(lost.count)"])
         }
+    }
+
+    /// Empties a cache tier that may hold stale entries (readers skip it until then).
+    private func emptyStaleTier(_ loop: inout LoopState) {
+        guard health.attempt({ () throws(StoreError) in try store.removeAll() }) != nil else { return }
+        health.markEmptied()
+        health.count { $0.size = 0 }
+        loop.sizeUpperBound = 0
+        loop.dirty = true
+        health.logger.info("Disk tier emptied: it missed writes or a FLUSHALL while it failed")
     }
 
     /// Merges the writes of each key: the last put or delete wins (a delete first if there was one, so the

@@ -63,9 +63,9 @@ final class TierWriter: @unchecked Sendable {
         self.fsync = fsync
     }
 
-    /// Starts the thread. `repair` gives the write that brings a lost key of this tier up to date (nil: unknown
-    /// for now).
-    func start(repair: @escaping @Sendable (String) -> StoreWrite?) {
+    /// Starts the thread. `repair` gives the write that brings a key up to date on this tier, given the last write
+    /// of it the tier lost.
+    func start(repair: @escaping @Sendable (StoreWrite) -> StoreWrite) {
         condition.lock()
         let first = !started
         started = true
@@ -104,18 +104,22 @@ final class TierWriter: @unchecked Sendable {
     }
 
     /// Queues a put or delete, replacing a queued write of the same key the thread has not taken yet.
+    ///
+    /// A queued delete is never replaced (it is queued sealed): a put taking its place would become an upsert,
+    /// and L3 would keep the deleted key's health history. `coalesce` keeps the delete first in a batch.
     private func enqueueReplacing(_ key: String, entry: CacheEntry?, write: StoreWrite, sequence: UInt64) {
-        if let position = overlay.replaceablePosition(of: key) {
+        let position: UInt64
+        if let queued = overlay.replaceablePosition(of: key) {
+            position = queued
             let index = Int(position - queueBase)
             queue[index].job = .write(write)
             queue[index].overlaySequence = sequence
-            overlay.record(key, entry: entry, sequence: sequence, position: position)
         } else {
-            let position = queueBase + UInt64(queue.count)
+            position = queueBase + UInt64(queue.count)
             queue.append(Item(sequence: sequence, overlaySequence: sequence, job: .write(write)))
             queuedWrites += 1
-            overlay.record(key, entry: entry, sequence: sequence, position: position)
         }
+        overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
     }
 
     /// The queued, uncommitted state of `key`: nil if none, `.some(nil)` if a delete is pending.

@@ -46,15 +46,18 @@ extension TieredCache {
         return true
     }
 
-    /// Reads a key from L2 then L3 (their overlays first), without any lock. Lost keys and failing tiers
-    /// read as misses. With `counting`, counts hits and misses per tier.
+    /// Reads a key from L2 then L3 (their overlays first, then the writes they lost), without any lock. Failing
+    /// and stale tiers read as misses, and so does everything while a FLUSHALL runs. With `counting`, counts
+    /// hits and misses per tier.
     func lookupDisk(_ key: String, now: Double, counting: Bool) -> DiskLookup {
-        for disk in disks where usable(disk) {
+        // A read that started before the FLUSHALL finds its shard's epoch moved (L1 was cleared) and reads again.
+        guard flushesRunning.withLockedValue({ $0 == 0 }) else { return .absent }
+        for disk in disks where usable(disk) && !disk.health.isStale {
             let found: CacheEntry?
             if let pending = disk.writer.pending(key) {
                 found = pending
-            } else if disk.health.isLost(key) {
-                found = nil
+            } else if let lost = disk.health.lostWrite(key) {
+                found = lost.putEntry
             } else if let stored = disk.health.attempt({ () throws(StoreError) in try disk.store.get(key) }) {
                 found = stored
             } else {
@@ -130,21 +133,14 @@ extension TieredCache {
         }
     }
 
-    /// The write that brings a key lost on `tier` up to date (called on that tier's writer thread): L1's entry,
-    /// else the other disk tier's, else a delete. Nil while the truth cannot be known (the other tier is
-    /// disabled or lost the key too).
-    func repairWrite(for key: String, on tier: TierID) -> StoreWrite? {
-        if let entry = l1.peek(key) { return .put(entry) }
-        for other in disks where other.id != tier {
-            guard other.health.isEnabled, !other.health.isLost(key) else { return nil }
-            if let pending = other.writer.pending(key) {
-                return pending.map { .put($0) } ?? .delete(key: key)
-            }
-            guard let stored = other.health.attempt({ () throws(StoreError) in try other.store.get(key) }) else {
-                return nil
-            }
-            return stored.map { .put($0) } ?? .delete(key: key)
-        }
-        return .delete(key: key)
+    /// The write that brings a key up to date on a tier that lost `lost`, its last write of the key (called on
+    /// that tier's writer thread): L1's entry when resident (made of every write of the key, so never older),
+    /// else the lost write itself.
+    ///
+    /// Never "absent from the other tiers, so delete": L1 and L2 are bounded and evict, so their missing a key
+    /// proves nothing.
+    func repairWrite(replaying lost: StoreWrite) -> StoreWrite {
+        if let entry = l1.peek(lost.key) { return .put(entry) }
+        return lost
     }
 }

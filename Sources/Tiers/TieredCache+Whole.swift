@@ -1,13 +1,13 @@
 // Whole-cache operations (always `.mayBlock` when disk tiers exist).
 //
-// Counts and key lists come from the authoritative tier: L3 if configured, else L2, else L1. Before reading a
-// disk tier they wait for its writer to commit what was queued, so they see every earlier write. Disk tiers
-// may still list entries that expired but were not swept yet (as Redis's DBSIZE does).
+// Counts and key lists come from the authoritative tier: L3 if configured, else L2 (unless stale), else L1.
+// Before reading a disk tier they wait for its writer to commit what was queued, so they see every earlier write.
+// Disk tiers may still list entries that expired but were not swept yet (as Redis's DBSIZE does).
 
 extension TieredCache {
     /// The number of live keys (the largest tier that holds every key: L3, else L2, else L1).
     public func count() throws(TieredCacheError) -> Int {
-        for disk in disks.reversed() where usable(disk) {
+        for disk in disks.reversed() where usable(disk) && !disk.health.isStale {
             disk.writer.flush()
             if let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) {
                 disk.health.count { $0.size = count }
@@ -31,7 +31,7 @@ extension TieredCache {
 
     /// Every live key (KEYS). Unordered.
     public func allKeys() throws(TieredCacheError) -> [String] {
-        for disk in disks.reversed() where usable(disk) {
+        for disk in disks.reversed() where usable(disk) && !disk.health.isStale {
             disk.writer.flush()
             if let keys = allKeys(of: disk) { return keys }
         }
@@ -109,19 +109,51 @@ extension TieredCache {
     /// Removes everything from every tier; returns how many distinct keys there were.
     ///
     /// That is the count of the largest tier, which holds every key as long as no write was lost.
+    ///
+    /// Throws `unavailable`, having removed nothing from disk, when a disk tier is disabled or the tier that holds
+    /// every key (L3, else L2) fails to clear: replying OK would let its entries come back. L2 failing after L3
+    /// was cleared is not an error: L2 is only a cache of L3, so it is marked stale (never read) until its writer
+    /// empties it.
+    ///
+    /// While it runs, disk reads find nothing, so a concurrent read cannot bring an entry about to be removed
+    /// back into L1 or L2. The disk tiers are cleared L3 first: a write made meanwhile ends up either nowhere or
+    /// in L3, never in L2 alone. L1 is cleared before and after them.
     public func removeAll() throws(TieredCacheError) -> Int {
+        for disk in disks where !usable(disk) {
+            throw .unavailable(
+                "disk tier \(disk.id) is disabled after failures; FLUSHALL would leave its entries; "
+                    + "try again when INFO shows it recovered"
+            )
+        }
+        flushesRunning.withLockedValue { $0 += 1 }
         var removed = l1.removeAll()
-        for disk in disks where usable(disk) {
+        var failed: TierID? = nil
+        for disk in disks.reversed() {
+            // On the writer thread, after the writes queued before it.
             let count = disk.writer.perform { () -> Int? in
                 let count = disk.health.attempt { () throws(StoreError) in try disk.store.removeAll() }
-                if count != nil { disk.health.forgetLostKeys() }
+                if count != nil { disk.health.markEmptied() }
                 return count
             }
-            guard let count else { continue }
-            disk.health.count { $0.size = 0 }
-            removed = max(removed, count)
+            if let count {
+                disk.health.count { $0.size = 0 }
+                removed = max(removed, count)
+            } else if disk.health.isCache {
+                disk.health.markStale()
+            } else {
+                failed = disk.id
+                break
+            }
         }
-        l1.bumpEpochs()
+        flushesRunning.withLockedValue { $0 -= 1 }
+        // Entries written while the disk tiers were cleared: what stays is what the disk tiers hold now (the writes
+        // queued after their clear), and disk reads from now on see them cleared.
+        _ = l1.removeAll()
+        if let failed {
+            throw .unavailable(
+                "disk tier \(failed) failed to remove its entries; FLUSHALL removed nothing from disk; try again"
+            )
+        }
         return removed
     }
 

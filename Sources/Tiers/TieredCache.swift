@@ -14,7 +14,9 @@ import NIOConcurrencyHelpers
 /// - A key missing from L1 is read from disk WITHOUT the lock; the result is used (promoted) under the lock
 ///   only if the shard's epoch did not move meanwhile (an eviction or a delete of a non-resident key bumps
 ///   it), otherwise it is read again.
-/// - Disk faults are counted per tier (`TierHealth`); a disabled tier is skipped, probed and re-enabled.
+/// - Disk faults are counted per tier (`TierHealth`); a disabled tier is skipped, probed and re-enabled, and the
+///   writes it lost meanwhile are replayed.
+/// - While FLUSHALL clears the disk tiers, disk reads find nothing (see `removeAll()`).
 /// - Per-source TTLs are not applied by `put`: the server asks `resolvedTTL(source:)` when the client gave no
 ///   TTL and builds the entry with it, so an entry given no TTL at all is meant to be permanent.
 public final class TieredCache: Sendable {
@@ -76,6 +78,8 @@ public final class TieredCache: Sendable {
     let disks: [DiskTier]
     let counters = NIOLockedValueBox(Counters())
     let isShutDown = NIOLockedValueBox(false)
+    /// FLUSHALLs running now: while it is not 0, disk reads find nothing (the tiers are being cleared).
+    let flushesRunning = NIOLockedValueBox(0)
 
     /// Creates the cache over L1 and the given disk stores (either may be absent: `--tiers l1` runs L1 alone).
     ///
@@ -96,6 +100,7 @@ public final class TieredCache: Sendable {
             let health = TierHealth(
                 tier: tier,
                 store: store,
+                isCache: tier == .l2 && l3 != nil,
                 failureThreshold: configuration.tierFailureThreshold,
                 probeInterval: configuration.tierProbeInterval,
                 clock: clock,
@@ -114,8 +119,7 @@ public final class TieredCache: Sendable {
         self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
         self.disks = [l2Tier, l3Tier].compactMap { $0 }
         for disk in disks {
-            let tier = disk.id
-            disk.writer.start { [weak self] key in self?.repairWrite(for: key, on: tier) }
+            disk.writer.start { [weak self] lost in self?.repairWrite(replaying: lost) ?? lost }
         }
     }
 

@@ -9,7 +9,8 @@ struct WriteOverlay {
         /// The entry as it will be once committed; nil for a delete.
         var entry: CacheEntry?
         /// The queue position of that write while the writer has not taken it: a newer write of the key can
-        /// replace it in place (nil once taken, or once a health record of the key was queued behind it).
+        /// replace it in place (nil once taken, once a health record of the key was queued behind it, and
+        /// always for a delete, which must reach the store before a later put of the key).
         var position: UInt64?
     }
 
@@ -28,8 +29,9 @@ struct WriteOverlay {
         pending[key]?.position
     }
 
-    /// Records a queued put (`entry`) or delete (nil).
-    mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, position: UInt64) {
+    /// Records a queued put (`entry`) or delete (nil); `position` is where a newer write may replace it (nil: it
+    /// may not).
+    mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, position: UInt64?) {
         pending[key] = Pending(sequence: sequence, entry: entry, position: position)
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Tiers
 
-/// A `PersistentStore` kept in a dictionary behind a lock, which can be told to fail, to block its commits or
-/// to report corruption.
+/// A `PersistentStore` kept in a dictionary behind a lock, which can be told to fail (every operation or one), to
+/// block an operation (its commits by default) or to report corruption.
 ///
 /// This is a TEST FIXTURE for fault injection, acceptable here because the real stores (SQLite L2/L3, JSONL)
 /// are tested against real files by their author; these tests are about how the tiered cache reacts to a
@@ -18,9 +18,10 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private var order: [String] = []
     private var histories: [String: [HealthCheckRecord]] = [:]
     private var failure: StoreError.Kind?
+    private var failingOperations: [String: StoreError.Kind] = [:]
     private var corruptNextGet = false
-    private var blocked = false
-    private var waitingInApply = false
+    private var blockedOperations: Set<String> = []
+    private var waitingIn: Set<String> = []
     private var calls: [String: Int] = [:]
     private var batches: [[StoreWrite]] = []
     private var isClosed = false
@@ -36,27 +37,37 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
         locked { failure = kind }
     }
 
+    /// Makes one operation ("apply", "removeAll", ...) throw an error of `kind` (nil: work again).
+    func fail(_ operation: String, with kind: StoreError.Kind?) {
+        locked { failingOperations[operation] = kind }
+    }
+
     /// Makes the next `get` throw `.corrupt`.
     func corruptNextRead() {
         locked { corruptNextGet = true }
     }
 
-    /// Makes `apply` wait until `unblock()`.
-    func block() {
-        locked { blocked = true }
+    /// Makes `operation` ("apply" by default) wait until `unblock(_:)`.
+    func block(_ operation: String = "apply") {
+        locked { _ = blockedOperations.insert(operation) }
     }
 
-    func unblock() {
+    func unblock(_ operation: String = "apply") {
         condition.lock()
-        blocked = false
+        blockedOperations.remove(operation)
         condition.broadcast()
         condition.unlock()
     }
 
     /// Waits until a writer is parked in a blocked `apply`.
     func waitUntilApplyIsBlocked() {
+        waitUntilBlocked(in: "apply")
+    }
+
+    /// Waits until a caller is parked in the blocked `operation`.
+    func waitUntilBlocked(in operation: String) {
         condition.lock()
-        while !waitingInApply { condition.wait() }
+        while !waitingIn.contains(operation) { condition.wait() }
         condition.unlock()
     }
 
@@ -93,15 +104,10 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
 
     func apply(_ writes: [StoreWrite]) throws(StoreError) {
         condition.lock()
-        calls["apply", default: 0] += 1
-        while blocked {
-            waitingInApply = true
-            condition.broadcast()
-            condition.wait()
-        }
-        waitingInApply = false
         defer { condition.unlock() }
-        try check()
+        calls["apply", default: 0] += 1
+        waitWhileBlocked("apply")
+        try check("apply")
         batches.append(writes)
         for write in writes {
             switch write {
@@ -200,13 +206,24 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         calls[name, default: 0] += 1
-        try check()
+        waitWhileBlocked(name)
+        try check(name)
         return try body()
     }
 
-    private func check() throws(StoreError) {
+    /// Parks the caller (the lock released) while `name` is blocked. Call with the lock held.
+    private func waitWhileBlocked(_ name: String) {
+        while blockedOperations.contains(name) {
+            waitingIn.insert(name)
+            condition.broadcast()
+            condition.wait()
+        }
+        waitingIn.remove(name)
+    }
+
+    private func check(_ name: String) throws(StoreError) {
         if isClosed { throw StoreError(.closed, "closed") }
-        if let failure { throw StoreError(failure, "injected \(failure)") }
+        if let failure = failure ?? failingOperations[name] { throw StoreError(failure, "injected \(failure)") }
     }
 
     private func store(_ entry: CacheEntry) {
