@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     /// Replies buffered for a client before the server stops reading its requests until it catches up
     /// (`--client-output-buffer-limit`).
     public var outputBufferHighWater: Int = 1024 * 1024
+    /// Writes a disk tier's writer may have queued before clients that write wait for it to catch up
+    /// (`--max-pending-writes`).
+    public var maxPendingWrites: Int = 100_000
     /// How often expired entries are swept in the background, seconds; 0 disables (`--cleanup-interval`).
     public var cleanupInterval: Double = 60
     /// Event loop threads (`--threads`).

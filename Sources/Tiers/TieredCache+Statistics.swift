@@ -73,6 +73,18 @@ extension TieredCache {
         return DurabilityPoint(sequences: sequences)
     }
 
+    /// The writes enqueued so far when a disk writer has more than `limit` writes pending, else nil: the server
+    /// then holds a client's replies until that point is committed, so writers that outpace the disk slow down
+    /// instead of growing the queue without bound.
+    public func backlogPoint(limit: Int) -> DurabilityPoint? {
+        guard disks.contains(where: { $0.writer.pendingCount > limit }) else { return nil }
+        var sequences: [TierID: UInt64] = [:]
+        for disk in disks {
+            sequences[disk.id] = disk.writer.lastEnqueuedSequence
+        }
+        return DurabilityPoint(sequences: sequences)
+    }
+
     /// Calls `callback` (on a writer thread) once every write up to `point` is committed and synced,
     /// or has failed and been counted against its tier: with `true` when at least one disk tier committed them
     /// all (the writes are durable), `false` when every disk tier lost some (the disk is full, read-only,

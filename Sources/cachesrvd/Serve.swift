@@ -62,6 +62,7 @@ extension ServeOptions {
         configuration.maxArguments = maxArguments
         configuration.maxQueryBuffer = clientQueryBufferLimit
         configuration.cleanupInterval = cleanupInterval
+        configuration.maxPendingWrites = maxPendingWrites
         configuration.eventLoopThreads = threads
         configuration.cache.l1MaxEntries = l1MaxEntries
         configuration.cache.l2MaxEntries = l2MaxEntries

@@ -59,6 +59,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "When disk writes are synced: always (group commit), everysec or no.")
     var fsync: FsyncPolicy = .everysec
 
+    @Option(help: "Writes a disk tier may have queued before writing clients wait for it to catch up.")
+    var maxPendingWrites: Int = 100_000
+
     @Option(help: "Seconds between background sweeps of expired entries (0: off).")
     var cleanupInterval: Double = 60
 
@@ -98,6 +101,7 @@ struct ServeOptions: ParsableArguments {
         if tierFailureThreshold < 1 { throw ValidationError("--tier-failure-threshold must be at least 1") }
         if healthHistoryLimit < 1 { throw ValidationError("--health-history-limit must be at least 1") }
         if cleanupInterval < 0 { throw ValidationError("--cleanup-interval must be 0 (off) or more") }
+        if maxPendingWrites < 1 { throw ValidationError("--max-pending-writes must be at least 1") }
         if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
         if protoMaxBulkLen < 1 { throw ValidationError("--proto-max-bulk-len must be at least 1") }
         if maxArguments < 1 { throw ValidationError("--max-arguments must be at least 1") }

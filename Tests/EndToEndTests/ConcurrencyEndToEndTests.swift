@@ -70,6 +70,21 @@ final class ConcurrencyEndToEndTests: XCTestCase {
         sent.wait()
     }
 
+    func testWritersWaitForABackedUpDiskInsteadOfQueuingWithoutBound() throws {
+        let server = try ServerProcess(arguments: ["--max-pending-writes", "1", "--l1-max-entries", "100"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let client = try server.client()
+        var request = ByteBuffer()
+        for index in 0..<3_000 { request.writeRESPCommand(["SET", "b\(index)", "http://b:\(index)"]) }
+        try client.send(Array(request.readableBytesView))
+        for _ in 0..<3_000 { XCTAssertEqual(try client.readReply(), .ok) }
+        XCTAssertEqual(try client.command(["DBSIZE"]), .integer(3_000))
+        XCTAssertEqual(try client.command(["GET", "b17"]), .bulk("http://b:17"), "demoted and read back from disk")
+    }
+
     func testMaxClientsGetsRedisError() throws {
         let server = try ServerProcess(arguments: ["--tiers", "l1", "--max-clients", "2"])
         defer {

@@ -30,6 +30,29 @@ final class TieredCacheFaultTests: XCTestCase {
         CacheEntry(key: key, proxyURL: url ?? "http://\(key):8080", now: clock.now(), ttlSeconds: 600)
     }
 
+    func testBacklogPointOnlyWhenAWriterFallsBehind() throws {
+        let l3 = TieredCacheTestStore(.l3)
+        let (cache, clock) = makeCache(l3: l3)
+        cache.flushWrites()
+        cache.put(entry("first", clock: clock))
+        cache.flushWrites()
+        XCTAssertNil(cache.backlogPoint(limit: 2), "nothing pending")
+        l3.block()
+        cache.put(entry("a", clock: clock))
+        l3.waitUntilApplyIsBlocked()
+        for key in ["b", "c", "d"] { cache.put(entry(key, clock: clock)) }
+        let point = try XCTUnwrap(cache.backlogPoint(limit: 2), "four writes pending, limit two")
+        XCTAssertNil(cache.backlogPoint(limit: 10))
+        let released = expectation(description: "released")
+        cache.whenDurable(point) { committed in
+            XCTAssertTrue(committed)
+            released.fulfill()
+        }
+        l3.unblock()
+        wait(for: [released], timeout: 30)
+        XCTAssertNotNil(l3.stored("d"))
+    }
+
     func testFailingTierIsDisabledThenProbedAndReenabled() throws {
         let (l2, l3) = (TieredCacheTestStore(.l2), TieredCacheTestStore(.l3))
         let (cache, clock) = makeCache(l2: l2, l3: l3) { configuration in

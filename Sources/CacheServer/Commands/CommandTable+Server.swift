@@ -121,6 +121,7 @@ enum ConfigCommand {
             ("tier-failure-threshold", String(cache.tierFailureThreshold)),
             ("health-history-limit", String(cache.healthHistoryLimit)),
             ("cleanup-interval", FieldText.number(configuration.cleanupInterval)),
+            ("max-pending-writes", String(configuration.maxPendingWrites)),
         ]
     }
 }

@@ -117,14 +117,16 @@ public final class CacheServer: Service, Sendable {
     /// Stops accepting, waits for connections to finish what they were doing (up to the grace period), drains the
     /// disk writers and removes the socket file. Idempotent.
     public func stop() async {
-        let (serverChannel, connections, alreadyStopped) = state.withLockedValue { state in
+        let (serverChannel, alreadyStopped) = state.withLockedValue { state in
             defer { state.stopped = true }
             state.sweepTask?.cancel()
-            return (state.serverChannel, Array(state.connections.values), state.stopped)
+            return (state.serverChannel, state.stopped)
         }
         guard !alreadyStopped else { return }
-        logger.info("shutting down", metadata: ["clients": "\(connections.count)"])
+        // Stop accepting first, so no connection arrives after the list below is taken.
         try? await serverChannel?.close()
+        let connections = state.withLockedValue { Array($0.connections.values) }
+        logger.info("shutting down", metadata: ["clients": "\(connections.count)"])
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }

@@ -56,6 +56,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var settled: Bool
         /// ... and no disk tier could commit it.
         var lost = false
+        /// The replies acknowledge durability (`--fsync always`): a lost batch must not be acknowledged. When
+        /// false the batch only waited for a writer backlog to drain.
+        var acknowledgesDurability = true
     }
 
     init(server: ServerContext, blockingTarget: DispatchQueue, logger: Logger) {
@@ -305,11 +308,17 @@ extension ConnectionHandler {
         guard let context, outbound.readableBytes > 0 else { return }
         let bytes = outbound
         outbound = context.channel.allocator.buffer(capacity: 512)
-        if wroteSinceFlush, let point = server.cache.durabilityPoint() {
+        let durability = wroteSinceFlush ? server.cache.durabilityPoint() : nil
+        let backlog =
+            wroteSinceFlush && durability == nil
+            ? server.cache.backlogPoint(limit: server.configuration.maxPendingWrites) : nil
+        if let point = durability ?? backlog {
             wroteSinceFlush = false
             let id = nextHeldID
             nextHeldID += 1
-            held.append(HeldReplies(id: id, bytes: bytes, settled: false))
+            var replies = HeldReplies(id: id, bytes: bytes, settled: false)
+            replies.acknowledgesDurability = durability != nil
+            held.append(replies)
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let loop = context.eventLoop
             server.cache.whenDurable(point) { committed in
@@ -332,7 +341,7 @@ extension ConnectionHandler {
         guard let context, state != .closed else { return }
         if let index = held.firstIndex(where: { $0.id == id }) {
             held[index].settled = true
-            held[index].lost = !committed
+            held[index].lost = !committed && held[index].acknowledgesDurability
         }
         var wrote = false
         while let first = held.first, first.settled {
