@@ -4,31 +4,8 @@ import XCTest
 
 /// The tiered cache over disk tiers (the fault-injecting `TieredCacheTestStore`): promotion, demotion,
 /// read-your-writes, `wouldBlock`, writer batching, eviction and health history.
-final class TieredCacheDiskTests: XCTestCase {
-    private var caches: [TieredCache] = []
-
-    override func tearDown() {
-        for cache in caches { cache.shutdown() }
-        caches = []
-        super.tearDown()
-    }
-
-    private func makeCache(
-        l2: TieredCacheTestStore? = nil,
-        l3: TieredCacheTestStore? = nil,
-        _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
-    ) -> (TieredCache, ManualClock) {
-        var configuration = TieredCache.Configuration()
-        adjust(&configuration)
-        let clock = ManualClock(start: 2_000_000)
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)
-        caches.append(cache)
-        return (cache, clock)
-    }
-
-    private func entry(_ key: String, ttl: Int? = 600, clock: ManualClock) -> CacheEntry {
-        Self.entry(key, ttl: ttl, clock: clock)
-    }
+final class TieredCacheDiskTests: TieredCacheTestCase {
+    override class var clockStart: Double { 2_000_000 }
 
     private static func entry(_ key: String, ttl: Int? = 600, clock: ManualClock) -> CacheEntry {
         CacheEntry(key: key, proxyURL: "http://\(key):8080", now: clock.now(), ttlSeconds: ttl)

@@ -4,31 +4,8 @@ import XCTest
 
 /// How the tiered cache survives a failing disk tier: disabling, probing, re-enabling, lost writes, corruption
 /// and durability callbacks.
-final class TieredCacheFaultTests: XCTestCase {
-    private var caches: [TieredCache] = []
-
-    override func tearDown() {
-        for cache in caches { cache.shutdown() }
-        caches = []
-        super.tearDown()
-    }
-
-    private func makeCache(
-        l2: TieredCacheTestStore? = nil,
-        l3: TieredCacheTestStore? = nil,
-        _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
-    ) -> (TieredCache, ManualClock) {
-        var configuration = TieredCache.Configuration()
-        adjust(&configuration)
-        let clock = ManualClock(start: 3_000_000)
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)
-        caches.append(cache)
-        return (cache, clock)
-    }
-
-    private func entry(_ key: String, url: String? = nil, clock: ManualClock) -> CacheEntry {
-        CacheEntry(key: key, proxyURL: url ?? "http://\(key):8080", now: clock.now(), ttlSeconds: 600)
-    }
+final class TieredCacheFaultTests: TieredCacheTestCase {
+    override class var clockStart: Double { 3_000_000 }
 
     func testBacklogPointOnlyWhenAWriterFallsBehind() throws {
         let l3 = TieredCacheTestStore(.l3)

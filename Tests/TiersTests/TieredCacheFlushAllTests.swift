@@ -4,31 +4,8 @@ import Tiers
 import XCTest
 
 /// FLUSHALL (`removeAll`) over disk tiers that fail, and against a read that runs while it clears them.
-final class TieredCacheFlushAllTests: XCTestCase {
-    private var caches: [TieredCache] = []
-
-    override func tearDown() {
-        for cache in caches { cache.shutdown() }
-        caches = []
-        super.tearDown()
-    }
-
-    private func makeCache(
-        l2: TieredCacheTestStore? = nil,
-        l3: TieredCacheTestStore? = nil,
-        _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
-    ) -> (TieredCache, ManualClock) {
-        var configuration = TieredCache.Configuration()
-        adjust(&configuration)
-        let clock = ManualClock(start: 5_000_000)
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)
-        caches.append(cache)
-        return (cache, clock)
-    }
-
-    private func entry(_ key: String, clock: ManualClock) -> CacheEntry {
-        CacheEntry(key: key, proxyURL: "http://\(key):8080", now: clock.now(), ttlSeconds: 600)
-    }
+final class TieredCacheFlushAllTests: TieredCacheTestCase {
+    override class var clockStart: Double { 5_000_000 }
 
     func testFlushAllRefusesWhileADiskTierIsDisabledAndClearsNothing() throws {
         let (l2, l3) = (TieredCacheTestStore(.l2), TieredCacheTestStore(.l3))

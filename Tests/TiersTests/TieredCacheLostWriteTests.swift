@@ -4,31 +4,8 @@ import XCTest
 
 /// Writes a disk tier lost while it failed: they stay readable and are replayed once the tier works again, never
 /// turned into deletes because a bounded tier (L1, L2) no longer holds the key.
-final class TieredCacheLostWriteTests: XCTestCase {
-    private var caches: [TieredCache] = []
-
-    override func tearDown() {
-        for cache in caches { cache.shutdown() }
-        caches = []
-        super.tearDown()
-    }
-
-    private func makeCache(
-        l2: TieredCacheTestStore? = nil,
-        l3: TieredCacheTestStore? = nil,
-        _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
-    ) -> (TieredCache, ManualClock) {
-        var configuration = TieredCache.Configuration()
-        adjust(&configuration)
-        let clock = ManualClock(start: 4_000_000)
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)
-        caches.append(cache)
-        return (cache, clock)
-    }
-
-    private func entry(_ key: String, clock: ManualClock) -> CacheEntry {
-        CacheEntry(key: key, proxyURL: "http://\(key):8080", now: clock.now(), ttlSeconds: 600)
-    }
+final class TieredCacheLostWriteTests: TieredCacheTestCase {
+    override class var clockStart: Double { 4_000_000 }
 
     /// The reviewer's reproduction: L1 and L2 hold one entry each, L3 is locked for a while, then comes back.
     func testWritesLostOnL3AreReplayedWhenItComesBack() throws {

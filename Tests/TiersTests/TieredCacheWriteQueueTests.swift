@@ -3,25 +3,8 @@ import Tiers
 import XCTest
 
 /// How a disk writer's queue merges writes of one key that it has not taken yet.
-final class TieredCacheWriteQueueTests: XCTestCase {
-    private var caches: [TieredCache] = []
-
-    override func tearDown() {
-        for cache in caches { cache.shutdown() }
-        caches = []
-        super.tearDown()
-    }
-
-    private func makeCache(l3: TieredCacheTestStore) -> (TieredCache, ManualClock) {
-        let clock = ManualClock(start: 6_000_000)
-        let cache = TieredCache(configuration: TieredCache.Configuration(), l3: l3, clock: clock)
-        caches.append(cache)
-        return (cache, clock)
-    }
-
-    private func entry(_ key: String, url: String? = nil, clock: ManualClock) -> CacheEntry {
-        CacheEntry(key: key, proxyURL: url ?? "http://\(key):8080", now: clock.now(), ttlSeconds: 600)
-    }
+final class TieredCacheWriteQueueTests: TieredCacheTestCase {
+    override class var clockStart: Double { 6_000_000 }
 
     /// `DEL k; PUT k` while the writer is busy: the put must not take the queued delete's place, or L3 would
     /// upsert the entry and keep the deleted key's health history.
