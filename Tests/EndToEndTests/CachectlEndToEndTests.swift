@@ -10,7 +10,7 @@ final class CachectlEndToEndTests: XCTestCase {
             server.removeDirectory()
         }
         let socket = server.socketPath
-        func ctl(_ arguments: String...) throws -> CachectlResult { try runCachectl(arguments, socket: socket) }
+        func ctl(_ arguments: String...) throws -> ProgramResult { try runCachectl(arguments, socket: socket) }
 
         XCTAssertEqual(try ctl("ping").stdout, "PONG\n")
         let put = try ctl("put", "http://1.2.3.4:8080", "--username", "alice", "--password", "pw1", "--source", "feedA")

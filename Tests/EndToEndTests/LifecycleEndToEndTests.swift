@@ -67,21 +67,17 @@ final class LifecycleEndToEndTests: XCTestCase {
     }
 
     func testMalformedEncryptionKeyStopsStartupClearly() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binary("cachesrvd"))
         let directory = ServerProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        process.arguments = ["--socket", directory + "/s.sock", "--data-dir", directory + "/data"]
         var environment = ProcessInfo.processInfo.environment
         environment["CACHESRVD_ENCRYPTION_KEY"] = "not-a-key-Zx81"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertNotEqual(process.terminationStatus, 0)
+        let result = try runProgram(
+            ServerProcess.binary("cachesrvd"),
+            ["--socket", directory + "/s.sock", "--data-dir", directory + "/data"],
+            environment: environment
+        )
+        let output = result.stdout + result.stderr
+        XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(output.contains("CACHESRVD_ENCRYPTION_KEY"), output)
         XCTAssertTrue(output.contains("32 bytes"), output)
         XCTAssertFalse(output.contains("not-a-key-Zx81"), "the key itself is never printed")
@@ -97,17 +93,9 @@ final class LifecycleEndToEndTests: XCTestCase {
     }
 
     private func runServerToExit(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binary("cachesrvd"))
         let directory = ServerProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        process.arguments = arguments + ["--data-dir", directory + "/data"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runProgram(ServerProcess.binary("cachesrvd"), arguments + ["--data-dir", directory + "/data"])
+        return (result.status, result.stdout + result.stderr)
     }
 }

@@ -14,7 +14,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
         _ arguments: [String],
         environment: [String: String] = [:],
         in directory: String? = nil
-    ) throws -> CachectlResult {
+    ) throws -> ProgramResult {
         var env = ProcessInfo.processInfo.environment
         for name in [
             "CACHESRVD_ENCRYPTION_KEY", "CACHESRVD_ENCRYPTION_KEY_PREVIOUS", "PROXYWHIRL_CACHE_ENCRYPTION_KEY",
@@ -355,33 +355,4 @@ final class MaintenanceEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         return result.stdout
     }
-}
-
-/// Runs a program to completion and captures its output.
-private func runProgram(
-    _ executable: String,
-    _ arguments: [String],
-    environment: [String: String]?,
-    in directory: String?
-) throws -> CachectlResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Outputs are small (well under a pipe's buffer): reading one after the other cannot block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CachectlResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self)
-    )
 }

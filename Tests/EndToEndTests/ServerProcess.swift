@@ -113,17 +113,26 @@ enum ServerProcessError: Error {
     case notReady(String)
 }
 
-/// Runs cachectl and captures its output.
-struct CachectlResult {
+/// What a program printed and how it exited.
+struct ProgramResult {
     var status: Int32
     var stdout: String
     var stderr: String
 }
 
-func runCachectl(_ arguments: [String], socket: String, input: String? = nil) throws -> CachectlResult {
+/// Runs a program to completion and captures its output (small outputs: stdout is read before stderr).
+func runProgram(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil,
+    in directory: String? = nil,
+    input: String? = nil
+) throws -> ProgramResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: ServerProcess.binary("cachectl"))
-    process.arguments = ["--socket", socket] + arguments
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -141,9 +150,14 @@ func runCachectl(_ arguments: [String], socket: String, input: String? = nil) th
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return CachectlResult(
+    return ProgramResult(
         status: process.terminationStatus,
         stdout: String(decoding: stdout, as: UTF8.self),
         stderr: String(decoding: stderr, as: UTF8.self)
     )
+}
+
+/// Runs the real cachectl against `socket`.
+func runCachectl(_ arguments: [String], socket: String, input: String? = nil) throws -> ProgramResult {
+    try runProgram(ServerProcess.binary("cachectl"), ["--socket", socket] + arguments, input: input)
 }
