@@ -12,7 +12,7 @@ final class ConcurrencyEndToEndTests: XCTestCase {
             server.removeDirectory()
         }
         let clients = try (0..<200).map { _ in try server.client() }
-        let failures = NIOLockedCounter()
+        let failures = SharedCounter()
         DispatchQueue.concurrentPerform(iterations: clients.count) { index in
             let client = clients[index]
             do {
@@ -126,7 +126,7 @@ final class ConcurrencyEndToEndTests: XCTestCase {
 }
 
 /// A counter shared by test threads.
-final class NIOLockedCounter: @unchecked Sendable {
+final class SharedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
 

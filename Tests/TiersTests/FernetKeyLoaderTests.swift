@@ -72,6 +72,21 @@ final class FernetKeyLoaderTests: XCTestCase {
         XCTAssertEqual(try second.cipher.decrypt(token), "secret", "credentials survive a restart")
     }
 
+    func testServersStartingTogetherAgreeOnOneCompleteKey() throws {
+        let directory = self.directory!
+        let logger = self.logger
+        let keys = LoadedKeys()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            keys.add(
+                try? EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: directory, logger: logger)
+            )
+        }
+        XCTAssertEqual(keys.count, 8, "every loader got a key (none read a half-written file)")
+        XCTAssertEqual(keys.distinct, 1, "and the same one")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        XCTAssertEqual(files, ["encryption.key"], "no temporary files left")
+    }
+
     func testDataDirectoryIsCreated() throws {
         let nested = directory + "/data"
         let loaded = try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: nested, logger: logger)
@@ -140,5 +155,30 @@ final class FernetKeyLoaderTests: XCTestCase {
         let path = directory + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Keys loaded from several threads.
+private final class LoadedKeys: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String] = []
+
+    func add(_ loaded: (cipher: CredentialCipher, source: String)?) {
+        guard let loaded else { return }
+        lock.lock()
+        keys.append(loaded.cipher.current.base64URL)
+        lock.unlock()
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys.count
+    }
+
+    var distinct: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(keys).count
     }
 }

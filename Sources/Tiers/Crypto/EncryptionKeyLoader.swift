@@ -100,19 +100,32 @@ public enum EncryptionKeyLoader {
         if mkdir(dataDirectory, 0o700) != 0 && errno != EEXIST {
             throw KeyLoadError(source: source, reason: "cannot create directory \(dataDirectory): \(errnoText())")
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        // Written in full to a private temporary file, then linked into place: the key file is never seen
+        // empty or half-written, and when two servers start at once exactly one key wins (link fails with
+        // EEXIST for the other, which then reads the winner's complete file).
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
-            if errno == EEXIST { return nil }
             throw KeyLoadError(source: source, reason: "cannot create: \(errnoText())")
         }
-        defer { close(fd) }
+        defer { unlink(temporary) }
         let key = FernetKey.generate()
         let bytes = Array((key.base64URL + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else {
-            let reason = "cannot write: \(errnoText())"
-            unlink(path)
-            throw KeyLoadError(source: source, reason: reason)
+        let synced = written == bytes.count && fsync(fd) == 0
+        let writeError = errnoText()
+        close(fd)
+        guard synced else {
+            throw KeyLoadError(source: source, reason: "cannot write: \(writeError)")
+        }
+        if link(temporary, path) != 0 {
+            if errno == EEXIST { return nil }
+            throw KeyLoadError(source: source, reason: "cannot create: \(errnoText())")
+        }
+        let directory = open(dataDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
         }
         return key
     }
