@@ -85,24 +85,26 @@ extension TieredCache {
         return DurabilityPoint(sequences: sequences)
     }
 
-    /// Calls `callback` (on a writer thread) once every write up to `point` is committed and synced,
-    /// or has failed and been counted against its tier: with `true` when at least one disk tier committed them
-    /// all (the writes are durable), `false` when every disk tier lost some (the disk is full, read-only,
-    /// corrupt or the tier is disabled). Conservative: it may say `false` for writes that did reach a disk.
+    /// Calls `callback` (on a writer thread) once every write up to `point` is committed and synced, or has failed
+    /// and been counted against its tier: with `true` when the durable tier committed them all (L3, or L2 when
+    /// L3 is not configured: L2 is a bounded cache that may evict them later), `false` when it lost some (the
+    /// disk is full, read-only, corrupt or the tier is disabled). Conservative: it may say `false` for writes that
+    /// did reach the disk.
     ///
     /// If that is already so, `callback` runs at once on the caller's thread.
     public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
-        let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.writer, $0) } }
+        let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.id, disk.writer, $0) } }
         guard !targets.isEmpty else {
             callback(true)
             return
         }
+        let durableTier: TierID = targets.contains { $0.0 == .l3 } ? .l3 : .l2
         let state = NIOLockedValueBox((remaining: targets.count, durable: false))
-        for (writer, sequence) in targets {
+        for (tier, writer, sequence) in targets {
             writer.whenCommitted(through: sequence) { committed in
                 let outcome = state.withLockedValue { state -> Bool? in
                     state.remaining -= 1
-                    state.durable = state.durable || committed
+                    if tier == durableTier { state.durable = committed }
                     return state.remaining == 0 ? state.durable : nil
                 }
                 if let outcome { callback(outcome) }

@@ -350,7 +350,7 @@ extension ConnectionHandler {
                 held.removeAll()
                 var reply = context.channel.allocator.buffer(capacity: 160)
                 reply.writeRESPError(
-                    "IOERR writes applied in memory could not be persisted by any disk tier "
+                    "IOERR writes applied in memory could not be persisted by the durable disk tier "
                         + "(see INFO persistence); closing the connection"
                 )
                 context.write(wrapOutboundOut(reply), promise: nil)
