@@ -8,11 +8,7 @@ extension TieredCache {
     /// The number of live keys (the largest tier that holds every key: L3, else L2, else L1).
     public func count() throws(TieredCacheError) -> Int {
         for disk in disks.reversed() where usable(disk) && !disk.health.isStale {
-            disk.writer.flush()
-            if let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) {
-                disk.health.count { $0.size = count }
-                return count
-            }
+            if let count = committedCount(of: disk) { return count }
         }
         return l1.count
     }
@@ -21,10 +17,15 @@ extension TieredCache {
     public func size(of tier: TierID) throws(TieredCacheError) -> Int {
         guard let disk = diskTier(tier) else { return tier == .l1 ? l1.count : 0 }
         guard usable(disk) else { throw .unavailable("\(tier) is disabled") }
+        guard let count = committedCount(of: disk) else { throw .unavailable("\(tier) failed") }
+        return count
+    }
+
+    /// A disk tier's count once its writer has committed what was queued (nil if the store fails); also
+    /// refreshes the tier's size figure.
+    private func committedCount(of disk: DiskTier) -> Int? {
         disk.writer.flush()
-        guard let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) else {
-            throw .unavailable("\(tier) failed")
-        }
+        guard let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) else { return nil }
         disk.health.count { $0.size = count }
         return count
     }
