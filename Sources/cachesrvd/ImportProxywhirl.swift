@@ -27,7 +27,7 @@ struct ImportProxywhirl: ParsableCommand {
 
     @Option(
         help:
-            "proxywhirl's key, or a file holding it (a file is better: arguments are visible to other users). Default: $PROXYWHIRL_CACHE_ENCRYPTION_KEY."
+            "proxywhirl's key, or a file holding it (a file is better: arguments are visible to other users). A key that starts with '-' must be written --proxywhirl-key=KEY. Default: $PROXYWHIRL_CACHE_ENCRYPTION_KEY."
     )
     var proxywhirlKey: String?
 

@@ -81,7 +81,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
         }
         let key = Self.makeKey()
         for arguments in [
-            ["migrate-l2"], ["import-proxywhirl", "--proxywhirl-key", key], ["rotate-key", "--generate"],
+            ["migrate-l2"], ["import-proxywhirl", "--proxywhirl-key=\(key)"], ["rotate-key", "--generate"],
         ] {
             let result = try cachesrvd(arguments + dataOptions(server))
             XCTAssertEqual(result.status, 1, "\(arguments[0]): \(result.stdout)")
@@ -202,7 +202,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
         let badKey = try cachesrvd(["import-proxywhirl", "--proxywhirl-key", secret] + options, in: base)
         XCTAssertEqual(badKey.status, 1)
         XCTAssertFalse(badKey.stderr.contains(secret), "a mistyped key is never echoed")
-        let nothing = try cachesrvd(["import-proxywhirl", "--proxywhirl-key", Self.makeKey()] + options, in: base)
+        let nothing = try cachesrvd(["import-proxywhirl", "--proxywhirl-key=\(Self.makeKey())"] + options, in: base)
         XCTAssertEqual(nothing.status, 1)
         XCTAssertTrue(nothing.stderr.contains("nothing to import"), nothing.stderr)
     }
@@ -332,6 +332,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
     }
 
     /// A new Fernet key: URL-safe base64 of 32 random bytes.
+    /// A random key. URL-safe base64 may start with '-', so tests pass keys as `--option=KEY`, never as two arguments.
     private static func makeKey() -> String {
         Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
