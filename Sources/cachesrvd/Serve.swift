@@ -29,13 +29,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let server = CacheServer(configuration: configuration, cache: cache, logger: logger)
-        do {
-            try await server.bind()
-        } catch {
-            cache.shutdown()
-            logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
-        }
+        // The server binds inside the group, after SIGTERM/SIGINT are trapped.
         let group = ServiceGroup(
             configuration: .init(
                 services: [server],
@@ -43,7 +37,12 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as ServerStartupError {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
     }
 }
 

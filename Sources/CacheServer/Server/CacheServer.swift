@@ -105,10 +105,19 @@ public final class CacheServer: Service, Sendable {
         )
     }
 
-    /// Serves until a graceful shutdown (SIGTERM/SIGINT through the service group) or cancellation.
+    /// Binds (unless `bind()` was called), then serves until a graceful shutdown (SIGTERM/SIGINT through the
+    /// service group) or cancellation. Binding here, after the service group trapped the signals, means a SIGTERM
+    /// that arrives as soon as the socket answers still shuts the server down gracefully.
     public func run() async throws {
         if state.withLockedValue({ $0.serverChannel == nil }) {
-            try await bind()
+            do {
+                try await bind()
+            } catch {
+                // The socket path may belong to a live server: leave it alone, release only what we hold.
+                context.cache.shutdown()
+                try? await group.shutdownGracefully()
+                throw error
+            }
         }
         try? await gracefulShutdown()
         await stop()
