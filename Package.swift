@@ -47,6 +47,13 @@ let package = Package(
             path: "Sources/Protocol",
             swiftSettings: swiftSettings
         ),
+        // Unix-socket rules shared by the server and the client: the default path, private directories, peer
+        // credentials. Glibc only.
+        .target(
+            name: "LocalSocket",
+            path: "Sources/LocalSocket",
+            swiftSettings: swiftSettings
+        ),
         // The cache entry, the tiers and the tiered cache: no NIO networking (only its pthread lock).
         .target(
             name: "Tiers",
@@ -65,6 +72,8 @@ let package = Package(
             dependencies: [
                 "CacheProtocol",
                 "Tiers",
+                "LocalSocket",
+                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -78,10 +87,12 @@ let package = Package(
             name: "cachesrvd",
             dependencies: [
                 "CacheServer",
+                "LocalSocket",
                 "Tiers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Sources/cachesrvd",
             swiftSettings: swiftSettings
@@ -91,6 +102,7 @@ let package = Package(
             name: "cachectl",
             dependencies: [
                 "CacheProtocol",
+                "LocalSocket",
                 "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -119,24 +131,30 @@ let package = Package(
         .testTarget(
             name: "CacheServerTests",
             dependencies: [
-                "CacheServer", "CacheProtocol", "Tiers",
+                "CacheServer", "CacheProtocol", "Tiers", "LocalSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/CacheServerTests",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "LocalSocketTests",
+            dependencies: ["LocalSocket"],
+            path: "Tests/LocalSocketTests",
+            swiftSettings: swiftSettings
+        ),
         // cachectl's pure parts: CSV/JSON parsing, warm rows, reply formatting, key derivation.
         .testTarget(
             name: "CacheCtlTests",
-            dependencies: ["cachectl", "CacheProtocol"],
+            dependencies: ["cachectl", "CacheProtocol", "LocalSocket"],
             path: "Tests/CacheCtlTests",
             swiftSettings: swiftSettings
         ),
         // Drives the real cachesrvd and cachectl binaries over real Unix sockets.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["CacheProtocol", "LocalSocket", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/EndToEndTests",
             swiftSettings: swiftSettings
         ),

@@ -1,9 +1,20 @@
 import Tiers
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Settings of a cachesrvd server. Every limit is a named setting with a default.
 public struct ServerConfiguration: Sendable {
     /// The Unix socket path (`--socket`).
     public var socketPath: String
+    /// A listening socket inherited from the service manager (socket activation); `socketPath` is then only a name
+    /// and the socket file is the manager's: never created, replaced or removed by the server.
+    public var inheritedListener: Int32? = nil
+    /// Where readiness, shutdown and watchdog pings go (`NOTIFY_SOCKET`); does nothing when not set.
+    public var notifier = SystemdNotifier(environment: [:])
     /// Permission bits of the socket file (`--socket-mode`), applied through the umask at bind so the socket is
     /// never briefly more open than this.
     public var socketMode: UInt32 = 0o600
@@ -15,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var l2Backend: L2Backend = .sqlite
     /// A file holding the credential encryption key (`--key-file`).
     public var keyFile: String? = nil
+    /// Who may connect and the password they must give (`--allow-uid`, `--allow-gid`, `--requirepass-file`).
+    /// By default only the server's own user and root may connect, and no password is asked.
+    public var access = AccessControl.Settings(allowedUIDs: [UInt32(getuid()), 0])
     /// The most clients connected at once (`--max-clients`).
     public var maxClients: Int = 10_000
     /// The longest inline request line, bytes (Redis's 64 KiB).

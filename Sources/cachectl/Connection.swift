@@ -1,4 +1,5 @@
 import CacheProtocol
+import LocalSocket
 import NIOCore
 
 #if canImport(Glibc)
@@ -32,8 +33,10 @@ final class Connection {
     /// - Parameters:
     ///   - path: The server's Unix socket; at most 107 bytes (the kernel's `sun_path` less its NUL).
     ///   - timeout: Seconds a send or a read may block; 0 blocks forever.
-    /// - Throws: `CacheCtlError` with exit 64 for a path that does not fit, 69 when the connect fails.
-    init(path: String, timeout: Double) throws(CacheCtlError) {
+    ///   - serverUIDs: The users the socket file and the listening server may belong to.
+    /// - Throws: `CacheCtlError` with exit 64 for a path that does not fit, 69 when the connect fails, 77 when the
+    ///   socket file or the server belongs to another user (nothing is sent then).
+    init(path: String, timeout: Double, serverUIDs: Set<uid_t>) throws(CacheCtlError) {
         self.path = path
         self.timeout = timeout
         var address = sockaddr_un()
@@ -84,6 +87,10 @@ final class Connection {
             let code = errno
             close(fd)
             throw Self.connectError(path: path, errno: code)
+        }
+        if let problem = Self.ownershipProblem(path: path, descriptor: fd, expected: serverUIDs) {
+            close(fd)
+            throw CacheCtlError(.untrustedServer, problem + "; nothing was sent (see --server-uid)")
         }
         self.descriptor = fd
         self.input = ByteBufferAllocator().buffer(capacity: 64 * 1024)
@@ -200,6 +207,22 @@ final class Connection {
         }
         let action = sending ? "sending to" : "reading from"
         return CacheCtlError(.unavailable, "\(action) \(path) failed: \(Console.describe(errno: code))")
+    }
+
+    /// Why the server at the other end cannot be trusted, or nil: the socket file and the listening process
+    /// (SO_PEERCRED, which the kernel vouches for) must both belong to an expected user.
+    private static func ownershipProblem(path: String, descriptor: Int32, expected: Set<uid_t>) -> String? {
+        var info = stat()
+        if lstat(path, &info) == 0, !expected.contains(info.st_uid) {
+            return "the socket \(path) belongs to uid \(info.st_uid), not to the expected server user"
+        }
+        guard let peer = PeerCredentials.of(descriptor: descriptor) else {
+            return "cannot tell who listens on \(path) (no SO_PEERCRED)"
+        }
+        guard expected.contains(peer.uid) else {
+            return "the server on \(path) runs as uid \(peer.uid) (pid \(peer.pid)), not as the expected user"
+        }
+        return nil
     }
 
     private static func connectError(path: String, errno code: Int32) -> CacheCtlError {

@@ -18,6 +18,9 @@ extension ExitCode {
     static let ioError = ExitCode(74)
     /// The server did not answer within `--timeout` seconds (EX_TEMPFAIL).
     static let timeout = ExitCode(75)
+    /// The socket file or the server listening on it belongs to another user than expected (EX_NOPERM): nothing
+    /// was sent.
+    static let untrustedServer = ExitCode(77)
     /// The server's reply could not be parsed or was not of the expected shape (EX_PROTOCOL).
     static let protocolError = ExitCode(76)
 
@@ -33,5 +36,6 @@ extension ExitCode {
           74  local file I/O error (warm, export)
           75  the server did not answer within --timeout seconds
           76  malformed or unexpected reply from the server
+          77  the socket or its server belongs to another user (nothing sent)
         """
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LocalSocket
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,8 @@ struct ClientOptions: ParsableArguments {
             "The server's Unix socket.",
             discussion: """
                 Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock when XDG_RUNTIME_DIR is set, \
-                else /tmp/cachesrvd-<uid>.sock (the rule cachesrvd uses).
+                else /run/user/<uid>/cachesrvd.sock when that directory is private, else \
+                /tmp/cachesrvd-<uid>/cachesrvd.sock (the rule cachesrvd uses).
                 """,
             valueName: "path"
         )
@@ -32,40 +34,53 @@ struct ClientOptions: ParsableArguments {
     )
     var timeout: Double = 30
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The user (name or uid) the server must run as; root is always accepted.",
+            discussion: """
+                cachectl checks the socket file's owner and the server's own uid (SO_PEERCRED) before it sends \
+                anything, so a socket another user put in place never receives a command or a password. Default: \
+                $CACHESRVD_SERVER_UID, else the user running cachectl.
+                """,
+            valueName: "user"
+        )
+    )
+    var serverUID: String?
+
     func validate() throws {
         guard timeout.isFinite, timeout >= 0 else {
             throw ValidationError("--timeout must be a number of seconds >= 0, got \(timeout)")
         }
+        _ = try expectedServerUIDs()
     }
 
-    /// The socket path this invocation uses: `--socket`, else the environment's default.
+    /// The socket path this invocation uses: `--socket`, else the default rule cachesrvd shares.
     var socketPath: String {
-        if let socket {
-            return socket
-        }
-        return Self.defaultSocketPath(environment: Console.environment, uid: UInt32(getuid()))
+        socket ?? SocketPath.defaultPath(environment: Console.environment)
     }
 
-    /// The default socket path, the same rule as cachesrvd's.
-    ///
-    /// - Parameters:
-    ///   - environment: Looks up an environment variable; empty values count as unset.
-    ///   - uid: The user id used in the `/tmp` fallback.
-    /// - Returns: `$CACHESRVD_SOCKET`, else `$XDG_RUNTIME_DIR/cachesrvd.sock`, else `/tmp/cachesrvd-<uid>.sock`.
-    static func defaultSocketPath(environment: (String) -> String?, uid: UInt32) -> String {
-        if let path = environment("CACHESRVD_SOCKET"), !path.isEmpty {
-            return path
+    /// The users the server may run as: `--server-uid` (or `$CACHESRVD_SERVER_UID`, else our own), and root.
+    func expectedServerUIDs() throws -> Set<uid_t> {
+        guard let name = serverUID ?? Console.environment("CACHESRVD_SERVER_UID"), !name.isEmpty else {
+            return [getuid(), 0]
         }
-        if let runtime = environment("XDG_RUNTIME_DIR"), !runtime.isEmpty {
-            return runtime.hasSuffix("/") ? runtime + "cachesrvd.sock" : runtime + "/cachesrvd.sock"
-        }
-        return "/tmp/cachesrvd-\(uid).sock"
+        if let uid = uid_t(name) { return [uid, 0] }
+        guard let entry = getpwnam(name) else { throw ValidationError("--server-uid: no such user '\(name)'") }
+        return [entry.pointee.pw_uid, 0]
     }
 
     /// Opens a connection to the server.
     ///
-    /// - Throws: `CacheCtlError` with exit 64 for an over-long path, 69 when nothing answers on it.
+    /// - Throws: `CacheCtlError` with exit 64 for an over-long path, 69 when nothing answers on it, 77 when the
+    ///   socket or the server belongs to an unexpected user.
     func connect() throws(CacheCtlError) -> Connection {
-        try Connection(path: socketPath, timeout: timeout)
+        let expected: Set<uid_t>
+        do {
+            expected = try expectedServerUIDs()
+        } catch {
+            throw CacheCtlError(.usage, "\(error)")
+        }
+        return try Connection(path: socketPath, timeout: timeout, serverUIDs: expected)
     }
 }

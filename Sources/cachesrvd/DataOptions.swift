@@ -1,4 +1,5 @@
 import ArgumentParser
+import LocalSocket
 import CacheServer
 import Foundation
 import Logging

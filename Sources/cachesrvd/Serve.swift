@@ -1,38 +1,81 @@
 import ArgumentParser
 import CacheServer
 import Foundation
+import LocalSocket
 import Logging
 import ServiceLifecycle
 import Tiers
+import UnixSignals
 
-/// `cachesrvd serve`: runs the server until SIGTERM/SIGINT.
+/// `cachesrvd serve`: runs the server until SIGTERM/SIGINT; SIGHUP reloads, SIGUSR1 reopens the log file.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (the default).",
+        discussion: """
+            SIGTERM or SIGINT: stop accepting, finish the commands in flight, drain the disk writers, exit. \
+            SIGHUP: reload --config (log level and file, --allow-uid/--allow-gid, --requirepass-file; other \
+            settings need a restart and a reload says so) and reopen the log file. SIGUSR1: reopen the log file. \
+            Under systemd: socket activation (LISTEN_FDS) and sd_notify (READY, STOPPING, WATCHDOG) are supported.
+            """
+    )
 
     @OptionGroup var options: ServeOptions
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let level = Logger.Level(rawValue: options.logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        // Trapped before anything else, so neither signal can kill the server once it answers.
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
+        let commandLine = Self.commandLineArguments()
+        let options: ServeOptions
+        let output: LogOutput
+        do {
+            options = try Self.effectiveOptions(self.options, commandLine: commandLine)
+            output = try LogOutput(level: options.parsedLogLevel, path: options.logFile)
+        } catch let error as ConfigFileError {
+            throw ValidationError(error.description)
         }
+        LoggingSystem.bootstrap { LogOutputHandler(label: $0, output: output) }
         let logger = Logger(label: "cachesrvd")
-        let configuration = try options.makeConfiguration(environment: environment)
+        var configuration = try options.makeConfiguration(environment: environment)
+        do {
+            configuration.inheritedListener = try SocketActivation.inheritedListener(environment: environment)
+            configuration.notifier = SystemdNotifier(environment: environment)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
         let cache: TieredCache
         do {
             cache = try TierFactory.makeCache(configuration, environment: environment, logger: logger)
+            let fitted = try FileDescriptorLimit.fit(maxClients: configuration.maxClients)
+            configuration.maxClients = fitted.maxClients
+            if let asked = fitted.lowered {
+                logger.warning(
+                    "the open-file limit is \(fitted.limit): max clients lowered from \(asked) to \(fitted.maxClients)"
+                )
+            } else {
+                logger.info("open-file limit \(fitted.limit): up to \(fitted.maxClients) clients")
+            }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
         let server = CacheServer(configuration: configuration, cache: cache, logger: logger)
+        let reload = ReloadService(
+            signals: signals,
+            options: options,
+            commandLine: commandLine,
+            server: server,
+            output: output,
+            logger: logger
+        )
         // The server binds inside the group, after SIGTERM/SIGINT are trapped.
         let group = ServiceGroup(
             configuration: .init(
-                services: [server],
+                services: [
+                    .init(service: server),
+                    .init(service: reload, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -42,6 +85,24 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ServerStartupError {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// The arguments `serve` was given (after the subcommand name when there is one).
+    static func commandLineArguments() -> [String] {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "serve" { arguments.removeFirst() }
+        return arguments
+    }
+
+    /// The options with `--config`'s file applied under the command line's.
+    static func effectiveOptions(_ parsed: ServeOptions, commandLine: [String]) throws -> ServeOptions {
+        guard let path = parsed.config else { return parsed }
+        let file = try ConfigFile(path: path)
+        do {
+            return try ServeOptions.parse(file.arguments(overriddenBy: commandLine) + commandLine)
+        } catch {
+            throw ConfigFileError("\(path): \(ServeOptions.message(for: error))")
         }
     }
 }
@@ -57,6 +118,7 @@ extension ServeOptions {
         configuration.l2Backend = l2Backend
         configuration.keyFile = keyFile
         configuration.maxClients = maxClients
+        configuration.access = try accessSettings()
         configuration.maxBulkLength = protoMaxBulkLen
         configuration.maxArguments = maxArguments
         configuration.maxQueryBuffer = clientQueryBufferLimit
@@ -76,6 +138,21 @@ extension ServeOptions {
         configuration.cache.fsync = fsync
         return configuration
     }
+
+    /// Who may connect and the password, read from `--requirepass-file`.
+    func accessSettings() throws -> AccessControl.Settings {
+        do {
+            return AccessControl.Settings(
+                allowedUIDs: try parsedAllowedUIDs(),
+                allowedGIDs: try parsedAllowedGIDs(),
+                password: try requirepassFile.map { try SecretFile.read($0, option: "--requirepass-file") }
+            )
+        } catch let error as ConfigFileError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    var parsedLogLevel: Logger.Level { Logger.Level(rawValue: logLevel.lowercased()) ?? .info }
 
     /// `$CACHESRVD_DATA_DIR`, else `$XDG_STATE_HOME/cachesrvd`, else `~/.local/state/cachesrvd`.
     static func defaultDataDirectory(environment: [String: String]) -> String {

@@ -3,8 +3,21 @@ import CacheServer
 import Logging
 import Tiers
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The settings of `cachesrvd serve`, one option per `ServerConfiguration` field.
 struct ServeOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A configuration file: one setting per line, an option's name without dashes and its value.",
+            discussion: "Options given on the command line win. SIGHUP reloads the file.",
+            valueName: "file"
+        )
+    )
+    var config: String?
+
     @Option(
         help:
             "Unix socket path. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /tmp/cachesrvd-<uid>.sock."
@@ -71,8 +84,34 @@ struct ServeOptions: ParsableArguments {
     )
     var keyFile: String?
 
-    @Option(help: "Most clients connected at once.")
+    @Option(help: "Most clients connected at once (lowered at start to what the open-file limit allows).")
     var maxClients: Int = 10_000
+
+    @Option(
+        name: .customLong("allow-uid"),
+        help: ArgumentHelp(
+            "A user (name or uid) allowed to connect (repeatable). Default: the server's own user and root.",
+            valueName: "user"
+        )
+    )
+    var allowUID: [String] = []
+
+    @Option(
+        name: .customLong("allow-gid"),
+        help: ArgumentHelp(
+            "A group (name or gid) whose members (by primary group) may connect (repeatable). Default: none.",
+            valueName: "group"
+        )
+    )
+    var allowGID: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the password clients give with AUTH or HELLO (Redis's requirepass); owner-only mode.",
+            valueName: "file"
+        )
+    )
+    var requirepassFile: String?
 
     @Option(help: "Largest bulk argument, bytes.")
     var protoMaxBulkLen: Int = 512 * 1024 * 1024
@@ -88,6 +127,9 @@ struct ServeOptions: ParsableArguments {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: ArgumentHelp("Log to this file instead of stderr; SIGHUP and SIGUSR1 reopen it.", valueName: "file"))
+    var logFile: String?
 
     func validate() throws {
         _ = try parsedTiers()
@@ -107,6 +149,8 @@ struct ServeOptions: ParsableArguments {
         if maxArguments < 1 { throw ValidationError("--max-arguments must be at least 1") }
         if clientQueryBufferLimit < 1024 { throw ValidationError("--client-query-buffer-limit must be at least 1024") }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
+        _ = try parsedAllowedUIDs()
+        _ = try parsedAllowedGIDs()
         if Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -133,6 +177,29 @@ struct ServeOptions: ParsableArguments {
             ttls[String(parts[0])] = seconds
         }
         return ttls
+    }
+
+    /// `--allow-uid`: names or numbers; the default is the server's own user and root.
+    func parsedAllowedUIDs() throws -> Set<UInt32> {
+        guard !allowUID.isEmpty else { return [UInt32(getuid()), 0] }
+        return Set(
+            try allowUID.map { name in
+                if let uid = UInt32(name) { return uid }
+                guard let entry = getpwnam(name) else { throw ValidationError("--allow-uid: no such user '\(name)'") }
+                return entry.pointee.pw_uid
+            }
+        )
+    }
+
+    /// `--allow-gid`: names or numbers.
+    func parsedAllowedGIDs() throws -> Set<UInt32> {
+        Set(
+            try allowGID.map { name in
+                if let gid = UInt32(name) { return gid }
+                guard let entry = getgrnam(name) else { throw ValidationError("--allow-gid: no such group '\(name)'") }
+                return entry.pointee.gr_gid
+            }
+        )
     }
 
     func parsedSocketMode() throws -> UInt32 {

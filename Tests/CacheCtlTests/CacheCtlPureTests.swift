@@ -254,17 +254,6 @@ final class EntryFieldsTests: XCTestCase {
 }
 
 final class MiscTests: XCTestCase {
-    func testDefaultSocketPath() {
-        func path(_ env: [String: String]) -> String {
-            ClientOptions.defaultSocketPath(environment: { env[$0] }, uid: 1000)
-        }
-        XCTAssertEqual(path([:]), "/tmp/cachesrvd-1000.sock")
-        XCTAssertEqual(path(["XDG_RUNTIME_DIR": "/run/user/1000"]), "/run/user/1000/cachesrvd.sock")
-        XCTAssertEqual(path(["XDG_RUNTIME_DIR": "/run/user/1000/"]), "/run/user/1000/cachesrvd.sock")
-        XCTAssertEqual(path(["XDG_RUNTIME_DIR": "", "CACHESRVD_SOCKET": ""]), "/tmp/cachesrvd-1000.sock")
-        XCTAssertEqual(path(["XDG_RUNTIME_DIR": "/run/u", "CACHESRVD_SOCKET": "/s.sock"]), "/s.sock")
-    }
-
     func testTimestamp() {
         XCTAssertEqual(Timestamp.iso8601(0), "1970-01-01T00:00:00Z")
         XCTAssertEqual(Timestamp.iso8601(1_700_000_000.25), "2023-11-14T22:13:20.250Z")

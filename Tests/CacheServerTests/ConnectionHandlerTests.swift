@@ -1,5 +1,6 @@
 import CacheProtocol
 import Dispatch
+import LocalSocket
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -10,6 +11,9 @@ import XCTest
 
 /// The connection handler's state machine without sockets: an EmbeddedChannel over a memory-only cache.
 final class ConnectionHandlerTests: XCTestCase {
+    /// A peer the default allow-list admits: this process's own user.
+    static let ownPeer = PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid())
+
     private func makeChannel(maxClients: Int = 10) throws -> (EmbeddedChannel, ServerContext) {
         var configuration = ServerConfiguration(socketPath: "/tmp/unused.sock", dataDirectory: "/tmp/unused")
         configuration.tiers = [.l1]
@@ -21,6 +25,7 @@ final class ConnectionHandlerTests: XCTestCase {
         )
         let handler = ConnectionHandler(
             server: server,
+            peer: Self.ownPeer,
             blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
             logger: Logger(label: "test")
         )
@@ -84,6 +89,7 @@ final class ConnectionHandlerTests: XCTestCase {
         let (first, server) = try makeChannel(maxClients: 1)
         let handler = ConnectionHandler(
             server: server,
+            peer: Self.ownPeer,
             blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
             logger: Logger(label: "test")
         )

@@ -16,6 +16,8 @@ struct CommandFlags: OptionSet, Sendable {
     static let transactionControl = CommandFlags(rawValue: 1 << 5)
     /// Connection handling; never touches the cache.
     static let connection = CommandFlags(rawValue: 1 << 6)
+    /// Runs before the client authenticated (AUTH, HELLO, QUIT).
+    static let noAuth = CommandFlags(rawValue: 1 << 7)
 
     /// The names `COMMAND INFO` prints.
     var names: [String] {
@@ -25,6 +27,7 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.admin) { names.append("admin") }
         if contains(.fast) { names.append("fast") }
         if contains(.connection) { names.append("loading") }
+        if contains(.noAuth) { names.append("no_auth") }
         return names
     }
 
@@ -38,6 +41,7 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.admin) { names.append("admin") }
         if contains(.connection) { names.append("connection") }
         if contains(.transactionControl) { names.append("transaction-control") }
+        if contains(.noAuth) { names.append("no-auth") }
         return names
     }
 }

@@ -30,7 +30,7 @@ extension CommandTable {
         CommandSpec(
             "quit",
             arity: -1,
-            flags: [.fast, .connection, .transactionControl],
+            flags: [.fast, .connection, .transactionControl, .noAuth],
             group: "connection",
             summary: "Replies OK and closes the connection; pipelined commands after it do not run."
         ) { call in
@@ -52,20 +52,26 @@ extension CommandTable {
         CommandSpec(
             "auth",
             arity: -2,
-            flags: [.fast, .connection],
+            flags: [.fast, .connection, .noAuth],
             group: "connection",
             syntax: "[username] password",
-            summary: "Access is by socket permissions; there is no password to check."
-        ) { _ in
-            throw CommandError(
-                "ERR AUTH <password> called without any password configured for the default user. "
-                    + "Are you sure your configuration is correct?"
-            )
+            summary: "Authenticates as the default user with the --requirepass-file password (Redis's semantics)."
+        ) { call in
+            guard call.count <= 3 else { throw CommandError("ERR syntax error") }
+            if call.count == 2, !call.server.access.requiresPassword {
+                throw CommandError(
+                    "ERR AUTH <password> called without any password configured for the default user. "
+                        + "Are you sure your configuration is correct?"
+                )
+            }
+            let username = call.count == 3 ? call.arguments[1] : nil
+            try Authentication.authenticate(&call, username: username, password: call.arguments[call.count - 1])
+            call.ok()
         },
         CommandSpec(
             "hello",
             arity: -1,
-            flags: [.fast, .connection],
+            flags: [.fast, .connection, .noAuth],
             group: "connection",
             syntax: "[protover [AUTH username password] [SETNAME clientname]]",
             summary: "Handshake: protocol 2 only (3 answers NOPROTO)."
@@ -79,19 +85,31 @@ extension CommandTable {
                 index = 2
             }
             var name: String?
+            var credentials: (username: ByteBuffer, password: ByteBuffer)?
             while index < call.count {
                 let option = call.option(index)
                 if option == "AUTH", index + 2 < call.count {
+                    credentials = (call.arguments[index + 1], call.arguments[index + 2])
                     index += 3
                 } else if option == "SETNAME", index + 1 < call.count {
                     name = call.string(index + 1)
+                    guard ClientName.isValid(name!) else { throw ClientName.invalid }
                     index += 2
                 } else {
                     throw CommandError("ERR Syntax error in HELLO option '\(call.string(index))'")
                 }
             }
+            if let credentials {
+                try Authentication.authenticate(&call, username: credentials.username, password: credentials.password)
+            }
+            guard call.session.authenticated else {
+                throw CommandError(
+                    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
+                        + "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+                        + "protocol version at the same time"
+                )
+            }
             if let name {
-                guard ClientName.isValid(name) else { throw ClientName.invalid }
                 call.session.updateInfo { $0.name = name }
             }
             call.out.writeRESPArrayHeader(14)
@@ -121,6 +139,19 @@ extension CommandTable {
             try ClientCommand.run(&call)
         },
     ]
+}
+
+/// AUTH and HELLO ... AUTH: Redis's default user, whose password is `--requirepass-file`'s.
+enum Authentication {
+    static let wrongPassword = CommandError("WRONGPASS invalid username-password pair or user is disabled.")
+
+    /// Marks the session authenticated, or throws WRONGPASS (the session's state is left as it was).
+    static func authenticate(_ call: inout CommandCall, username: ByteBuffer?, password: ByteBuffer) throws {
+        guard call.server.access.authenticates(username: username, password: password) else {
+            throw wrongPassword
+        }
+        call.session.authenticated = true
+    }
 }
 
 /// Client names follow Redis: no spaces, newlines or other special characters.

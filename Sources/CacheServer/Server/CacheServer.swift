@@ -1,4 +1,5 @@
 import Dispatch
+import LocalSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -30,6 +31,7 @@ public final class CacheServer: Service, Sendable {
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var sweepTask: RepeatedTask?
+        var watchdogTask: RepeatedTask?
         var sweeping = false
         var stopped = false
     }
@@ -44,28 +46,48 @@ public final class CacheServer: Service, Sendable {
     /// Binds the socket. Throws `ServerStartupError` with a clear message when the path is unusable or a live
     /// server already answers on it (which is left alone).
     public func bind() async throws {
-        let path = configuration.socketPath
-        guard path.utf8.count <= SocketPath.maxLength else {
-            throw ServerStartupError(
-                "socket path is \(path.utf8.count) bytes, longer than the kernel's limit of \(SocketPath.maxLength): \(path)"
-            )
+        let bootstrap = makeBootstrap()
+        let channel: any Channel
+        if let descriptor = configuration.inheritedListener {
+            do {
+                channel = try await bootstrap.withBoundSocket(descriptor).get()
+            } catch {
+                throw ServerStartupError("cannot serve the socket inherited from the service manager: \(error)")
+            }
+        } else {
+            channel = try await bindSocketFile(bootstrap)
         }
-        switch SocketPath.occupant(of: path) {
-        case .free:
-            break
-        case .liveServer:
-            throw ServerStartupError("another server is already answering on \(path); leaving it alone")
-        case .notASocket:
-            throw ServerStartupError("\(path) exists and is not a socket; refusing to replace it")
-        case .staleSocket:
-            logger.info("removing stale socket file", metadata: ["socket.path": "\(path)"])
-            unlink(path)
+        state.withLockedValue { $0.serverChannel = channel }
+        startSweeping()
+        startWatchdog()
+        logger.info(
+            "cachesrvd ready",
+            metadata: [
+                "socket.path": "\(listeningPath)",
+                "socket.activated": "\(configuration.inheritedListener != nil)",
+                "cache.tiers": "\(TierID.allCases.filter { configuration.tiers.contains($0) }.map(\.rawValue))",
+                "cache.fsync": "\(configuration.cache.fsync.rawValue)",
+                "clients.max": "\(configuration.maxClients)",
+            ]
+        )
+        configuration.notifier.notify("READY=1\nSTATUS=serving on \(listeningPath)\nMAINPID=\(getpid())")
+    }
+
+    /// The path clients connect to: the inherited socket's own, else `--socket`.
+    var listeningPath: String {
+        if let descriptor = configuration.inheritedListener {
+            let path = SocketActivation.boundPath(of: descriptor)
+            return path.isEmpty ? configuration.socketPath : path
         }
+        return configuration.socketPath
+    }
+
+    private func makeBootstrap() -> ServerBootstrap {
         let server = context
         let logger = self.logger
         let blockingQueue = self.blockingQueue
         let state = self.state
-        let bootstrap = ServerBootstrap(group: group)
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             // A client that half-closes (nc, a script's shutdown(SHUT_WR)) still gets every reply.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -76,33 +98,70 @@ public final class CacheServer: Service, Sendable {
                 channel.closeFuture.whenComplete { _ in
                     _ = state.withLockedValue { $0.connections.removeValue(forKey: id) }
                 }
-                return channel.eventLoop.makeCompletedFuture {
+                // Who connected is read before the handler exists, so nothing is read from a refused peer.
+                return channel.peerCredentials().flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(server: server, blockingTarget: blockingQueue, logger: logger)
+                        ConnectionHandler(server: server, peer: peer, blockingTarget: blockingQueue, logger: logger)
                     )
                 }
             }
+    }
+
+    /// Creates the socket file: in a private directory when the path is the default one in /tmp, never over another
+    /// user's socket, another server's live socket or a file that is not a socket.
+    private func bindSocketFile(_ bootstrap: ServerBootstrap) async throws -> any Channel {
+        let path = configuration.socketPath
+        guard path.utf8.count <= SocketPath.maxLength else {
+            throw ServerStartupError(
+                "socket path is \(path.utf8.count) bytes, longer than the kernel's limit of \(SocketPath.maxLength): \(path)"
+            )
+        }
+        if SocketPath.directory(of: path) == SocketPath.fallbackDirectory() {
+            do {
+                try PrivateDirectory.ensure(SocketPath.fallbackDirectory())
+            } catch {
+                throw ServerStartupError("\(error)")
+            }
+        }
+        switch SocketPath.occupant(of: path) {
+        case .free:
+            break
+        case .liveServer:
+            throw ServerStartupError("another server is already answering on \(path); leaving it alone")
+        case .notASocket:
+            throw ServerStartupError("\(path) exists and is not a socket; refusing to replace it")
+        case .otherOwner(let uid):
+            throw ServerStartupError("\(path) is a socket of uid \(uid), not ours; refusing to replace it")
+        case .unreachable(let code):
+            throw ServerStartupError(
+                "\(path) exists and cannot be checked (\(String(cString: strerror(code)))); refusing to replace it"
+            )
+        case .staleSocket:
+            logger.info("removing stale socket file", metadata: ["socket.path": "\(path)"])
+            unlink(path)
+        }
         // The umask makes the socket file owner-only (or --socket-mode) from the moment it exists.
         let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
-        let channel: any Channel
+        defer { umask(previousMask) }
         do {
-            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
-            umask(previousMask)
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            chmod(path, mode_t(configuration.socketMode))
+            return channel
         } catch {
-            umask(previousMask)
             throw ServerStartupError("cannot listen on \(path): \(error)")
         }
-        chmod(path, mode_t(configuration.socketMode))
-        state.withLockedValue { $0.serverChannel = channel }
-        startSweeping()
-        logger.info(
-            "cachesrvd ready",
-            metadata: [
-                "socket.path": "\(path)",
-                "cache.tiers": "\(TierID.allCases.filter { configuration.tiers.contains($0) }.map(\.rawValue))",
-                "cache.fsync": "\(configuration.cache.fsync.rawValue)",
-            ]
-        )
+    }
+
+    /// `WATCHDOG=1` at half the interval the service manager asked for, from an event loop: a stuck loop stops the
+    /// pings and the manager restarts the server.
+    private func startWatchdog() {
+        guard let interval = configuration.notifier.watchdogInterval else { return }
+        let notifier = configuration.notifier
+        let period = TimeAmount.microseconds(max(1, Int64(interval * 500_000)))
+        let task = group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            notifier.notify("WATCHDOG=1")
+        }
+        state.withLockedValue { $0.watchdogTask = task }
     }
 
     /// Binds (unless `bind()` was called), then serves until a graceful shutdown (SIGTERM/SIGINT through the
@@ -129,9 +188,11 @@ public final class CacheServer: Service, Sendable {
         let (serverChannel, alreadyStopped) = state.withLockedValue { state in
             defer { state.stopped = true }
             state.sweepTask?.cancel()
+            state.watchdogTask?.cancel()
             return (state.serverChannel, state.stopped)
         }
         guard !alreadyStopped else { return }
+        configuration.notifier.notify("STOPPING=1\nSTATUS=draining clients and disk writers")
         // Stop accepting first, so no connection arrives after the list below is taken.
         try? await serverChannel?.close()
         let connections = state.withLockedValue { Array($0.connections.values) }
@@ -150,9 +211,16 @@ public final class CacheServer: Service, Sendable {
             blockingQueue.async(flags: .barrier) { continuation.resume() }
         }
         context.cache.shutdown()
-        unlink(configuration.socketPath)
+        if configuration.inheritedListener == nil {
+            unlink(configuration.socketPath)  // an inherited socket is the service manager's
+        }
         try? await group.shutdownGracefully()
         logger.info("cachesrvd stopped")
+    }
+
+    /// Replaces who may connect and the password (a reload); connections already admitted keep their state.
+    public func updateAccess(_ settings: AccessControl.Settings) {
+        context.access.replace(with: settings)
     }
 
     /// The background sweep of expired entries, every `cleanupInterval` seconds, off the event loops.

@@ -17,13 +17,13 @@ final class ClientRegistry: Sendable {
     }
 
     /// Registers a new client, or returns nil when `maxClients` are already connected.
-    func register(peer: String, now: Double) -> ClientSession? {
+    func register(peer: String, now: Double, authenticated: Bool = true) -> ClientSession? {
         state.withLockedValue { state in
             guard state.sessions.count < maxClients else {
                 state.rejectedConnections += 1
                 return nil
             }
-            let session = ClientSession(id: state.nextID, connectedAt: now, peer: peer)
+            let session = ClientSession(id: state.nextID, connectedAt: now, peer: peer, authenticated: authenticated)
             state.nextID += 1
             state.totalConnections += 1
             state.sessions[session.id] = session

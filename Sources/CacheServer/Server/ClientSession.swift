@@ -19,13 +19,16 @@ final class ClientSession: @unchecked Sendable {
     let peer: String
     private let lockedInfo = NIOLockedValueBox(Info())
 
+    /// The client may run commands: it gave the password, or none is required.
+    var authenticated: Bool
     /// Commands queued by MULTI, or nil outside a transaction.
     var transaction: [[ByteBuffer]]? = nil
     /// A command queued in the open transaction was rejected: EXEC must abort.
     var transactionFailed = false
 
-    init(id: Int, connectedAt: Double, peer: String) {
+    init(id: Int, connectedAt: Double, peer: String, authenticated: Bool = true) {
         self.id = id
+        self.authenticated = authenticated
         self.connectedAt = connectedAt
         self.peer = peer
     }

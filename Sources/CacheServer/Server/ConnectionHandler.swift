@@ -1,5 +1,6 @@
 import CacheProtocol
 import Dispatch
+import LocalSocket
 import Logging
 import NIOCore
 import Tiers
@@ -30,6 +31,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private let server: ServerContext
     private let blockingTarget: DispatchQueue
     private let logger: Logger
+    /// Who connected (`SO_PEERCRED`), nil when the kernel did not say.
+    private let peer: PeerCredentials?
     private var session: ClientSession?
     private var parser: RESPRequestParser
     private var inbound: ByteBuffer?
@@ -61,8 +64,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var acknowledgesDurability = true
     }
 
-    init(server: ServerContext, blockingTarget: DispatchQueue, logger: Logger) {
+    init(server: ServerContext, peer: PeerCredentials?, blockingTarget: DispatchQueue, logger: Logger) {
         self.server = server
+        self.peer = peer
         self.blockingTarget = blockingTarget
         self.logger = logger
         var limits = RESPRequestParser.Limits()
@@ -79,17 +83,37 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let session = server.clients.register(peer: "unix", now: server.cache.now()) else {
-            var reply = context.channel.allocator.buffer(capacity: 48)
-            reply.writeRESPError("ERR max number of clients reached")
-            state = .closed
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
+        guard server.access.admits(peer) else {
+            server.counters.withLockedValue { $0.refusedPeers += 1 }
+            logger.warning(
+                "refused a peer outside --allow-uid/--allow-gid",
+                metadata: ["peer": "\(peer.map(\.description) ?? "unknown")"]
+            )
+            refuse(context, "ERR connection refused: this user may not connect (see cachesrvd --allow-uid/--allow-gid)")
+            return
+        }
+        guard
+            let session = server.clients.register(
+                peer: "unix",
+                now: server.cache.now(),
+                authenticated: !server.access.requiresPassword
+            )
+        else {
+            refuse(context, "ERR max number of clients reached")
             return
         }
         self.session = session
         logger.debug("client connected", metadata: ["connection.id": "\(session.id)"])
         context.fireChannelActive()
+    }
+
+    /// Answers one error and closes, without reading anything from the client.
+    private func refuse(_ context: ChannelHandlerContext, _ message: String) {
+        var reply = context.channel.allocator.buffer(capacity: message.utf8.count + 3)
+        reply.writeRESPError(message)
+        state = .closed
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

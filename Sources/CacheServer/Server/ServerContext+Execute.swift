@@ -43,6 +43,11 @@ extension ServerContext {
             out.writeRESPError(CommandError.wrongArity(spec.name).message)
             return (.replied, false)
         }
+        if !session.authenticated, !spec.flags.contains(.noAuth) {
+            if session.transaction != nil { session.transactionFailed = true }
+            out.writeRESPError("NOAUTH Authentication required.")
+            return (.replied, false)
+        }
         if session.transaction != nil, !spec.flags.contains(.transactionControl) {
             session.transaction!.append(arguments)
             out.writeRESPSimpleString("QUEUED")

@@ -7,6 +7,8 @@ final class ServerContext: Sendable {
     let cache: TieredCache
     let commands: CommandTable
     let clients: ClientRegistry
+    /// Who may connect and whether they must authenticate (reloadable).
+    let access: AccessControl
     let startedAt: Double
     let processID: Int32
     /// Server-wide counters that INFO reports.
@@ -15,6 +17,8 @@ final class ServerContext: Sendable {
     struct Counters: Sendable {
         var commandsProcessed = 0
         var protocolErrors = 0
+        /// Connections refused by --allow-uid/--allow-gid.
+        var refusedPeers = 0
         var blockingCommands = 0
         var expiredSwept = 0
         var sweeps = 0
@@ -25,6 +29,7 @@ final class ServerContext: Sendable {
         self.cache = cache
         self.commands = CommandTable.standard
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
+        self.access = AccessControl(configuration.access)
         self.startedAt = cache.now()
         self.processID = processID
     }
