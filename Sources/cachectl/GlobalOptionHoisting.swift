@@ -2,7 +2,7 @@
 /// for redis-cli: they are moved behind the subcommand's name, where ArgumentParser looks for them.
 enum GlobalOptionHoisting {
     /// Options that take a value, and flags.
-    static let valued: Set<String> = ["--socket", "--timeout"]
+    static let valued: Set<String> = ["--socket", "--timeout", "--server-uid"]
     static let flags: Set<String> = ["--json"]
 
     static func rewrite(_ arguments: [String]) -> [String] {
