@@ -240,3 +240,24 @@ final class NotifyListener {
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 }
+
+extension DaemonEndToEndTests {
+    /// The example configuration shipped for systemd starts a server (with the socket and data overridden).
+    func testShippedConfigurationStarts() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let config = repository.appendingPathComponent("deploy/cachesrvd.conf").path
+        let server = try ServerProcess(arguments: ["--config", config])
+        defer {
+            server.stop()
+            server.removeDirectory()
+        }
+        let reply = try server.client().command(["CONFIG", "GET", "l1-max-entries"])
+        XCTAssertEqual(reply, .array([.bulk("l1-max-entries"), .bulk("100000")]))
+        XCTAssertEqual(
+            try server.client().command(["CONFIG", "GET", "unixsocket"]),
+            .array([.bulk("unixsocket"), .bulk(server.socketPath)]),
+            "the command line wins"
+        )
+    }
+}
