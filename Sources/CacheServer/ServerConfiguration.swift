@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
     /// Writes a disk tier's writer may have queued before clients that write wait for it to catch up
     /// (`--max-pending-writes`).
     public var maxPendingWrites: Int = 100_000
+    /// A command naming more keys than this runs on the bulk lane, one at a time, so that a few clients deleting
+    /// or reading huge key lists cannot hold every disk thread (`--bulk-command-keys`).
+    public var bulkCommandKeys: Int = 64
     /// How often expired entries are swept in the background, seconds; 0 disables (`--cleanup-interval`).
     public var cleanupInterval: Double = 60
     /// Event loop threads (`--threads`).

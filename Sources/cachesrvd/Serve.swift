@@ -124,6 +124,7 @@ extension ServeOptions {
         configuration.maxQueryBuffer = clientQueryBufferLimit
         configuration.cleanupInterval = cleanupInterval
         configuration.maxPendingWrites = maxPendingWrites
+        configuration.bulkCommandKeys = bulkCommandKeys
         configuration.eventLoopThreads = threads
         configuration.cache.l1MaxEntries = l1MaxEntries
         configuration.cache.l2MaxEntries = l2MaxEntries

@@ -75,6 +75,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Writes a disk tier may have queued before writing clients wait for it to catch up.")
     var maxPendingWrites: Int = 100_000
 
+    @Option(
+        help: "Commands naming more keys than this run one at a time on the bulk lane, never holding every disk thread."
+    )
+    var bulkCommandKeys: Int = 64
+
     @Option(help: "Seconds between background sweeps of expired entries (0: off).")
     var cleanupInterval: Double = 60
 
@@ -144,6 +149,7 @@ struct ServeOptions: ParsableArguments {
         if healthHistoryLimit < 1 { throw ValidationError("--health-history-limit must be at least 1") }
         if cleanupInterval < 0 { throw ValidationError("--cleanup-interval must be 0 (off) or more") }
         if maxPendingWrites < 1 { throw ValidationError("--max-pending-writes must be at least 1") }
+        if bulkCommandKeys < 1 { throw ValidationError("--bulk-command-keys must be at least 1") }
         if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
         if protoMaxBulkLen < 1 { throw ValidationError("--proto-max-bulk-len must be at least 1") }
         if maxArguments < 1 { throw ValidationError("--max-arguments must be at least 1") }

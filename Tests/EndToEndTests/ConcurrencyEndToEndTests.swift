@@ -142,3 +142,34 @@ final class SharedCounter: @unchecked Sendable {
         return count
     }
 }
+
+extension ConcurrencyEndToEndTests {
+    /// Commands over many keys or the whole cache run on the bulk lane (one at a time), so a few clients deleting
+    /// huge key lists cannot hold every thread of the pool that serves other clients' disk reads
+    /// (scripts/bench_bulk_lane.py measures the effect).
+    func testHugeMultiKeyCommandsRunOnTheBulkLane() throws {
+        let server = try ServerProcess(arguments: ["--bulk-command-keys", "64"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let client = try server.client()
+        func bulkCount() throws -> Int? {
+            let info = try client.command(["INFO", "stats"]).text ?? ""
+            let line = info.split(separator: "\r\n").first { $0.hasPrefix("commands_on_bulk_lane:") }
+            return line.flatMap { Int($0.split(separator: ":")[1]) }
+        }
+        XCTAssertEqual(try bulkCount(), 0)
+        XCTAssertEqual(try client.command(["DEL", "a", "b", "c"]), .integer(0))
+        XCTAssertEqual(try bulkCount(), 0, "a few keys: the shared pool")
+        XCTAssertEqual(try client.command(["DEL"] + (0..<65).map { "k\($0)" }), .integer(0))
+        XCTAssertEqual(try bulkCount(), 1, "more than --bulk-command-keys keys")
+        XCTAssertEqual(try client.command(["KEYS", "*"]), .array([]))
+        XCTAssertEqual(try bulkCount(), 2, "whole-cache scans")
+        XCTAssertEqual(try client.command(["MULTI"]), .ok)
+        XCTAssertEqual(try client.command(["MGET"] + (0..<70).map { "k\($0)" }), .simpleString("QUEUED"))
+        guard case .array(let results?) = try client.command(["EXEC"]) else { return XCTFail("EXEC replies") }
+        XCTAssertEqual(results.count, 1)
+        XCTAssertEqual(try bulkCount(), 3, "an EXEC of many keys")
+    }
+}

@@ -51,7 +51,7 @@ final class DaemonEndToEndTests: XCTestCase {
         let server = try ServerProcess(arguments: ["--log-file", logFile], directory: directory)
         let writers = 4
         let perWriter = 1500
-        let failures = NIOLockedCounter()
+        let failures = SharedCounter()
         let pid = server.process.processIdentifier
         let socketPath = server.socketPath
         DispatchQueue.concurrentPerform(iterations: writers + 1) { index in
@@ -64,10 +64,10 @@ final class DaemonEndToEndTests: XCTestCase {
                 }
                 return
             }
-            guard let client = try? RawClient(path: socketPath) else { return failures.add() }
+            guard let client = try? RawClient(path: socketPath) else { return failures.increment() }
             for n in 0..<perWriter {
                 if (try? client.command(["SET", "w\(index):\(n)", "http://10.0.\(index).1:\(n)"])) != .simpleString("OK") {
-                    failures.add()
+                    failures.increment()
                 }
             }
         }
@@ -188,24 +188,6 @@ final class DaemonEndToEndTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: socketPath), "the manager's socket file is left alone")
-    }
-}
-
-/// A thread-safe counter for test workers.
-final class NIOLockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-
-    func add() {
-        lock.lock()
-        count += 1
-        lock.unlock()
-    }
-
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
     }
 }
 

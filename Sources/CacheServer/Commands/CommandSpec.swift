@@ -16,6 +16,8 @@ struct CommandFlags: OptionSet, Sendable {
     static let transactionControl = CommandFlags(rawValue: 1 << 5)
     /// Connection handling; never touches the cache.
     static let connection = CommandFlags(rawValue: 1 << 6)
+    /// Long work over the whole cache (KEYS, SCAN, FLUSHALL, CLEANUP): runs on the bulk lane, one at a time.
+    static let bulk = CommandFlags(rawValue: 1 << 8)
     /// Runs before the client authenticated (AUTH, HELLO, QUIT).
     static let noAuth = CommandFlags(rawValue: 1 << 7)
 
@@ -38,6 +40,7 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.readonly) { names.append("readonly") }
         if contains(.fast) { names.append("fast") }
         if contains(.wholeCache) { names.append("whole-cache") }
+        if contains(.bulk) { names.append("bulk") }
         if contains(.admin) { names.append("admin") }
         if contains(.connection) { names.append("connection") }
         if contains(.transactionControl) { names.append("transaction-control") }

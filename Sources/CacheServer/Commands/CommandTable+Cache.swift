@@ -90,7 +90,7 @@ extension CommandTable {
         CommandSpec(
             "cleanup",
             arity: 1,
-            flags: [.write, .wholeCache],
+            flags: [.write, .wholeCache, .bulk],
             group: "cache",
             summary: "Removes expired entries from every tier; replies how many."
         ) { call in

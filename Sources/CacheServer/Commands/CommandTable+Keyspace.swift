@@ -112,7 +112,7 @@ extension CommandTable {
         CommandSpec(
             "keys",
             arity: 2,
-            flags: [.readonly, .wholeCache],
+            flags: [.readonly, .wholeCache, .bulk],
             group: "keyspace",
             syntax: "pattern",
             summary: "Every key matching the glob pattern (prefer SCAN on big caches)."
@@ -127,7 +127,7 @@ extension CommandTable {
         CommandSpec(
             "scan",
             arity: -2,
-            flags: [.readonly, .wholeCache],
+            flags: [.readonly, .wholeCache, .bulk],
             group: "keyspace",
             syntax: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
             summary: "Iterates the keys; a key present for the whole iteration is returned at least once."

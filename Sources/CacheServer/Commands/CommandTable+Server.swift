@@ -27,7 +27,7 @@ extension CommandTable {
         CommandSpec(
             "flushall",
             arity: -1,
-            flags: [.write, .wholeCache],
+            flags: [.write, .wholeCache, .bulk],
             group: "server",
             syntax: "[ASYNC | SYNC]",
             summary: "Removes every entry from every tier."
@@ -35,7 +35,7 @@ extension CommandTable {
         CommandSpec(
             "flushdb",
             arity: -1,
-            flags: [.write, .wholeCache],
+            flags: [.write, .wholeCache, .bulk],
             group: "server",
             syntax: "[ASYNC | SYNC]",
             summary: "The same as FLUSHALL (there is one database)."
@@ -122,6 +122,7 @@ enum ConfigCommand {
             ("health-history-limit", String(cache.healthHistoryLimit)),
             ("cleanup-interval", FieldText.number(configuration.cleanupInterval)),
             ("max-pending-writes", String(configuration.maxPendingWrites)),
+            ("bulk-command-keys", String(configuration.bulkCommandKeys)),
         ]
     }
 }

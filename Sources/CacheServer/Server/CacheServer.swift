@@ -210,6 +210,9 @@ public final class CacheServer: Service, Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             blockingQueue.async(flags: .barrier) { continuation.resume() }
         }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            context.bulkLane.async { continuation.resume() }
+        }
         context.cache.shutdown()
         if configuration.inheritedListener == nil {
             unlink(configuration.socketPath)  // an inherited socket is the service manager's
@@ -230,7 +233,7 @@ public final class CacheServer: Service, Sendable {
         let server = context
         let state = self.state
         let logger = self.logger
-        let queue = blockingQueue
+        let queue = server.bulkLane
         let task = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let start = state.withLockedValue { state -> Bool in
                 guard !state.sweeping, !state.stopped else { return false }

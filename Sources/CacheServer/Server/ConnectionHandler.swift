@@ -267,8 +267,11 @@ extension ConnectionHandler {
     private func runBlocking(_ arguments: [ByteBuffer], spec: CommandSpec?, session: ClientSession) {
         guard let context else { return }
         state = .blocked
+        let bulk = server.isBulk(spec, arguments: arguments, session: session)
         let queue: DispatchQueue
-        if let blockingQueue {
+        if bulk {
+            queue = server.bulkLane
+        } else if let blockingQueue {
             queue = blockingQueue
         } else {
             queue = DispatchQueue(label: "cachesrvd.connection.\(session.id)", target: blockingTarget)
@@ -278,7 +281,10 @@ extension ConnectionHandler {
         let loop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: loop)
         let allocator = context.channel.allocator
-        server.counters.withLockedValue { $0.blockingCommands += 1 }
+        server.counters.withLockedValue {
+            $0.blockingCommands += 1
+            if bulk { $0.bulkCommands += 1 }
+        }
         queue.async {
             var reply = allocator.buffer(capacity: 256)
             let (result, wrote) = server.execute(

@@ -88,6 +88,19 @@ extension ServerContext {
         return spec.flags.contains(.wholeCache)
     }
 
+    /// Whether a command that blocks goes to the bulk lane: a whole-cache scan or rewrite, a command naming more
+    /// keys than `bulkCommandKeys`, or an EXEC whose queued commands do.
+    func isBulk(_ spec: CommandSpec?, arguments: [ByteBuffer], session: ClientSession) -> Bool {
+        guard let spec else { return false }
+        if spec.flags.contains(.bulk) { return true }
+        let limit = configuration.bulkCommandKeys
+        if arguments.count > limit + 1 { return true }
+        if spec.flags.contains(.transactionControl), let queued = session.transaction {
+            return queued.reduce(0) { $0 + $1.count } > limit + 1
+        }
+        return false
+    }
+
     /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
     static func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
         var message = "ERR unknown command '\(String(buffer: arguments[0]).prefix(128))', with args beginning with: "

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOConcurrencyHelpers
 import Tiers
 
@@ -11,6 +12,10 @@ final class ServerContext: Sendable {
     let access: AccessControl
     let startedAt: Double
     let processID: Int32
+    /// The bulk lane: commands over many keys or the whole cache (`CommandFlags.bulk`, more than
+    /// `bulkCommandKeys` keys, the background sweep) run here one at a time, so they can take at most one thread
+    /// from the disk commands of other clients, which keep the shared blocking pool.
+    let bulkLane = DispatchQueue(label: "cachesrvd.bulk", qos: .utility)
     /// Server-wide counters that INFO reports.
     let counters = NIOLockedValueBox(Counters())
 
@@ -20,6 +25,8 @@ final class ServerContext: Sendable {
         /// Connections refused by --allow-uid/--allow-gid.
         var refusedPeers = 0
         var blockingCommands = 0
+        /// Of those, the ones that ran on the bulk lane.
+        var bulkCommands = 0
         var expiredSwept = 0
         var sweeps = 0
     }

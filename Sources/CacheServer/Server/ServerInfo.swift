@@ -96,6 +96,8 @@ enum ServerInfo {
                 ("rejected_connections", String(server.clients.rejectedConnections)),
                 ("total_error_replies_protocol", String(counters.protocolErrors)),
                 ("commands_off_event_loop", String(counters.blockingCommands)),
+                ("commands_on_bulk_lane", String(counters.bulkCommands)),
+                ("rejected_peers", String(counters.refusedPeers)),
                 ("expired_keys", String(statistics.tiers.reduce(0) { $0 + $1.evictionsTTL })),
                 ("evicted_keys", String(statistics.tiers.first?.evictionsLRU ?? 0)),
                 ("keyspace_hits", String(hits)),
