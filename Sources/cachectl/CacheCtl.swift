@@ -12,8 +12,9 @@ struct CacheCtl: ParsableCommand {
         abstract: "Talk to cachesrvd, the tiered proxy cache server, over its Unix socket.",
         discussion: """
             Every subcommand takes --socket PATH (default: $CACHESRVD_SOCKET, else \
-            $XDG_RUNTIME_DIR/cachesrvd.sock, else /tmp/cachesrvd-<uid>.sock), --json (print JSON instead of text) \
-            and --timeout SECONDS (default 30; 0 waits forever).
+            $XDG_RUNTIME_DIR/cachesrvd.sock, else /run/user/<uid>/cachesrvd.sock when private, else \
+            /tmp/cachesrvd-<uid>/cachesrvd.sock), --server-uid USER (the user the server must run as; default: \
+            yours), --json (print JSON instead of text) and --timeout SECONDS (default 30; 0 waits forever).
 
             \(ExitCode.helpText)
             """,

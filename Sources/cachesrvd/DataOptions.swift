@@ -10,7 +10,7 @@ import Tiers
 struct DataOptions: ParsableArguments {
     @Option(
         help:
-            "The server's Unix socket: the command refuses to run while a server answers there. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /tmp/cachesrvd-<uid>.sock."
+            "The server's Unix socket: the command refuses to run while a server answers there. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /run/user/<uid>/cachesrvd.sock when private, else /tmp/cachesrvd-<uid>/cachesrvd.sock (a 0700 directory)."
     )
     var socket: String?
 

@@ -20,7 +20,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "Unix socket path. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /tmp/cachesrvd-<uid>.sock."
+            "Unix socket path. Default: $CACHESRVD_SOCKET, else $XDG_RUNTIME_DIR/cachesrvd.sock, else /run/user/<uid>/cachesrvd.sock when private, else /tmp/cachesrvd-<uid>/cachesrvd.sock (a 0700 directory)."
     )
     var socket: String?
 
