@@ -27,6 +27,8 @@ struct SQLiteSalvage {
     struct Record {
         var rowid: Int64
         var values: [Value]
+        /// The page it was read from (0 when SQLite read it).
+        var page: Int = 0
     }
 
     /// The page size assumed when page 1's header is damaged (SQLite's default).
@@ -92,7 +94,8 @@ struct SQLiteSalvage {
             guard cellCount > 0, 8 + 2 * cellCount <= usable else { continue }
             for cell in 0..<cellCount {
                 let pointer = Int(Self.uint16(page, start + 8 + 2 * cell))
-                if let record = readCell(page, at: pointer) {
+                if var record = readCell(page, at: pointer) {
+                    record.page = number
                     records.append(record)
                 } else {
                     unreadable += 1
