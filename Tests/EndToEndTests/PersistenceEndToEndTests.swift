@@ -192,7 +192,11 @@ final class PersistenceEndToEndTests: XCTestCase {
             served += 1
             XCTAssertEqual(try client.command(["GET", key]), .bulk("http://10.4.\(index / 250).\(index % 250):8080"))
             if index % 3 == 0 {
-                XCTAssertEqual(try client.command(["HGET", key, "password"]), .bulk("pw\(index)"), "credentials decrypt")
+                XCTAssertEqual(
+                    try client.command(["HGET", key, "password"]),
+                    .bulk("pw\(index)"),
+                    "credentials decrypt"
+                )
             }
             if index % 10 == 0 {
                 XCTAssertEqual(try client.command(["HGET", key, "health_status"]), .bulk("healthy"))

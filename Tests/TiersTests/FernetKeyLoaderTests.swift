@@ -141,7 +141,12 @@ final class FernetKeyLoaderTests: XCTestCase {
     /// A restart on a full disk: the key file exists, and nothing may be written to find it. A file size limit
     /// of 0 makes every write fail (as ENOSPC would; root ignores permissions, not this limit).
     func testAnExistingKeyIsReadWithoutWritingAnything() throws {
-        let first = try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: directory, logger: logger)
+        let first = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: nil,
+            dataDirectory: directory,
+            logger: logger
+        )
         var saved = rlimit()
         XCTAssertEqual(getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved), 0)
         let previousHandler = signal(SIGXFSZ, SIG_IGN)

@@ -23,7 +23,11 @@ final class SQLiteSalvageTests: XCTestCase {
     private func entry(_ index: Int) -> CacheEntry {
         index % 3 == 0
             ? SQLiteTestSupport.fullEntry("key\(index)", now: 1_700_000_000 + Double(index))
-            : SQLiteTestSupport.plainEntry("key\(index)", now: 1_700_000_000 + Double(index), ttl: index % 2 == 0 ? 60 : nil)
+            : SQLiteTestSupport.plainEntry(
+                "key\(index)",
+                now: 1_700_000_000 + Double(index),
+                ttl: index % 2 == 0 ? 60 : nil
+            )
     }
 
     /// Two health checks for every fifth entry.

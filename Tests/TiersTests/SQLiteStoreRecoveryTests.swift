@@ -26,7 +26,10 @@ final class SQLiteStoreRecoveryTests: XCTestCase {
                 .corrupt,
                 "\(kind)"
             )
-            let (store, recoveredFrom, salvage) = try kind.openRecovering(in: directory, cipher: SQLiteTestSupport.cipher())
+            let (store, recoveredFrom, salvage) = try kind.openRecovering(
+                in: directory,
+                cipher: SQLiteTestSupport.cipher()
+            )
             defer { store.close() }
             let moved = try XCTUnwrap(recoveredFrom, "\(kind)")
             XCTAssertTrue(moved.hasPrefix(path + ".corrupt-"), moved)
