@@ -35,12 +35,14 @@ extension SQLiteEntryStore {
         let entryTable = sql.read(table: schema.entries.name)
         let historyTable = schema.history.map { sql.read(table: $0.name) }
         sql.close()
-        let pages = (try? SQLiteSalvage(path: path))?.records().records ?? []
+        let reader = try? SQLiteSalvage(path: path)
+        let pages = reader?.records().records ?? []
 
         let entryNames = entryTable.columns ?? schema.entries.columns.map(\.name)
         let historyNames = historyTable?.columns ?? schema.history?.columns.map(\.name) ?? []
         var entryCandidates = entryTable.rows
         var historyCandidates = historyTable?.rows ?? []
+        var entryLeaves: Set<Int> = []
         for record in pages {
             if !historyNames.isEmpty, record.values.count == historyNames.count, record.values.first == .null {
                 historyCandidates.append(record)
@@ -48,6 +50,7 @@ extension SQLiteEntryStore {
                 case .text = record.values.first
             {
                 entryCandidates.append(record)
+                entryLeaves.insert(record.page)
             }
         }
 
@@ -81,12 +84,32 @@ extension SQLiteEntryStore {
         salvaged.history = historyByID.sorted {
             ($0.value.record.checkTime, $0.key) < ($1.value.record.checkTime, $1.key)
         }.map(\.value)
-        let maxRowid = seenRowids.max() ?? 0
+        // Rows past the last one found (a truncated file, a damaged last page) still show in the interior pages.
+        let maxKey = reader.map { largestKey(in: $0.interiorPages(), above: entryLeaves) } ?? 0
+        let maxRowid = max(seenRowids.max() ?? 0, maxKey)
         let missing = Int(clamping: maxRowid) - seenRowids.count
         salvaged.report.salvagedEntries = salvaged.entries.count
         salvaged.report.salvagedHistory = salvaged.history.count
         salvaged.report.lostEntries = max(0, missing) + rejectedRowids.count
         return salvaged
+    }
+
+    /// The largest rowid key of the interior pages above `leaves` (directly or through other interior pages).
+    static func largestKey(in interiors: [SQLiteSalvage.InteriorPage], above leaves: Set<Int>) -> Int64 {
+        var tree = leaves
+        var largest: Int64 = 0
+        var changed = true
+        var rounds = 0
+        while changed && rounds < 64 {
+            changed = false
+            rounds += 1
+            for page in interiors where !tree.contains(page.number) && page.children.contains(where: tree.contains) {
+                tree.insert(page.number)
+                largest = max(largest, page.keys.max() ?? 0)
+                changed = true
+            }
+        }
+        return largest
     }
 
     // MARK: Validation

@@ -105,6 +105,39 @@ struct SQLiteSalvage {
         return (records, unreadable)
     }
 
+    /// One table b-tree interior page: its child pages and the rowid keys dividing them.
+    struct InteriorPage {
+        var number: Int
+        var children: [Int]
+        /// Each key is the largest rowid in the subtree to its left.
+        var keys: [Int64]
+    }
+
+    /// Every table b-tree interior page that parses (its cells' child pointers and rowid keys).
+    func interiorPages() -> [InteriorPage] {
+        var result: [InteriorPage] = []
+        let usable = pageSize - reserved
+        for number in 1...max(pages.count, 1) where number <= pages.count && !freePages.contains(number) {
+            let page = pages[number - 1]
+            let start = page.startIndex + (number == 1 ? 100 : 0)
+            guard start + 12 <= page.endIndex, page[start] == 0x05 else { continue }
+            let cellCount = Int(Self.uint16(page, start + 3))
+            guard 12 + 2 * cellCount <= usable else { continue }
+            var interior = InteriorPage(number: number, children: [Int(Self.uint32(page, start + 8))], keys: [])
+            for cell in 0..<cellCount {
+                let pointer = Int(Self.uint16(page, start + 12 + 2 * cell))
+                guard pointer >= 12, pointer + 5 <= usable else { continue }
+                var position = page.startIndex + pointer + 4
+                interior.children.append(Int(Self.uint32(page, page.startIndex + pointer)))
+                if let key = Self.varint(page, &position, end: page.startIndex + usable) {
+                    interior.keys.append(key)
+                }
+            }
+            result.append(interior)
+        }
+        return result
+    }
+
     // MARK: Cells
 
     private func readCell(_ page: ArraySlice<UInt8>, at pointer: Int) -> Record? {
