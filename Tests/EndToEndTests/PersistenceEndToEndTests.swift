@@ -216,6 +216,48 @@ final class PersistenceEndToEndTests: XCTestCase {
         XCTAssertEqual(moved.count, 1, "the damaged file is kept aside")
     }
 
+    /// Damage past page 1 opens fine and shows only when a read hits it: the running server then recovers the tier
+    /// and keeps what it can read.
+    func testCorruptionFoundWhileServingKeepsTheReadableRows() throws {
+        let arguments = ["--tiers", "l1,l3", "--l1-max-entries", "100"]
+        let first = try ServerProcess(arguments: arguments)
+        defer { first.removeDirectory() }
+        let writer = try first.client()
+        let total = 3_000
+        for index in 0..<total {
+            XCTAssertEqual(
+                try writer.command(["PUT", "r\(index)", "http://10.5.0.1:\(index)", "password", "p\(index)"]),
+                .ok
+            )
+        }
+        XCTAssertEqual(first.stop(), 0)
+        let database = first.dataDirectory + "/cachesrvd.db"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: database)))
+        var generator = SystemRandomNumberGenerator()
+        let middle = bytes.count / 2 + 77
+        for index in middle..<(middle + 8192) { bytes[index] = generator.next() }
+        try Data(bytes).write(to: URL(fileURLWithPath: database))
+
+        let second = try ServerProcess(arguments: arguments, directory: first.directory)
+        defer { second.stop() }
+        let client = try second.client()
+        // Read everything twice: the first pass finds the damage (and recovers), the second reads the new file.
+        for _ in 0..<2 {
+            for index in 0..<total { _ = try client.command(["GET", "r\(index)"]) }
+        }
+        var served = 0
+        for index in 0..<total {
+            guard case .bulkString(_?) = try client.command(["GET", "r\(index)"]) else { continue }
+            served += 1
+            XCTAssertEqual(try client.command(["HGET", "r\(index)", "password"]), .bulk("p\(index)"))
+        }
+        XCTAssertGreaterThan(served, total - 150, "every row on an undamaged page is served")
+        let figures = try figures(client)
+        XCTAssertEqual(figures["l3_recovered_corrupt_files"], "1", second.log)
+        XCTAssertNotEqual(figures["l3_salvaged_entries"], "0")
+        XCTAssertTrue(second.log.contains("DISK TIER CORRUPT"), second.log)
+    }
+
     func testJSONLBackendPersists() throws {
         let first = try ServerProcess(arguments: ["--l2-backend", "jsonl", "--tiers", "l1,l2"])
         defer { first.removeDirectory() }
