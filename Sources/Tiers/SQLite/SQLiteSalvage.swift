@@ -33,8 +33,9 @@ struct SQLiteSalvage {
 
     /// The page size assumed when page 1's header is damaged (SQLite's default).
     static let defaultPageSize = 4096
-    /// The largest file this reader loads (it holds the file in memory), bytes.
-    static let maxFileSize = 1 << 34
+    /// The largest file (and WAL) this reader loads, bytes: it holds the file in memory. A larger file is left to
+    /// the SQL reader alone (`SQLiteSalvageSQL`).
+    static let maxFileSize = 1 << 30
     /// The largest record payload accepted, bytes (SQLite's default SQLITE_MAX_LENGTH).
     static let maxPayload = 1_000_000_000
 
