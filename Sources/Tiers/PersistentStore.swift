@@ -45,6 +45,9 @@ public protocol PersistentStore: AnyObject, Sendable {
     /// Rebuilds a store found corrupt: moves the damaged files aside with a timestamp and starts
     /// empty. Returns the path the damaged file was moved to.
     func recoverFromCorruption() throws(StoreError) -> String
+    /// `recoverFromCorruption()`, keeping what can be read of the damaged file where the store can (SQLite);
+    /// says what was kept and lost. By default: nothing kept, the loss unknown (`lostEntries` 0).
+    func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport
     /// Closes files and connections; later calls fail with `StoreError.closed`.
     func close()
 }
@@ -78,4 +81,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(kind): \(message)" }
+}
+
+extension PersistentStore {
+    public func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport {
+        SalvageReport(movedTo: try recoverFromCorruption())
+    }
 }

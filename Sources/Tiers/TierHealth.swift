@@ -30,6 +30,8 @@ final class TierHealth: Sendable {
         var lostOverflow = false
         /// A cache tier that must be emptied before it is read again.
         var stale = false
+        /// Health-history records in batches the tier did not commit (never replayed: lost for good).
+        var lostHistoryRecords = 0
     }
 
     /// The most keys whose lost write is remembered.
@@ -136,7 +138,10 @@ final class TierHealth: Sendable {
     func recordLost(_ writes: [StoreWrite]) {
         state.withLockedValue { state in
             for write in writes {
-                guard let key = write.replaceableKey else { continue }
+                guard let key = write.replaceableKey else {
+                    state.lostHistoryRecords += 1
+                    continue
+                }
                 if state.lostWrites[key] == nil, state.lostWrites.count >= Self.lostWriteLimit {
                     // A key already listed is always updated: replaying an older write would be wrong.
                     state.lostOverflow = true
@@ -151,6 +156,12 @@ final class TierHealth: Sendable {
     /// The last write of `key` the tier lost, if it has not been repaired or overwritten since.
     func lostWrite(_ key: String) -> StoreWrite? {
         state.withLockedValue { $0.lostWrites.isEmpty ? nil : $0.lostWrites[key] }
+    }
+
+    /// The keys whose last write the tier lost, whether more were lost than listed, and the health-history
+    /// records it lost: what a shutdown reports as not persisted.
+    var lostSummary: (keys: Set<String>, overflowed: Bool, historyRecords: Int) {
+        state.withLockedValue { (Set($0.lostWrites.keys), $0.lostOverflow, $0.lostHistoryRecords) }
     }
 
     /// Whether there are lost writes to replay (or an overflow to report).
@@ -241,27 +252,31 @@ final class TierHealth: Sendable {
             return
         }
         logger.error(
-            "DISK TIER CORRUPT: moving the damaged file aside and starting the tier empty",
+            "DISK TIER CORRUPT: moving the damaged file aside and keeping the rows that can be read",
             metadata: ["cache.store": "\(store.description)", "cache.error": "\(error)"]
         )
         do {
-            let movedTo = try store.recoverFromCorruption()
+            let report = try store.recoverFromCorruptionSalvaging()
             state.withLockedValue { state in
                 state.recovering = false
                 state.consecutiveFailures = 0
-                state.figures.recoveredCorruptFiles += 1
-                state.figures.evictionsCorruption += 1
-                // The lost writes of the tier that holds every key are still missing from the new empty store:
-                // keep them to replay. A cache tier's (deletes) are moot now.
-                if isCache {
+                state.figures.recordSalvage(report)
+                // The lost writes of the tier that holds every key are still missing from the new store: keep them
+                // to replay. A cache tier's (deletes) are moot when it starts empty, but not when old rows were
+                // salvaged into it: they may be the very copies those deletes must remove.
+                if isCache && report.salvagedEntries == 0 {
                     state.lostWrites.removeAll()
                     state.lostOverflow = false
                     state.stale = false
                 }
             }
             logger.error(
-                "Corrupt disk tier moved aside; the tier starts empty",
-                metadata: ["cache.store": "\(store.description)", "cache.path": "\(movedTo)"]
+                "Corrupt disk tier moved aside; the tier keeps the rows that could be read",
+                metadata: [
+                    "cache.store": "\(store.description)", "cache.path": "\(report.movedTo)",
+                    "cache.salvaged_entries": "\(report.salvagedEntries)",
+                    "cache.lost_entries": "\(report.lostEntries)",
+                ]
             )
         } catch let recoveryError {
             state.withLockedValue { $0.recovering = false }

@@ -64,6 +64,8 @@ public struct TierStatistics: Sendable, Equatable {
     public var disabledCount: Int
     public var reenabledCount: Int
     public var recoveredCorruptFiles: Int
+    /// Entries kept from corrupt files when they were moved aside (read back from the damaged file).
+    public var salvagedEntries: Int
     /// Writes queued for the tier's writer and not yet committed.
     public var pendingWrites: Int
     /// Transactions the writer committed.
@@ -89,6 +91,7 @@ public struct TierStatistics: Sendable, Equatable {
         self.disabledCount = 0
         self.reenabledCount = 0
         self.recoveredCorruptFiles = 0
+        self.salvagedEntries = 0
         self.pendingWrites = 0
         self.commits = 0
         self.backend = backend

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 
 // Figures, durability and shutdown.
@@ -32,20 +33,23 @@ extension TieredCache {
     }
 
     /// Counts a corrupt file that was moved aside when the tier's store was opened (before the cache existed),
-    /// as a recovery of the tier: `recoveredCorruptFiles` and `evictionsCorruption` +1. Logs at error level.
+    /// as a recovery of the tier: `recoveredCorruptFiles` +1, `salvagedEntries` and `evictionsCorruption` by what
+    /// was kept and lost (see `TierStatistics.recordSalvage`). Logs at error level.
     ///
     /// - Parameters:
     ///   - tier: The tier whose store was recovered (ignored if not configured).
     ///   - path: Where the damaged file was moved.
-    public func recordRecoveredCorruption(tier: TierID, movedTo path: String) {
+    ///   - salvage: What was kept of it (`nil`: nothing, as for a store that cannot salvage).
+    public func recordRecoveredCorruption(tier: TierID, movedTo path: String, salvage: SalvageReport? = nil) {
         guard let disk = diskTier(tier) else { return }
-        disk.health.count { figures in
-            figures.recoveredCorruptFiles += 1
-            figures.evictionsCorruption += 1
-        }
+        let report = salvage ?? SalvageReport(movedTo: path)
+        disk.health.count { $0.recordSalvage(report) }
         disk.health.logger.error(
-            "Disk tier was corrupt when opened: damaged file moved aside, the tier started empty",
-            metadata: ["cache.store": "\(disk.store.description)", "cache.path": "\(path)"]
+            "Disk tier was corrupt when opened: damaged file moved aside, the readable rows kept",
+            metadata: [
+                "cache.store": "\(disk.store.description)", "cache.path": "\(path)",
+                "cache.salvaged_entries": "\(report.salvagedEntries)", "cache.lost_entries": "\(report.lostEntries)",
+            ]
         )
     }
 
@@ -131,24 +135,72 @@ extension TieredCache {
         }
     }
 
-    /// Writes L1's access figures through, drains the writers, syncs and closes the stores. Later writes are
+    /// Drains the writers, writes L1's access figures through, syncs and closes the stores. Later writes are
     /// dropped.
-    public func shutdown() {
+    ///
+    /// Writes a disk tier could not commit (a full, read-only or corrupt disk) are lost when the process ends:
+    /// they are counted by tier and logged at critical level, and returned so that the server can exit non-zero.
+    /// A later call does nothing and returns the same report (empty while the first call is still running).
+    ///
+    /// - Returns: what was not persisted, by tier.
+    @discardableResult
+    public func shutdown() -> ShutdownReport {
         let first = isShutDown.withLockedValue { isShutDown -> Bool in
             defer { isShutDown = true }
             return !isShutDown
         }
-        guard first else { return }
+        guard first else { return shutdownOutcome.withLockedValue { $0 } ?? ShutdownReport() }
+        // Settle the clients' writes first, so that the writes lost before the final write-through of L1 (the
+        // clients' data) are told apart from those lost by it (access figures only).
+        flushWrites()
+        let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.health.lostSummary.keys) })
         persistResidentEntries()
         for disk in disks {
             disk.writer.stop()
         }
+        var report = ShutdownReport()
         for disk in disks {
             disk.health.markClosed()
             disk.store.close()
+            let lost = disk.health.lostSummary
+            let clientKeys = lost.keys.intersection(lostBefore[disk.id] ?? [])
+            let loss = ShutdownReport.TierLoss(
+                tier: disk.id,
+                keys: clientKeys.count,
+                overflowed: lost.overflowed,
+                historyRecords: lost.historyRecords,
+                accessFiguresOnly: lost.keys.count - clientKeys.count
+            )
+            if loss.lostData || loss.accessFiguresOnly > 0 {
+                report.losses.append(loss)
+            }
         }
-        if !disks.isEmpty {
+        logShutdown(report)
+        shutdownOutcome.withLockedValue { $0 = report }
+        return report
+    }
+
+    private func logShutdown(_ report: ShutdownReport) {
+        guard !disks.isEmpty else { return }
+        for loss in report.losses {
+            let metadata: Logger.Metadata = [
+                "cache.tier": "\(loss.tier)", "cache.lost_keys": "\(loss.keys)",
+                "cache.lost_overflowed": "\(loss.overflowed)", "cache.lost_history_records": "\(loss.historyRecords)",
+                "cache.lost_access_figures": "\(loss.accessFiguresOnly)",
+            ]
+            if loss.lostData {
+                logger.critical(
+                    "WRITES LOST AT SHUTDOWN: acknowledged writes were never persisted (\(loss.summary))",
+                    metadata: metadata
+                )
+            } else {
+                logger.warning("Access figures not persisted at shutdown (\(loss.summary))", metadata: metadata)
+            }
+        }
+        if report.losses.isEmpty {
             logger.info("Disk tiers committed, synced and closed")
+        } else {
+            logger.error("Disk tiers closed with writes not persisted (see above)")
         }
     }
 }

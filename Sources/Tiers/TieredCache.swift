@@ -78,6 +78,8 @@ public final class TieredCache: Sendable {
     let disks: [DiskTier]
     let counters = NIOLockedValueBox(Counters())
     let isShutDown = NIOLockedValueBox(false)
+    /// What the shutdown could not persist, once it has run.
+    let shutdownOutcome = NIOLockedValueBox<ShutdownReport?>(nil)
     /// FLUSHALLs running now: while it is not 0, disk reads find nothing (the tiers are being cleared).
     let flushesRunning = NIOLockedValueBox(0)
 

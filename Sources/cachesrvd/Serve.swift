@@ -86,6 +86,13 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        // The server has shut the cache down; this returns its report.
+        let report = cache.shutdown()
+        if report.lostData {
+            let lost = report.losses.filter(\.lostData).map(\.summary).joined(separator: "; ")
+            logger.critical("exiting with status \(Self.lostWritesExitStatus): writes were lost (\(lost))")
+            throw ExitCode(Self.lostWritesExitStatus)
+        }
     }
 
     /// The arguments `serve` was given (after the subcommand name when there is one).
@@ -105,6 +112,9 @@ struct Serve: AsyncParsableCommand {
             throw ConfigFileError("\(path): \(ServeOptions.message(for: error))")
         }
     }
+
+    /// The exit status when acknowledged writes could not be persisted before the server stopped (EX_IOERR).
+    static let lostWritesExitStatus: Int32 = 74
 }
 
 extension ServeOptions {

@@ -84,6 +84,14 @@ final class FullDiskEndToEndTests: XCTestCase {
         XCTAssertTrue(persistence.contains("l3_status:degraded"), persistence)
         server.crash()
 
+        // Restart on the still-full disk: the key file is only read, the server starts and serves what it has.
+        let onFullDisk = try ServerProcess(arguments: ["--fsync", "always"], directory: directory)
+        let fullReader = try onFullDisk.client()
+        for key in acknowledged {
+            XCTAssertEqual(try fullReader.command(["EXISTS", key]), .integer(1), "\(key) served on the full disk")
+        }
+        XCTAssertEqual(onFullDisk.stop(), 0, "nothing was lost: \(onFullDisk.log)")
+
         // Give the disk room again and restart: every acknowledged write is on the disk.
         XCTAssertTrue(try mountTmpfs(data, size: "16m", remount: true))
         let restarted = try ServerProcess(arguments: ["--fsync", "always"], directory: directory)
@@ -94,5 +102,53 @@ final class FullDiskEndToEndTests: XCTestCase {
             if try reader.command(["EXISTS", key]) != .integer(1) { missing.append(key) }
         }
         XCTAssertEqual(missing, [], "acknowledged but not persisted")
+    }
+
+    /// Under `everysec` a write is acknowledged before it is committed: on a full disk SIGTERM must say how many
+    /// such writes were never written, by tier, and exit non-zero. The count is checked against what a restart
+    /// with room on the disk finds missing.
+    func testSigtermOnAFullDiskReportsTheLostWritesAndExitsNonZero() throws {
+        let directory = ServerProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        guard getuid() == 0, try mountTmpfs(data, size: "1m") else {
+            throw XCTSkip("needs root and tmpfs mounts")
+        }
+        defer { unmount(data) }
+        let arguments = ["--fsync", "everysec", "--tiers", "l1,l3", "--l1-max-entries", "100000"]
+        let server = try ServerProcess(arguments: arguments, directory: directory)
+        let padding = String(repeating: "p", count: 4000)
+        let client = try server.client()
+        let total = 1_000
+        for index in 0..<total {
+            XCTAssertEqual(try client.command(["PUT", "ev\(index)", "http://10.0.0.3:\(index)/\(padding)"]), .ok)
+        }
+        XCTAssertEqual(try client.command(["GET", "ev\(total - 1)"]).text?.hasPrefix("http://10.0.0.3:"), true)
+        let status = server.stop()
+        let log = server.log
+        XCTAssertEqual(status, 74, "lost writes make a non-zero exit: \(log)")
+        XCTAssertTrue(log.contains("WRITES LOST AT SHUTDOWN"), log)
+        XCTAssertFalse(log.contains("committed, synced and closed"), log)
+        let reported = try XCTUnwrap(Self.lostKeys(in: log, tier: "l3"), log)
+        XCTAssertGreaterThan(reported, 0)
+
+        // With room on the disk, a restart finds exactly the reported number of keys missing.
+        XCTAssertTrue(try mountTmpfs(data, size: "16m", remount: true))
+        let restarted = try ServerProcess(arguments: arguments, directory: directory)
+        let reader = try restarted.client()
+        var missing = 0
+        for index in 0..<total where try reader.command(["EXISTS", "ev\(index)"]) != .integer(1) {
+            missing += 1
+        }
+        XCTAssertEqual(missing, reported, "the shutdown said how many acknowledged writes were lost")
+        XCTAssertEqual(restarted.stop(), 0, restarted.log)
+    }
+
+    /// N in "l3: N keys' last writes" of the shutdown's critical log line.
+    private static func lostKeys(in log: String, tier: String) -> Int? {
+        guard let range = log.range(of: "(\(tier): ") else { return nil }
+        var rest = log[range.upperBound...]
+        if rest.hasPrefix("at least ") { rest = rest.dropFirst("at least ".count) }
+        return Int(rest.prefix { $0.isNumber })
     }
 }

@@ -138,6 +138,30 @@ final class FernetKeyLoaderTests: XCTestCase {
         }
     }
 
+    /// A restart on a full disk: the key file exists, and nothing may be written to find it. A file size limit
+    /// of 0 makes every write fail (as ENOSPC would; root ignores permissions, not this limit).
+    func testAnExistingKeyIsReadWithoutWritingAnything() throws {
+        let first = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: nil,
+            dataDirectory: directory,
+            logger: logger
+        )
+        var saved = rlimit()
+        XCTAssertEqual(getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved), 0)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var none = rlimit(rlim_cur: 0, rlim_max: saved.rlim_max)
+        XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &none), 0)
+        let second = Result {
+            try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: directory, logger: logger)
+        }
+        _ = setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, previousHandler)
+        let loaded = try second.get()
+        XCTAssertEqual(loaded.cipher.current, first.cipher.current)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["encryption.key"])
+    }
+
     func testMissingKeyFileIsAnError() {
         XCTAssertThrowsError(
             try EncryptionKeyLoader.load(

@@ -26,12 +26,16 @@ final class SQLiteStoreRecoveryTests: XCTestCase {
                 .corrupt,
                 "\(kind)"
             )
-            let (store, recoveredFrom) = try kind.openRecovering(in: directory, cipher: SQLiteTestSupport.cipher())
+            let (store, recoveredFrom, salvage) = try kind.openRecovering(
+                in: directory,
+                cipher: SQLiteTestSupport.cipher()
+            )
             defer { store.close() }
             let moved = try XCTUnwrap(recoveredFrom, "\(kind)")
             XCTAssertTrue(moved.hasPrefix(path + ".corrupt-"), moved)
             XCTAssertEqual(SQLiteTestSupport.bytes(of: moved), garbage, "\(kind): the damaged file is kept")
             XCTAssertEqual(try store.count(), 0, "\(kind)")
+            XCTAssertEqual(salvage?.salvagedEntries, 0, "\(kind): nothing to salvage in garbage")
             try store.apply([.put(SQLiteTestSupport.fullEntry("fresh"))])
             XCTAssertNotNil(try store.get("fresh"), "\(kind)")
 
@@ -52,9 +56,10 @@ final class SQLiteStoreRecoveryTests: XCTestCase {
             let moved = try store.recoverFromCorruption()
             XCTAssertTrue(SQLiteTestSupport.fileExists(moved), "\(kind)")
             XCTAssertEqual(try SQLiteTestSupport.rawQuery(moved, "SELECT count(*) FROM \(kind.table)"), ["10"])
-            XCTAssertEqual(try store.count(), 0, "\(kind): empty after recovery")
+            XCTAssertEqual(try store.count(), 10, "\(kind): the readable rows are salvaged into the new file")
+            XCTAssertEqual(try store.get("x3"), SQLiteTestSupport.plainEntry("x3"), "\(kind)")
             try store.apply([.put(SQLiteTestSupport.plainEntry("y"))])
-            XCTAssertEqual(try store.count(), 1, "\(kind): and working")
+            XCTAssertEqual(try store.count(), 11, "\(kind): and working")
             // A second recovery in the same second gets its own name.
             let second = try store.recoverFromCorruption()
             XCTAssertNotEqual(second, moved)

@@ -218,7 +218,7 @@ enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
     func openRecovering(
         in directory: SQLiteTestDirectory,
         cipher: CredentialCipher
-    ) throws -> (store: any PersistentStore, recoveredFrom: String?) {
+    ) throws -> (store: any PersistentStore, recoveredFrom: String?, salvage: SalvageReport?) {
         switch self {
         case .l2:
             let opened = try SQLiteL2Store.openRecoveringCorruption(
@@ -227,7 +227,7 @@ enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
                 fsync: .no,
                 logger: SQLiteTestSupport.logger
             )
-            return (opened.store, opened.recoveredFrom)
+            return (opened.store, opened.recoveredFrom, opened.salvage)
         case .l3:
             let opened = try SQLiteL3Store.openRecoveringCorruption(
                 path: databasePath(in: directory),
@@ -235,7 +235,7 @@ enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
                 fsync: .no,
                 logger: SQLiteTestSupport.logger
             )
-            return (opened.store, opened.recoveredFrom)
+            return (opened.store, opened.recoveredFrom, opened.salvage)
         }
     }
 

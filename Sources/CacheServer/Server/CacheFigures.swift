@@ -21,6 +21,7 @@ enum CacheFigures {
             pairs.append((prefix + "disabled_count", String(tier.disabledCount)))
             pairs.append((prefix + "reenabled_count", String(tier.reenabledCount)))
             pairs.append((prefix + "recovered_corrupt_files", String(tier.recoveredCorruptFiles)))
+            pairs.append((prefix + "salvaged_entries", String(tier.salvagedEntries)))
             pairs.append((prefix + "pending_writes", String(tier.pendingWrites)))
             pairs.append((prefix + "commits", String(tier.commits)))
         }

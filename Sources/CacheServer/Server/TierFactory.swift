@@ -15,7 +15,8 @@ public enum TierFactory {
     public static let l2DirectoryName = "l2"
 
     /// Builds the cache; throws `ServerStartupError` with a clear message (a malformed key, an unusable directory).
-    /// A corrupt database file is moved aside and replaced, loudly logged, and counted in the statistics.
+    /// A corrupt database file is moved aside and replaced by a new one holding its readable rows, loudly logged,
+    /// and counted in the statistics.
     public static func makeCache(
         _ configuration: ServerConfiguration,
         environment: [String: String],
@@ -38,7 +39,7 @@ public enum TierFactory {
         } catch {
             throw ServerStartupError("\(error)")
         }
-        var recovered: [(TierID, String)] = []
+        var recovered: [(TierID, String, SalvageReport?)] = []
         var corruptLinesSkipped = 0
         var l2: (any PersistentStore)?
         var l3: (any PersistentStore)?
@@ -55,7 +56,7 @@ public enum TierFactory {
                         logger: logger
                     )
                     l2 = opened.store
-                    if let path = opened.recoveredFrom { recovered.append((.l2, path)) }
+                    if let path = opened.recoveredFrom { recovered.append((.l2, path, opened.salvage)) }
                     migrateShards(in: directory, cipher: cipher, into: opened.store, configuration, logger: logger)
                 case .jsonl:
                     let store = try JSONLStore(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
@@ -71,15 +72,15 @@ public enum TierFactory {
                     logger: logger
                 )
                 l3 = opened.store
-                if let path = opened.recoveredFrom { recovered.append((.l3, path)) }
+                if let path = opened.recoveredFrom { recovered.append((.l3, path, opened.salvage)) }
             }
         } catch {
             l2?.close()
             throw ServerStartupError("cannot open the disk tiers in \(configuration.dataDirectory): \(error)")
         }
         let cache = TieredCache(configuration: configuration.cache, l2: l2, l3: l3, logger: logger)
-        for (tier, path) in recovered {
-            cache.recordRecoveredCorruption(tier: tier, movedTo: path)
+        for (tier, path, salvage) in recovered {
+            cache.recordRecoveredCorruption(tier: tier, movedTo: path, salvage: salvage)
         }
         cache.recordCorruptEntriesSkipped(tier: .l2, count: corruptLinesSkipped)
         return cache

@@ -63,6 +63,11 @@ public enum EncryptionKeyLoader {
         let path =
             dataDirectory.hasSuffix("/")
             ? dataDirectory + defaultKeyFileName : dataDirectory + "/" + defaultKeyFileName
+        // An existing key file is only read: nothing is written at a start that finds its key, so a server
+        // restarts on a full (or read-only) disk. A temporary file is written only to create a missing key.
+        if let text = try readFileIfPresent(path, source: "key file \(path)") {
+            return (try parse(text, source: "key file \(path)"), "key file \(path)")
+        }
         if let key = try generateIfMissing(path: path, dataDirectory: dataDirectory) {
             return (key, "generated \(path)")
         }
@@ -130,9 +135,24 @@ public enum EncryptionKeyLoader {
         return key
     }
 
+    /// The text of `path`, or `nil` when it does not exist (any other failure throws).
+    private static func readFileIfPresent(_ path: String, source: String) throws(KeyLoadError) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw KeyLoadError(source: source, reason: "cannot read: \(errnoText())")
+        }
+        return try readAll(fd, source: source)
+    }
+
     private static func readFile(_ path: String, source: String) throws(KeyLoadError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KeyLoadError(source: source, reason: "cannot read: \(errnoText())") }
+        return try readAll(fd, source: source)
+    }
+
+    /// Reads an open key file to its end and closes it.
+    private static func readAll(_ fd: Int32, source: String) throws(KeyLoadError) -> String {
         defer { close(fd) }
         var bytes = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)

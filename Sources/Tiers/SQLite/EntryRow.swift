@@ -35,11 +35,11 @@ enum EntryRow {
         statement.bind(21, entry.totalHealthCheckFailures)
     }
 
-    /// Reads the entry in columns 0...`columnCount - 1` of the current row.
+    /// Reads the entry in columns 0...`columnCount - 1` of the current row (or of a salvaged row).
     ///
     /// - Throws: `.decryption` when a credential token cannot be decrypted (the row is then
     ///   treated as corrupt by the cache); the message names the key, never the token.
-    static func read(_ statement: SQLiteStatement, cipher: CredentialCipher) throws(StoreError) -> CacheEntry {
+    static func read(_ statement: some EntryColumnSource, cipher: CredentialCipher) throws(StoreError) -> CacheEntry {
         let key = statement.text(0)
         var entry = CacheEntry(key: key, proxyURL: statement.text(1), now: 0, ttlSeconds: nil)
         entry.username = try decrypt(statement.bytes(2), with: cipher, key: key, field: "username")

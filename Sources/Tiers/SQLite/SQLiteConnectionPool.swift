@@ -74,19 +74,23 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     }
 
     /// Closes every connection, runs `body` while none is open (e.g. to move files), then opens
-    /// them again. Callers of `withReader`/`withWriter` wait meanwhile. If reopening fails the
-    /// pool stays closed and the error is thrown.
-    func reopen<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+    /// them again and runs `afterOpen` on the new writer connection before anyone else can use the
+    /// pool. Callers of `withReader`/`withWriter` wait meanwhile. If reopening fails the pool stays
+    /// closed and the error is thrown.
+    func reopen<Moved, Result>(
+        _ body: () throws(StoreError) -> Moved,
+        afterOpen: (Moved, SQLiteDatabase) -> Result
+    ) throws(StoreError) -> Result {
         try withAllLocked { () throws(StoreError) -> Result in
             guard !isClosed else { throw StoreError(.closed, "store is closed") }
             closeConnections()
-            let result = try body()
+            let moved = try body()
             let connections = try Self.openAll(writer: openWriter, reader: openReader, readers: readers.count)
             writer.database = connections.writer
             for (slot, database) in zip(readers, connections.readers) {
                 slot.database = database
             }
-            return result
+            return afterOpen(moved, connections.writer)
         }
     }
 

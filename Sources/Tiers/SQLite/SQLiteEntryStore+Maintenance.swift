@@ -24,39 +24,52 @@ extension SQLiteEntryStore {
         }
     }
 
-    /// Closes every connection, moves the damaged files aside, recreates an empty database and
-    /// reopens. Returns the path the damaged database file was moved to.
-    func recoverFromCorruption() throws(StoreError) -> String {
-        let movedTo = try pool.reopen { () throws(StoreError) -> String in
-            try SQLiteFiles.moveAside(path)
-        }
-        logger.error(
-            "sqlite store was corrupt: moved aside and recreated empty",
-            metadata: ["store.moved_to": "\(movedTo)"]
+    /// Closes every connection, moves the damaged files aside, recreates the database, puts in it
+    /// what can be read of the damaged one (see `salvage(from:schema:cipher:)`) and reopens; nothing
+    /// else uses the store meanwhile, so no write made after the recovery is overwritten by an old row.
+    func recoverFromCorruption() throws(StoreError) -> SalvageReport {
+        let schema = self.schema
+        let cipher = self.cipher
+        let path = self.path
+        let report = try pool.reopen(
+            { () throws(StoreError) -> Salvaged in
+                let movedTo = try SQLiteFiles.moveAside(path)
+                return Self.salvage(from: movedTo, schema: schema, cipher: cipher)
+            },
+            afterOpen: { salvaged, db in restore(salvaged, in: db) }
         )
-        return movedTo
+        logger.error(
+            "sqlite store was corrupt: moved aside and recreated with the rows that could be read",
+            metadata: ["store.moved_to": "\(report.movedTo)"]
+        )
+        return report
     }
 
-    /// Opens a store with `open`; if that fails with `.corrupt`, moves the files at `path` aside
-    /// and opens again (an empty database). Logs the recovery at error level.
-    static func openRecoveringCorruption<Store>(
+    /// Opens a store with `open`; if that fails with `.corrupt`, moves the files at `path` aside,
+    /// opens again (an empty database) and puts in it what can be read of the damaged file. Logs the
+    /// recovery at error level.
+    static func openRecoveringCorruption<Store: SalvagingStore>(
         path: String,
         tier: TierID,
+        schema: SQLiteSchema,
+        cipher: CredentialCipher,
         logger: Logger,
         open: () throws(StoreError) -> Store
-    ) throws(StoreError) -> (store: Store, recoveredFrom: String?) {
+    ) throws(StoreError) -> (store: Store, salvage: SalvageReport?) {
         do {
             return (try open(), nil)
         } catch  where error.kind == .corrupt {
             let movedTo = try SQLiteFiles.moveAside(path)
             logger.error(
-                "sqlite store is corrupt: moved aside and starting empty",
+                "sqlite store is corrupt: moved aside, salvaging its readable rows into a new file",
                 metadata: [
                     "cache.tier": "\(tier)", "store.path": "\(path)", "store.moved_to": "\(movedTo)",
                     "error": "\(error)",
                 ]
             )
-            return (try open(), movedTo)
+            let salvaged = salvage(from: movedTo, schema: schema, cipher: cipher)
+            let store = try open()
+            return (store, store.restoreSalvaged(salvaged))
         }
     }
 

@@ -4,29 +4,35 @@ extension SQLiteEntryStore {
     /// Applies the writes in order in one `BEGIN IMMEDIATE ... COMMIT`; nothing is kept if one fails.
     func apply(_ writes: [StoreWrite]) throws(StoreError) {
         guard !writes.isEmpty else { return }
+        try pool.withWriter { db throws(StoreError) in
+            try write(writes, in: db)
+        }
+    }
+
+    /// Applies the writes in one transaction on `db`, the writer connection (its lock held by the caller).
+    func write(_ writes: [StoreWrite], in db: SQLiteDatabase) throws(StoreError) {
+        guard !writes.isEmpty else { return }
         let cipher = self.cipher
         let now = SystemClock().now()
-        try pool.withWriter { db throws(StoreError) in
-            try db.immediateTransaction { () throws(StoreError) in
-                // Looked up once per batch (the cache is keyed by SQL text, which costs a hash each time).
-                var upsert: SQLiteStatement?
-                var delete: SQLiteStatement?
-                for write in writes {
-                    switch write {
-                    case .put(let entry):
-                        let statement = try cached(&upsert, queries.upsert, in: db)
-                        EntryRow.bind(entry, to: statement, cipher: cipher)
-                        if schema.hasTimestamps {
-                            statement.bind(EntryRow.columnCount + 1, now)
-                        }
-                        try statement.run()
-                    case .delete(let key):
-                        let statement = try cached(&delete, queries.delete, in: db)
-                        statement.bind(1, key)
-                        try statement.run()
-                    case .appendHealth(let key, let record, let keep):
-                        try appendHealth(key: key, record: record, keep: keep, in: db)
+        try db.immediateTransaction { () throws(StoreError) in
+            // Looked up once per batch (the cache is keyed by SQL text, which costs a hash each time).
+            var upsert: SQLiteStatement?
+            var delete: SQLiteStatement?
+            for write in writes {
+                switch write {
+                case .put(let entry):
+                    let statement = try cached(&upsert, queries.upsert, in: db)
+                    EntryRow.bind(entry, to: statement, cipher: cipher)
+                    if schema.hasTimestamps {
+                        statement.bind(EntryRow.columnCount + 1, now)
                     }
+                    try statement.run()
+                case .delete(let key):
+                    let statement = try cached(&delete, queries.delete, in: db)
+                    statement.bind(1, key)
+                    try statement.run()
+                case .appendHealth(let key, let record, let keep):
+                    try appendHealth(key: key, record: record, keep: keep, in: db)
                 }
             }
         }

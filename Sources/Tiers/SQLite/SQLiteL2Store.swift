@@ -6,7 +6,7 @@ import Logging
 /// A proxywhirl-made `l2_cache.db` is upgraded in place when opened. WAL mode, one writer
 /// connection (the tier's writer thread) and a few reader connections; credentials are stored only
 /// as Fernet tokens.
-public final class SQLiteL2Store: PersistentStore {
+public final class SQLiteL2Store: PersistentStore, SalvagingStore {
     /// The file name of the database in the L2 directory.
     public static let fileName = "l2_cache.db"
 
@@ -34,19 +34,26 @@ public final class SQLiteL2Store: PersistentStore {
     }
 
     /// Opens the store; if the file is corrupt, moves it (and its -wal/-shm) aside to
-    /// `l2_cache.db.corrupt-<UTC timestamp>`, logs at error level and starts with an empty database.
+    /// `l2_cache.db.corrupt-<UTC timestamp>`, starts a new database with every entry that can still be
+    /// read of it and logs at error level.
     ///
-    /// - Returns: the store, and where the damaged file went (`nil` when nothing was wrong).
+    /// - Returns: the store, where the damaged file went and what was salvaged (`nil` when nothing was wrong).
     public static func openRecoveringCorruption(
         directory: String,
         cipher: CredentialCipher,
         fsync: FsyncPolicy,
         logger: Logger
-    ) throws(StoreError) -> (store: SQLiteL2Store, recoveredFrom: String?) {
-        try SQLiteEntryStore.openRecoveringCorruption(path: path(in: directory), tier: .l2, logger: logger) {
-            () throws(StoreError) -> SQLiteL2Store in
+    ) throws(StoreError) -> (store: SQLiteL2Store, recoveredFrom: String?, salvage: SalvageReport?) {
+        let opened = try SQLiteEntryStore.openRecoveringCorruption(
+            path: path(in: directory),
+            tier: .l2,
+            schema: .l2,
+            cipher: cipher,
+            logger: logger
+        ) { () throws(StoreError) -> SQLiteL2Store in
             try SQLiteL2Store(directory: directory, cipher: cipher, fsync: fsync, logger: logger)
         }
+        return (opened.store, opened.salvage?.movedTo, opened.salvage)
     }
 
     /// The database path for an L2 directory.
@@ -98,8 +105,18 @@ public final class SQLiteL2Store: PersistentStore {
         []
     }
 
+    /// Moves the damaged file aside and recreates the database with the rows that can still be read of it.
     public func recoverFromCorruption() throws(StoreError) -> String {
+        try store.recoverFromCorruption().movedTo
+    }
+
+    /// Moves the damaged file aside and recreates the database with the rows that can still be read of it.
+    public func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport {
         try store.recoverFromCorruption()
+    }
+
+    func restoreSalvaged(_ salvaged: SQLiteEntryStore.Salvaged) -> SalvageReport {
+        store.restore(salvaged)
     }
 
     /// Re-encrypts every stored credential with `newCipher` (decrypting with the current cipher,

@@ -7,7 +7,7 @@ import Logging
 /// A proxywhirl-made L3 file is upgraded in place when opened. Upserts keep `created_at` and the
 /// rowid. WAL mode, one writer connection (the tier's writer thread) and a few reader connections;
 /// credentials are stored only as Fernet tokens.
-public final class SQLiteL3Store: PersistentStore {
+public final class SQLiteL3Store: PersistentStore, SalvagingStore {
     private let store: SQLiteEntryStore
 
     /// Opens (creating or upgrading) the database at `path`; creates its directory (mode 0700) if missing.
@@ -24,19 +24,26 @@ public final class SQLiteL3Store: PersistentStore {
     }
 
     /// Opens the store; if the file is corrupt, moves it (and its -wal/-shm) aside to
-    /// `<path>.corrupt-<UTC timestamp>`, logs at error level and starts with an empty database.
+    /// `<path>.corrupt-<UTC timestamp>`, starts a new database with every row that can still be read of
+    /// it (entries whose credentials decrypt, and their health history) and logs at error level.
     ///
-    /// - Returns: the store, and where the damaged file went (`nil` when nothing was wrong).
+    /// - Returns: the store, where the damaged file went and what was salvaged (`nil` when nothing was wrong).
     public static func openRecoveringCorruption(
         path: String,
         cipher: CredentialCipher,
         fsync: FsyncPolicy,
         logger: Logger
-    ) throws(StoreError) -> (store: SQLiteL3Store, recoveredFrom: String?) {
-        try SQLiteEntryStore.openRecoveringCorruption(path: path, tier: .l3, logger: logger) {
-            () throws(StoreError) -> SQLiteL3Store in
+    ) throws(StoreError) -> (store: SQLiteL3Store, recoveredFrom: String?, salvage: SalvageReport?) {
+        let opened = try SQLiteEntryStore.openRecoveringCorruption(
+            path: path,
+            tier: .l3,
+            schema: .l3,
+            cipher: cipher,
+            logger: logger
+        ) { () throws(StoreError) -> SQLiteL3Store in
             try SQLiteL3Store(path: path, cipher: cipher, fsync: fsync, logger: logger)
         }
+        return (opened.store, opened.salvage?.movedTo, opened.salvage)
     }
 
     /// The database file.
@@ -85,8 +92,18 @@ public final class SQLiteL3Store: PersistentStore {
         try store.history(key, limit: limit)
     }
 
+    /// Moves the damaged file aside and recreates the database with the rows that can still be read of it.
     public func recoverFromCorruption() throws(StoreError) -> String {
+        try store.recoverFromCorruption().movedTo
+    }
+
+    /// Moves the damaged file aside and recreates the database with the rows that can still be read of it.
+    public func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport {
         try store.recoverFromCorruption()
+    }
+
+    func restoreSalvaged(_ salvaged: SQLiteEntryStore.Salvaged) -> SalvageReport {
+        store.restore(salvaged)
     }
 
     /// Re-encrypts every stored credential with `newCipher` (decrypting with the current cipher,

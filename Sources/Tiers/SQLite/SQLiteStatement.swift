@@ -113,6 +113,16 @@ final class SQLiteStatement {
 
     // MARK: Columns
 
+    /// The column's storage class (`SQLITE_INTEGER`, `SQLITE_FLOAT`, `SQLITE_TEXT`, `SQLITE_BLOB`, `SQLITE_NULL`).
+    func columnType(_ column: Int32) -> Int32 {
+        sqlite3_column_type(handle, column)
+    }
+
+    /// How many columns the statement's rows have.
+    var columnCount: Int32 {
+        sqlite3_column_count(handle)
+    }
+
     func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }
