@@ -29,4 +29,16 @@ enum CacheFigures {
         pairs.append(("overall_hit_rate", FieldText.rate(statistics.overallHitRate)))
         return pairs
     }
+
+    /// The numeric figures again, each named `db0_<figure>` (`db0_l1_size`, `db0_l2_hits`,
+    /// `db0_overall_hit_rate`), for INFO's `cachestats` section.
+    ///
+    /// Prometheus's redis_exporter exports only the INFO fields it knows, and any field whose name starts with
+    /// `db` (as a gauge named `redis_<field>`): these names make the tiers' figures appear in its /metrics
+    /// (`redis_db0_l1_size`...) without any option. `db0` because the tiers hold database 0.
+    static func exporterPairs(_ statistics: CacheStatistics) -> [(String, String)] {
+        pairs(statistics).compactMap { name, value in
+            Double(value) == nil ? nil : ("db0_" + name, value)
+        }
+    }
 }

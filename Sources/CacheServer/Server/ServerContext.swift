@@ -11,6 +11,12 @@ final class ServerContext: Sendable {
     let processID: Int32
     /// Server-wide counters that INFO reports.
     let counters = NIOLockedValueBox(Counters())
+    /// Per-command and per-error figures (INFO commandstats, errorstats).
+    let commandStatistics: CommandStatistics
+    /// SLOWLOG.
+    let slowLog: SlowLog
+    /// LATENCY.
+    let latency: LatencyMonitor
 
     struct Counters: Sendable {
         var commandsProcessed = 0
@@ -24,6 +30,9 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.cache = cache
         self.commands = CommandTable.standard
+        self.commandStatistics = CommandStatistics(table: commands)
+        self.slowLog = SlowLog(slowerThan: configuration.slowlogSlowerThan, maxLength: configuration.slowlogMaxLength)
+        self.latency = LatencyMonitor(threshold: configuration.latencyMonitorThreshold)
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.startedAt = cache.now()
         self.processID = processID
