@@ -106,7 +106,8 @@ enum ServerInfo {
             let counters = server.counters.withLockedValue { $0 }
             let errors = server.commandStatistics.errorCounts.values.reduce(counters.protocolErrors, +)
             let hits = statistics.tiers.filter(\.configured).reduce(0) { $0 + $1.hits }
-            let misses = statistics.tiers.filter(\.configured).map(\.misses).max() ?? 0
+            // A read tries the tiers in order: a key found nowhere is a miss of the last tier.
+            let misses = statistics.tiers.last(where: \.configured)?.misses ?? 0
             return [
                 ("total_connections_received", String(server.clients.totalConnections)),
                 ("total_commands_processed", String(counters.commandsProcessed)),
