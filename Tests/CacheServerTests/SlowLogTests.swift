@@ -24,7 +24,13 @@ final class SlowLogTests: XCTestCase {
     func testKeepsTheNewestUpToMaxLengthWithIncreasingIDs() {
         let log = SlowLog(slowerThan: 10, maxLength: 3)
         for index in 0..<5 {
-            log.record(buffers(["GET", "k\(index)"]), microseconds: 10 + index, timestamp: 1000, peer: "p", clientName: "")
+            log.record(
+                buffers(["GET", "k\(index)"]),
+                microseconds: 10 + index,
+                timestamp: 1000,
+                peer: "p",
+                clientName: ""
+            )
         }
         log.record(buffers(["GET", "fast"]), microseconds: 9, timestamp: 1000, peer: "p", clientName: "")
         XCTAssertEqual(log.count, 3)

@@ -56,7 +56,7 @@ extension CommandTable {
             syntax: "[COUNT | LIST | INFO [name ...] | DOCS [name ...]]",
             summary: "Describes the commands, from the one table that drives dispatch."
         ) { call in try CommandCommand.run(&call) },
-    ] + observabilityCommands
+    ]
 
     private static func flush(_ call: inout CommandCall) throws {
         guard call.count <= 2 else { throw CommandError.syntax }
