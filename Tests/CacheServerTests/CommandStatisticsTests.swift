@@ -40,6 +40,8 @@ final class CommandStatisticsTests: XCTestCase {
         XCTAssertTrue(run(server, session, "SET", "k0", "v", "EX", "x").hasPrefix("-ERR"))
         XCTAssertTrue(run(server, session, "NOPE").hasPrefix("-ERR unknown command"))
         run(server, session, "CONFIG", "GET", "maxclients")
+        run(server, session, "SLOWLOG", "LEN", "extra")
+        run(server, session, "SLOWLOG", "NOPE")
 
         XCTAssertEqual(figures(server, "set")?.calls, 4)
         XCTAssertEqual(figures(server, "set")?.failed, 1)
@@ -49,7 +51,11 @@ final class CommandStatisticsTests: XCTestCase {
         XCTAssertEqual(figures(server, "config|get")?.calls, 1)
         XCTAssertNil(figures(server, "config"), "a subcommand is counted apart, as Redis 7")
         XCTAssertNil(figures(server, "del"), "commands never called are not listed")
-        XCTAssertEqual(server.commandStatistics.errorCounts, ["ERR": 3])
+        XCTAssertEqual(figures(server, "slowlog|len")?.rejected, 1, "a subcommand's arity error is a rejection")
+        XCTAssertEqual(figures(server, "slowlog|len")?.calls, 0)
+        XCTAssertEqual(figures(server, "slowlog")?.rejected, 1, "so is an unknown subcommand")
+        XCTAssertEqual(figures(server, "slowlog")?.failed, 0)
+        XCTAssertEqual(server.commandStatistics.errorCounts, ["ERR": 5])
 
         let line = server.commandStatistics.infoLines.first { $0.0 == "cmdstat_get" }
         let pattern = #"^calls=2,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=1,failed_calls=0$"#

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import Synchronization
 
 /// Per-command figures for INFO commandstats and error figures for INFO errorstats, as Redis 7 keeps them.
@@ -30,19 +31,26 @@ final class CommandStatistics: Sendable {
     /// The most distinct error codes kept (Redis's 128); further codes are not counted by code.
     static let maxErrorCodes = 128
 
-    private let counters: [String: Counters]
+    /// A command's counters, and its subcommands' when Redis reports them apart.
+    private struct Entry: Sendable {
+        var counters = Counters()
+        var subcommands: [String: Counters]? = nil
+    }
+
+    private let entries: [String: Entry]
     private let errors = NIOLockedValueBox([String: Int]())
 
     /// Counters for each command of `table`, and for each `container|subcommand` that Redis reports apart.
     init(table: CommandTable) {
-        var counters: [String: Counters] = [:]
+        var entries: [String: Entry] = [:]
         for spec in table.all {
-            counters[spec.name] = Counters()
-            for sub in Self.subcommands[spec.name] ?? [] {
-                counters[spec.name + "|" + sub] = Counters()
+            var entry = Entry()
+            if let names = Self.subcommands[spec.name] {
+                entry.subcommands = Dictionary(uniqueKeysWithValues: names.map { ($0, Counters()) })
             }
+            entries[spec.name] = entry
         }
-        self.counters = counters
+        self.entries = entries
     }
 
     /// Subcommands counted apart, as Redis 7 does for its container commands.
@@ -54,14 +62,16 @@ final class CommandStatistics: Sendable {
         "slowlog": ["get", "len", "reset", "help"],
     ]
 
-    /// The counters a call of `name` whose first argument is `subcommand` updates (nil for an unknown name).
-    func counters(for name: String, subcommand: String?) -> Counters? {
-        if let subcommand, Self.subcommands[name] != nil,
-            let sub = counters[name + "|" + subcommand.lowercased()]
+    /// The counters a call updates: its `container|subcommand`'s when counted apart, else its command's (nil for
+    /// a name not in the table).
+    func counters(for name: String, arguments: [ByteBuffer]) -> Counters? {
+        guard let entry = entries[name] else { return nil }
+        if let subcommands = entry.subcommands, arguments.count > 1, arguments[1].readableBytes <= 16,
+            let sub = subcommands[String(buffer: arguments[1]).lowercased()]
         {
             return sub
         }
-        return counters[name]
+        return entry.counters
     }
 
     /// Counts an error reply by its code (the first word: `ERR`, `WRONGTYPE`, ...).
@@ -73,9 +83,16 @@ final class CommandStatistics: Sendable {
         }
     }
 
-    /// Every command called or rejected at least once, by name.
+    /// Every command (or `container|subcommand`) called or rejected at least once, by name.
     var figures: [Figures] {
-        counters.compactMap { name, counter in
+        var all: [(String, Counters)] = []
+        for (name, entry) in entries {
+            all.append((name, entry.counters))
+            for (sub, counters) in entry.subcommands ?? [:] {
+                all.append((name + "|" + sub, counters))
+            }
+        }
+        return all.compactMap { name, counter in
             let calls = counter.calls.load(ordering: .relaxed)
             let rejected = counter.rejected.load(ordering: .relaxed)
             guard calls > 0 || rejected > 0 else { return nil }
@@ -93,17 +110,6 @@ final class CommandStatistics: Sendable {
     /// Error replies by code.
     var errorCounts: [String: Int] {
         errors.withLockedValue { $0 }
-    }
-
-    /// Zeroes everything (CONFIG RESETSTAT).
-    func reset() {
-        for counter in counters.values {
-            counter.calls.store(0, ordering: .relaxed)
-            counter.nanoseconds.store(0, ordering: .relaxed)
-            counter.rejected.store(0, ordering: .relaxed)
-            counter.failed.store(0, ordering: .relaxed)
-        }
-        errors.withLockedValue { $0.removeAll() }
     }
 
     /// INFO commandstats lines, Redis's format: `cmdstat_get:calls=2,usec=15,usec_per_call=7.50,...`.

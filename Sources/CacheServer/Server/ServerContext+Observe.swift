@@ -14,13 +14,18 @@ extension ServerContext {
         at mark: Int
     ) {
         let nanoseconds = Int(max(0, (NIODeadline.now() - started).nanoseconds))
-        let counters = commandStatistics.counters(for: spec.name, subcommand: Self.subcommand(arguments))
+        let counters = commandStatistics.counters(for: spec.name, arguments: arguments)
+        if let code = Self.errorCode(reply, at: mark) {
+            commandStatistics.countError(code: code)
+            if Self.isRejection(reply, at: mark) {
+                // A subcommand's arity or an unknown subcommand: refused before running, as Redis counts it.
+                counters?.rejected.add(1, ordering: .relaxed)
+                return
+            }
+            counters?.failed.add(1, ordering: .relaxed)
+        }
         counters?.calls.add(1, ordering: .relaxed)
         counters?.nanoseconds.add(nanoseconds, ordering: .relaxed)
-        if let code = Self.errorCode(reply, at: mark) {
-            counters?.failed.add(1, ordering: .relaxed)
-            commandStatistics.countError(code: code)
-        }
         let microseconds = nanoseconds / 1000
         let milliseconds = microseconds / 1000
         let wantsSlowLog = spec.name != "exec" && slowLog.wants(microseconds: microseconds)
@@ -44,15 +49,19 @@ extension ServerContext {
 
     /// Counts a call refused for its number of arguments.
     func countRejected(_ spec: CommandSpec, _ arguments: [ByteBuffer]) {
-        commandStatistics.counters(for: spec.name, subcommand: Self.subcommand(arguments))?
-            .rejected.add(1, ordering: .relaxed)
+        commandStatistics.counters(for: spec.name, arguments: arguments)?.rejected.add(1, ordering: .relaxed)
         commandStatistics.countError(code: "ERR")
     }
 
-    /// The first argument after the name, when it could name a subcommand.
-    private static func subcommand(_ arguments: [ByteBuffer]) -> String? {
-        guard arguments.count > 1, arguments[1].readableBytes <= 16 else { return nil }
-        return String(buffer: arguments[1])
+    /// The error replies Redis gives before running a command (it counts those calls as rejected, not failed).
+    private static let rejections = ["-ERR wrong number of arguments for ", "-ERR unknown subcommand "]
+
+    /// Whether the error reply at `mark` is one Redis gives before running the command.
+    static func isRejection(_ reply: ByteBuffer, at mark: Int) -> Bool {
+        rejections.contains { prefix in
+            reply.getBytes(at: mark, length: min(prefix.utf8.count, reply.writerIndex - mark))
+                .map { $0.elementsEqual(prefix.utf8) } ?? false
+        }
     }
 
     /// The code of an error reply (`ERR`, `WRONGTYPE`...) written at `mark`, or nil if the reply is no error.
