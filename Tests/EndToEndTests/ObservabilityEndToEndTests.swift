@@ -70,6 +70,12 @@ final class ObservabilityEndToEndTests: XCTestCase {
         XCTAssertEqual(metrics["redis_db0_l1_hits"], 2, context)
         XCTAssertEqual(metrics["redis_db0_l3_enabled"], 1, context)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["redis_db0_l3_commits"], context), 1, "--fsync always")
+        XCTAssertGreaterThan(
+            try XCTUnwrap(metrics["redis_db0_l3_commit_usec"], context),
+            0,
+            "a synced commit takes time"
+        )
+        XCTAssertGreaterThan(try XCTUnwrap(metrics["redis_db0_l3_slowest_commit_usec"], context), 0)
         // Every command so far was slow-logged (threshold 0): 3 SET + 3 GET, and the scrape's own commands.
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["redis_slowlog_length"], context), 6)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["redis_slowlog_last_id"], context), 6)

@@ -23,6 +23,11 @@ enum CacheFigures {
             pairs.append((prefix + "recovered_corrupt_files", String(tier.recoveredCorruptFiles)))
             pairs.append((prefix + "pending_writes", String(tier.pendingWrites)))
             pairs.append((prefix + "commits", String(tier.commits)))
+            pairs.append((prefix + "commit_usec", String(tier.commitMicroseconds)))
+            pairs.append((prefix + "slowest_commit_usec", String(tier.slowestCommitMicroseconds)))
+            pairs.append((prefix + "syncs", String(tier.syncs)))
+            pairs.append((prefix + "sync_usec", String(tier.syncMicroseconds)))
+            pairs.append((prefix + "slowest_sync_usec", String(tier.slowestSyncMicroseconds)))
         }
         pairs.append(("promotions", String(statistics.promotions)))
         pairs.append(("demotions", String(statistics.demotions)))
