@@ -72,6 +72,15 @@ final class SlowLogTests: XCTestCase {
             strings(SlowLog.loggedArguments(buffers(["hello", "2", "auth", "default", "pw", "SETNAME", "me"]))),
             ["hello", "2", "auth", "(redacted)", "(redacted)", "SETNAME", "me"]
         )
+        XCTAssertEqual(
+            strings(SlowLog.loggedArguments(buffers(["HELLO", "AUTH", "u", "pw"]))),
+            ["HELLO", "AUTH", "(redacted)", "(redacted)"],
+            "even without the protocol version, which HELLO then refuses"
+        )
+        XCTAssertEqual(
+            strings(SlowLog.loggedArguments(buffers(["CONFIG", "SET", "requirepass", "pw"]))),
+            ["CONFIG", "SET", "requirepass", "(redacted)"]
+        )
     }
 
     func testRedactsCredentialFieldsAndURLUserInfo() {

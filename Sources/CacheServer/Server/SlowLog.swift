@@ -121,8 +121,11 @@ final class SlowLog: Sendable {
         return copy
     }
 
+    /// Settings whose values are secrets, should CONFIG SET ever take them (Redis redacts these too).
+    static let secretSettings: Set<String> = ["requirepass", "masterauth", "masteruser"]
+
     /// Which arguments are secrets: everything after AUTH, the user and password of HELLO's AUTH, and the value
-    /// after a credential field name (`username`, `password`) in any command that sets fields.
+    /// after a credential field name (`username`, `password`) or a secret setting name in any other command.
     static func secretPositions(_ arguments: [ByteBuffer]) -> Set<Int> {
         guard let name = arguments.first.map({ String(buffer: $0).lowercased() }) else { return [] }
         switch name {
@@ -130,7 +133,7 @@ final class SlowLog: Sendable {
             return Set(1..<arguments.count)
         case "hello":
             var secret = Set<Int>()
-            var index = 2
+            var index = 1
             while index < arguments.count {
                 if String(buffer: arguments[index]).uppercased() == "AUTH" {
                     secret.formUnion((index + 1)..<min(index + 3, arguments.count))
@@ -144,7 +147,9 @@ final class SlowLog: Sendable {
             var secret = Set<Int>()
             for index in 1..<max(1, arguments.count - 1) {
                 let field = CacheEntry.Field(name: arguments[index].readableBytesView)
-                if field == .username || field == .password {
+                if field == .username || field == .password
+                    || secretSettings.contains(String(buffer: arguments[index]).lowercased())
+                {
                     secret.insert(index + 1)
                 }
             }
