@@ -53,6 +53,28 @@ rc INFO cache | grep -q '^l1_size:4' || fail "INFO cache lacks l1_size:4"
 echo "ok: redis-cli INFO cache"
 check "redis-cli unknown command" "ERR unknown command 'NOPE', with args beginning with: 'x' " "$(rc NOPE x)"
 
+# Prometheus's redis_exporter scraping over the socket (docs/monitoring.md).
+if command -v prometheus-redis-exporter >/dev/null 2>&1; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    prometheus-redis-exporter --redis.addr="unix://$sock" --web.listen-address="127.0.0.1:$port" >"$work/exporter.log" 2>&1 &
+    exporter=$!
+    metrics=""
+    for _ in $(seq 1 200); do
+        metrics=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+            "http://127.0.0.1:$port/metrics" 2>/dev/null) && break
+        sleep 0.05
+    done
+    kill "$exporter" 2>/dev/null || true
+    wait "$exporter" 2>/dev/null || true
+    metric() { grep -F "$1 " <<<"$metrics" | grep -v '^#' | head -n 1 | cut -d' ' -f2; }
+    check "redis_exporter: redis_up" "1" "$(metric 'redis_up')"
+    check "redis_exporter: no scrape error" "0" "$(metric 'redis_exporter_last_scrape_error{err=""}')"
+    check "redis_exporter: db0 keys" "4" "$(metric 'redis_db_keys{db="db0"}')"
+    check "redis_exporter: L1 size" "4" "$(metric 'redis_db0_l1_size')"
+else
+    echo "skip: redis_exporter (prometheus-redis-exporter is not installed)"
+fi
+
 # redis-benchmark: a short run (it stops at the first error reply).
 redis-benchmark -s "$sock" -q -n 20000 -c 20 -t ping,set,get >"$work/bench.txt" 2>&1 || fail "redis-benchmark: $(cat "$work/bench.txt")"
 grep -q "SET:" "$work/bench.txt" || fail "redis-benchmark printed no SET line: $(cat "$work/bench.txt")"

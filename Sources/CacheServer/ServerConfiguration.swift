@@ -55,6 +55,14 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopThreads: Int = 2
     /// How long a graceful shutdown waits for clients to finish commands in flight, seconds.
     public var shutdownGracePeriod: Double = 10
+    /// Commands that run at least this long are logged in SLOWLOG, microseconds; negative logs none, 0 logs every
+    /// command (`--slowlog-log-slower-than`, Redis's `slowlog-log-slower-than`).
+    public var slowlogSlowerThan: Int = 10_000
+    /// The most entries SLOWLOG keeps (`--slowlog-max-len`).
+    public var slowlogMaxLength: Int = 128
+    /// Latencies at least this long are recorded for LATENCY, milliseconds; 0 turns the monitor off
+    /// (`--latency-monitor-threshold`).
+    public var latencyMonitorThreshold: Int = 0
     /// The tiered cache's settings.
     public var cache: TieredCache.Configuration = .init()
 

@@ -49,7 +49,15 @@ extension TierWriter {
     }
 
     private func sync(_ loop: inout LoopState) {
-        _ = health.attempt { () throws(StoreError) in try store.sync() }
+        let started = DispatchTime.now().uptimeNanoseconds
+        if health.attempt({ () throws(StoreError) in try store.sync() }) != nil {
+            let elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
+            health.count { figures in
+                figures.syncs += 1
+                figures.syncMicroseconds += elapsed
+                figures.slowestSyncMicroseconds = max(figures.slowestSyncMicroseconds, elapsed)
+            }
+        }
         loop.dirty = false
         loop.lastSync = DispatchTime.now().uptimeNanoseconds
     }
@@ -65,9 +73,12 @@ extension TierWriter {
         }
         let keys = writes.lazy.compactMap(\.replaceableKey)
         var committed = false
+        var elapsed = 0
         if health.isEnabled || health.probeIfDue() {
             let coalesced = Self.coalesce(writes)
+            let started = DispatchTime.now().uptimeNanoseconds
             committed = health.attempt { () throws(StoreError) in try store.apply(coalesced) } != nil
+            elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         }
         guard committed else {
             // Recorded before the overlay forgets these writes, so readers never see the stale store copy.
@@ -75,7 +86,11 @@ extension TierWriter {
             return false
         }
         health.clearLost(keys)
-        health.count { $0.commits += 1 }
+        health.count { figures in
+            figures.commits += 1
+            figures.commitMicroseconds += elapsed
+            figures.slowestCommitMicroseconds = max(figures.slowestCommitMicroseconds, elapsed)
+        }
         loop.dirty = true
         loop.justCommitted = true
         let puts = writes.reduce(0) { count, write in

@@ -70,6 +70,13 @@ public struct TierStatistics: Sendable, Equatable {
     public var pendingWrites: Int
     /// Transactions the writer committed.
     public var commits: Int
+    /// Time the writer spent in commits (with `--fsync always`, each includes its sync), microseconds; the longest.
+    public var commitMicroseconds: Int
+    public var slowestCommitMicroseconds: Int
+    /// Syncs of the store apart from commits (`--fsync everysec`, and at shutdown), their time and the longest.
+    public var syncs: Int
+    public var syncMicroseconds: Int
+    public var slowestSyncMicroseconds: Int
     /// A short description of the backend ("memory lru", "sqlite /path", "jsonl /dir").
     public var backend: String
 
@@ -94,6 +101,11 @@ public struct TierStatistics: Sendable, Equatable {
         self.salvagedEntries = 0
         self.pendingWrites = 0
         self.commits = 0
+        self.commitMicroseconds = 0
+        self.slowestCommitMicroseconds = 0
+        self.syncs = 0
+        self.syncMicroseconds = 0
+        self.slowestSyncMicroseconds = 0
         self.backend = backend
     }
 }

@@ -136,6 +136,9 @@ extension ServeOptions {
         configuration.maxPendingWrites = maxPendingWrites
         configuration.bulkCommandKeys = bulkCommandKeys
         configuration.eventLoopThreads = threads
+        configuration.slowlogSlowerThan = slowlogLogSlowerThan
+        configuration.slowlogMaxLength = slowlogMaxLen
+        configuration.latencyMonitorThreshold = latencyMonitorThreshold
         configuration.cache.l1MaxEntries = l1MaxEntries
         configuration.cache.l2MaxEntries = l2MaxEntries
         configuration.cache.l3MaxEntries = l3MaxEntries == 0 ? nil : l3MaxEntries

@@ -130,6 +130,15 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Event loop threads.")
     var threads: Int = 2
 
+    @Option(help: "Log commands in SLOWLOG that run at least this long, microseconds (negative: none, 0: all).")
+    var slowlogLogSlowerThan: Int = 10_000
+
+    @Option(help: "Most entries SLOWLOG keeps.")
+    var slowlogMaxLen: Int = 128
+
+    @Option(help: "Record latencies for LATENCY that reach this many milliseconds (0: off).")
+    var latencyMonitorThreshold: Int = 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -154,6 +163,10 @@ struct ServeOptions: ParsableArguments {
         if protoMaxBulkLen < 1 { throw ValidationError("--proto-max-bulk-len must be at least 1") }
         if maxArguments < 1 { throw ValidationError("--max-arguments must be at least 1") }
         if clientQueryBufferLimit < 1024 { throw ValidationError("--client-query-buffer-limit must be at least 1024") }
+        if slowlogMaxLen < 0 { throw ValidationError("--slowlog-max-len must be 0 or more") }
+        if latencyMonitorThreshold < 0 {
+            throw ValidationError("--latency-monitor-threshold must be 0 (off) or more milliseconds")
+        }
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
         _ = try parsedAllowedUIDs()
         _ = try parsedAllowedGIDs()

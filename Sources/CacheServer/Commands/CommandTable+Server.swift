@@ -123,6 +123,9 @@ enum ConfigCommand {
             ("cleanup-interval", FieldText.number(configuration.cleanupInterval)),
             ("max-pending-writes", String(configuration.maxPendingWrites)),
             ("bulk-command-keys", String(configuration.bulkCommandKeys)),
+            ("slowlog-log-slower-than", String(configuration.slowlogSlowerThan)),
+            ("slowlog-max-len", String(configuration.slowlogMaxLength)),
+            ("latency-monitor-threshold", String(configuration.latencyMonitorThreshold)),
         ]
     }
 }

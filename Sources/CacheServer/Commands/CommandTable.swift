@@ -38,6 +38,6 @@ struct CommandTable: Sendable {
     static let standard = CommandTable(
         CommandTable.connectionCommands + CommandTable.serverCommands + CommandTable.stringCommands
             + CommandTable.keyspaceCommands + CommandTable.hashCommands + CommandTable.cacheCommands
-            + CommandTable.transactionCommands
+            + CommandTable.transactionCommands + CommandTable.observabilityCommands
     )
 }

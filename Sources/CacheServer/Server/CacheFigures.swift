@@ -24,10 +24,27 @@ enum CacheFigures {
             pairs.append((prefix + "salvaged_entries", String(tier.salvagedEntries)))
             pairs.append((prefix + "pending_writes", String(tier.pendingWrites)))
             pairs.append((prefix + "commits", String(tier.commits)))
+            pairs.append((prefix + "commit_usec", String(tier.commitMicroseconds)))
+            pairs.append((prefix + "slowest_commit_usec", String(tier.slowestCommitMicroseconds)))
+            pairs.append((prefix + "syncs", String(tier.syncs)))
+            pairs.append((prefix + "sync_usec", String(tier.syncMicroseconds)))
+            pairs.append((prefix + "slowest_sync_usec", String(tier.slowestSyncMicroseconds)))
         }
         pairs.append(("promotions", String(statistics.promotions)))
         pairs.append(("demotions", String(statistics.demotions)))
         pairs.append(("overall_hit_rate", FieldText.rate(statistics.overallHitRate)))
         return pairs
+    }
+
+    /// The numeric figures again, each named `db0_<figure>` (`db0_l1_size`, `db0_l2_hits`,
+    /// `db0_overall_hit_rate`), for INFO's `cachestats` section.
+    ///
+    /// Prometheus's redis_exporter exports only the INFO fields it knows, and any field whose name starts with
+    /// `db` (as a gauge named `redis_<field>`): these names make the tiers' figures appear in its /metrics
+    /// (`redis_db0_l1_size`...) without any option. `db0` because the tiers hold database 0.
+    static func exporterPairs(_ statistics: CacheStatistics) -> [(String, String)] {
+        pairs(statistics).compactMap { name, value in
+            Double(value) == nil ? nil : ("db0_" + name, value)
+        }
     }
 }

@@ -36,11 +36,13 @@ extension ServerContext {
         guard let spec else {
             if session.transaction != nil { session.transactionFailed = true }
             out.writeRESPError(Self.unknownCommandMessage(arguments))
+            commandStatistics.countError(code: "ERR")
             return (.replied, false)
         }
         guard spec.accepts(argumentCount: arguments.count) else {
             if session.transaction != nil { session.transactionFailed = true }
             out.writeRESPError(CommandError.wrongArity(spec.name).message)
+            countRejected(spec, arguments)
             return (.replied, false)
         }
         if !session.authenticated, !spec.flags.contains(.noAuth) {
@@ -57,6 +59,7 @@ extension ServerContext {
         var call = CommandCall(arguments: arguments, out: ByteBuffer(), mode: mode, server: self, session: session)
         swap(&call.out, &out)
         var result = ExecutionResult.replied
+        let started = NIODeadline.now()
         do {
             try spec.run(&call)
             if call.closeAfterReply { result = .close }
@@ -75,6 +78,8 @@ extension ServerContext {
         swap(&call.out, &out)
         if result == .wouldBlock {
             out.moveWriterIndex(to: mark)
+        } else {
+            observe(spec, arguments, session: session, since: started, reply: out, at: mark)
         }
         return (result, spec.flags.contains(.write))
     }

@@ -18,6 +18,12 @@ final class ServerContext: Sendable {
     let bulkLane = DispatchQueue(label: "cachesrvd.bulk", qos: .utility)
     /// Server-wide counters that INFO reports.
     let counters = NIOLockedValueBox(Counters())
+    /// Per-command and per-error figures (INFO commandstats, errorstats).
+    let commandStatistics: CommandStatistics
+    /// SLOWLOG.
+    let slowLog: SlowLog
+    /// LATENCY.
+    let latency: LatencyMonitor
 
     struct Counters: Sendable {
         var commandsProcessed = 0
@@ -35,6 +41,9 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.cache = cache
         self.commands = CommandTable.standard
+        self.commandStatistics = CommandStatistics(table: commands)
+        self.slowLog = SlowLog(slowerThan: configuration.slowlogSlowerThan, maxLength: configuration.slowlogMaxLength)
+        self.latency = LatencyMonitor(threshold: configuration.latencyMonitorThreshold)
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.access = AccessControl(configuration.access)
         self.startedAt = cache.now()

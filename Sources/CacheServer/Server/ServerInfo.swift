@@ -1,11 +1,5 @@
 import Tiers
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The text of INFO: Redis's sections that clients expect, plus the cache's own.
 enum ServerInfo {
     /// The Redis version we answer as (the protocol level we follow).
@@ -13,17 +7,27 @@ enum ServerInfo {
     /// cachesrvd's own version.
     static let version = "0.1.0"
 
-    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "cache", "keyspace"]
+    /// Every section, in Redis's order (the cache's own before the keyspace).
+    static let allSections = [
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats",
+        "cache", "cachestats", "keyspace",
+    ]
+    /// What INFO without arguments (or `default`) reports: all but commandstats (as Redis) and cachestats (the
+    /// cache section again, named for redis_exporter).
+    static let defaultSections = allSections.filter { $0 != "commandstats" && $0 != "cachestats" }
 
     /// The sections named (any case; `all`, `everything` and `default` as Redis), in the standard order.
     static func report(_ server: ServerContext, sections requested: [String]) -> String {
         var wanted = Set(requested.map { $0.lowercased() })
-        if wanted.isEmpty || wanted.contains("default") || wanted.contains("all") || wanted.contains("everything") {
+        if wanted.isEmpty || wanted.contains("default") {
             wanted.formUnion(defaultSections)
+        }
+        if wanted.contains("all") || wanted.contains("everything") {
+            wanted.formUnion(allSections)
         }
         let statistics = server.cache.statistics()
         var text = ""
-        for section in defaultSections where wanted.contains(section) {
+        for section in allSections where wanted.contains(section) {
             if !text.isEmpty { text += "\r\n" }
             text += "# " + section.prefix(1).uppercased() + section.dropFirst() + "\r\n"
             for (name, value) in lines(section, server: server, statistics: statistics) {
@@ -48,7 +52,7 @@ enum ServerInfo {
                 ("redis_version", redisVersion),
                 ("cachesrvd_version", version),
                 ("redis_mode", "standalone"),
-                ("os", osName()),
+                ("os", ProcessFigures.osName()),
                 ("arch_bits", String(MemoryLayout<Int>.size * 8)),
                 ("process_id", String(server.processID)),
                 ("tcp_port", "0"),
@@ -61,15 +65,27 @@ enum ServerInfo {
         case "clients":
             return [
                 ("connected_clients", String(server.clients.connectedCount)),
+                ("blocked_clients", "0"),
                 ("maxclients", String(configuration.maxClients)),
                 ("client_query_buffer_limit", String(configuration.maxQueryBuffer)),
                 ("proto_max_bulk_len", String(configuration.maxBulkLength)),
             ]
         case "memory":
-            let rss = residentBytes()
+            let rss = ProcessFigures.residentBytes()
+            let heap = ProcessFigures.heapBytes()
+            let peak = ProcessFigures.peakHeapBytes
+            let system = ProcessFigures.systemMemoryBytes()
             return [
+                ("used_memory", String(heap)),
+                ("used_memory_human", human(heap)),
                 ("used_memory_rss", String(rss)),
                 ("used_memory_rss_human", human(rss)),
+                ("used_memory_peak", String(peak)),
+                ("used_memory_peak_human", human(peak)),
+                ("total_system_memory", String(system)),
+                ("total_system_memory_human", human(system)),
+                ("maxmemory", "0"),
+                ("mem_fragmentation_ratio", fixed(heap > 0 ? Double(rss) / Double(heap) : 0, decimals: 2)),
                 ("l1_max_entries", String(configuration.cache.l1MaxEntries)),
                 ("eviction_policy", configuration.cache.evictionPolicy.rawValue),
             ]
@@ -88,12 +104,15 @@ enum ServerInfo {
             return lines
         case "stats":
             let counters = server.counters.withLockedValue { $0 }
+            let errors = server.commandStatistics.errorCounts.values.reduce(counters.protocolErrors, +)
             let hits = statistics.tiers.filter(\.configured).reduce(0) { $0 + $1.hits }
-            let misses = statistics.tiers.filter(\.configured).map(\.misses).max() ?? 0
+            // A read tries the tiers in order: a key found nowhere is a miss of the last tier.
+            let misses = statistics.tiers.last(where: \.configured)?.misses ?? 0
             return [
                 ("total_connections_received", String(server.clients.totalConnections)),
                 ("total_commands_processed", String(counters.commandsProcessed)),
                 ("rejected_connections", String(server.clients.rejectedConnections)),
+                ("total_error_replies", String(errors)),
                 ("total_error_replies_protocol", String(counters.protocolErrors)),
                 ("commands_off_event_loop", String(counters.blockingCommands)),
                 ("commands_on_bulk_lane", String(counters.bulkCommands)),
@@ -105,37 +124,31 @@ enum ServerInfo {
                 ("background_sweeps", String(counters.sweeps)),
                 ("background_swept_entries", String(counters.expiredSwept)),
             ]
+        case "replication":
+            return [("role", "master"), ("connected_slaves", "0")]
+        case "cpu":
+            let cpu = ProcessFigures.cpuSeconds()
+            return [
+                ("used_cpu_sys", fixed(cpu.system, decimals: 6)),
+                ("used_cpu_user", fixed(cpu.user, decimals: 6)),
+            ]
+        case "commandstats":
+            return server.commandStatistics.infoLines
+        case "errorstats":
+            var errors = server.commandStatistics.errorCounts
+            let protocolErrors = server.counters.withLockedValue { $0.protocolErrors }
+            if protocolErrors > 0 { errors["ERR", default: 0] += protocolErrors }
+            return errors.sorted { $0.key < $1.key }.map { ("errorstat_" + $0.key, "count=\($0.value)") }
         case "cache":
             return CacheFigures.pairs(statistics)
+        case "cachestats":
+            return CacheFigures.exporterPairs(statistics)
         case "keyspace":
             let keys = (try? server.cache.count()) ?? statistics.tiers.first?.size ?? 0
             return keys == 0 ? [] : [("db0", "keys=\(keys),expires=\(keys),avg_ttl=0")]
         default:
             return []
         }
-    }
-
-    private static func osName() -> String {
-        var name = utsname()
-        uname(&name)
-        func field<T>(_ value: T) -> String {
-            withUnsafeBytes(of: value) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-        }
-        return "\(field(name.sysname)) \(field(name.release)) \(field(name.machine))"
-    }
-
-    /// Resident memory from /proc/self/statm.
-    private static func residentBytes() -> Int {
-        guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 128)
-        guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
-        let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .split(separator: " ")
-        guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     static func human(_ bytes: Int) -> String {
@@ -147,5 +160,15 @@ enum ServerInfo {
             unit += 1
         }
         return unit == 0 ? "\(bytes)B" : "\((value * 100).rounded() / 100)\(units[unit])"
+    }
+
+    /// `%.Nf` for a non-negative value: `fixed(7.5, decimals: 2)` is `7.50`.
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        var scale = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = Int((max(0, value) * Double(scale)).rounded())
+        let fraction = String(scaled % scale)
+        let padding = String(repeating: "0", count: decimals - fraction.count)
+        return "\(scaled / scale)" + (decimals > 0 ? "." + padding + fraction : "")
     }
 }

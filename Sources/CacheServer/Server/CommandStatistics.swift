@@ -1,0 +1,126 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// Per-command figures for INFO commandstats and error figures for INFO errorstats, as Redis 7 keeps them.
+///
+/// A command's counters are atomics (two event loops and the blocking queues update the same command at once);
+/// error codes are rarer and sit behind a lock.
+final class CommandStatistics: Sendable {
+    /// The counters of one command (or one `container|subcommand`).
+    final class Counters: Sendable {
+        /// Calls that ran (a call queued by MULTI counts when EXEC runs it).
+        let calls = Atomic<Int>(0)
+        /// Time spent running them, nanoseconds.
+        let nanoseconds = Atomic<Int>(0)
+        /// Calls refused before they ran (wrong number of arguments).
+        let rejected = Atomic<Int>(0)
+        /// Calls that ran and replied an error.
+        let failed = Atomic<Int>(0)
+    }
+
+    /// One line of INFO commandstats.
+    struct Figures: Equatable, Sendable {
+        var name: String
+        var calls: Int
+        var microseconds: Int
+        var rejected: Int
+        var failed: Int
+    }
+
+    /// The most distinct error codes kept (Redis's 128); further codes are not counted by code.
+    static let maxErrorCodes = 128
+
+    /// A command's counters, and its subcommands' when Redis reports them apart.
+    private struct Entry: Sendable {
+        var counters = Counters()
+        var subcommands: [String: Counters]? = nil
+    }
+
+    private let entries: [String: Entry]
+    private let errors = NIOLockedValueBox([String: Int]())
+
+    /// Counters for each command of `table`, and for each `container|subcommand` that Redis reports apart.
+    init(table: CommandTable) {
+        var entries: [String: Entry] = [:]
+        for spec in table.all {
+            var entry = Entry()
+            if let names = Self.subcommands[spec.name] {
+                entry.subcommands = Dictionary(uniqueKeysWithValues: names.map { ($0, Counters()) })
+            }
+            entries[spec.name] = entry
+        }
+        self.entries = entries
+    }
+
+    /// Subcommands counted apart, as Redis 7 does for its container commands.
+    static let subcommands: [String: [String]] = [
+        "client": ["id", "getname", "setname", "setinfo", "list", "info", "help"],
+        "command": ["count", "list", "info", "docs", "help"],
+        "config": ["get", "set", "resetstat", "help"],
+        "latency": ["latest", "history", "reset", "help"],
+        "slowlog": ["get", "len", "reset", "help"],
+    ]
+
+    /// The counters a call updates: its `container|subcommand`'s when counted apart, else its command's (nil for
+    /// a name not in the table).
+    func counters(for name: String, arguments: [ByteBuffer]) -> Counters? {
+        guard let entry = entries[name] else { return nil }
+        if let subcommands = entry.subcommands, arguments.count > 1, arguments[1].readableBytes <= 16,
+            let sub = subcommands[String(buffer: arguments[1]).lowercased()]
+        {
+            return sub
+        }
+        return entry.counters
+    }
+
+    /// Counts an error reply by its code (the first word: `ERR`, `WRONGTYPE`, ...).
+    func countError(code: String) {
+        errors.withLockedValue { errors in
+            if errors[code] != nil || errors.count < Self.maxErrorCodes {
+                errors[code, default: 0] += 1
+            }
+        }
+    }
+
+    /// Every command (or `container|subcommand`) called or rejected at least once, by name.
+    var figures: [Figures] {
+        var all: [(String, Counters)] = []
+        for (name, entry) in entries {
+            all.append((name, entry.counters))
+            for (sub, counters) in entry.subcommands ?? [:] {
+                all.append((name + "|" + sub, counters))
+            }
+        }
+        return all.compactMap { name, counter in
+            let calls = counter.calls.load(ordering: .relaxed)
+            let rejected = counter.rejected.load(ordering: .relaxed)
+            guard calls > 0 || rejected > 0 else { return nil }
+            return Figures(
+                name: name,
+                calls: calls,
+                microseconds: counter.nanoseconds.load(ordering: .relaxed) / 1000,
+                rejected: rejected,
+                failed: counter.failed.load(ordering: .relaxed)
+            )
+        }
+        .sorted { $0.name < $1.name }
+    }
+
+    /// Error replies by code.
+    var errorCounts: [String: Int] {
+        errors.withLockedValue { $0 }
+    }
+
+    /// INFO commandstats lines, Redis's format: `cmdstat_get:calls=2,usec=15,usec_per_call=7.50,...`.
+    var infoLines: [(String, String)] {
+        figures.map { figure in
+            let perCall = figure.calls == 0 ? 0 : Double(figure.microseconds) / Double(figure.calls)
+            return (
+                "cmdstat_" + figure.name,
+                "calls=\(figure.calls),usec=\(figure.microseconds),usec_per_call=\(ServerInfo.fixed(perCall, decimals: 2)),"
+                    + "rejected_calls=\(figure.rejected),failed_calls=\(figure.failed)"
+            )
+        }
+    }
+}
