@@ -47,10 +47,17 @@ let package = Package(
             path: "Sources/Protocol",
             swiftSettings: swiftSettings
         ),
+        // Masks secrets inside URLs (a userinfo password): shared by the tiers and cachectl, no dependencies.
+        .target(
+            name: "Redaction",
+            path: "Sources/Redaction",
+            swiftSettings: swiftSettings
+        ),
         // The cache entry, the tiers and the tiered cache: no NIO networking (only its pthread lock).
         .target(
             name: "Tiers",
             dependencies: [
+                "Redaction",
                 "CSQLite",
                 "COpenSSL",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -91,6 +98,7 @@ let package = Package(
             name: "cachectl",
             dependencies: [
                 "CacheProtocol",
+                "Redaction",
                 "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TiersTests",
-            dependencies: ["Tiers"],
+            dependencies: ["Tiers", "Redaction"],
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),
