@@ -98,10 +98,12 @@ struct WarmFile: Equatable, Sendable {
             }
             lineStart = lineEnd + 1
         }
-        if !badLines.isEmpty {
+        if badLines.count == 1 {
+            file.warnings.append("line \(badLines[0]) is not valid JSON: counted as failed")
+        } else if !badLines.isEmpty {
             let shown = badLines.prefix(shownBadLines).map(String.init).joined(separator: ", ")
             let more = badLines.count > shownBadLines ? ", ..." : ""
-            file.warnings.append("\(badLines.count) lines are not valid JSON (line \(shown)\(more)): counted as failed")
+            file.warnings.append("\(badLines.count) lines are not valid JSON (lines \(shown)\(more)): counted as failed")
         }
         return file
     }
