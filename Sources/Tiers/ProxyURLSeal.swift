@@ -18,7 +18,12 @@ enum ProxyURLSeal {
     ///
     /// - Throws: `StoreError(.decryption)` naming the key (never the token) when no configured key
     ///   decrypts the token.
-    static func open(text: String, token: String?, with cipher: CredentialCipher, key: String) throws(StoreError)
+    static func open(
+        text: String,
+        token: String?,
+        with cipher: CredentialCipher,
+        key: String
+    ) throws(StoreError)
         -> String
     {
         guard let token else { return text }

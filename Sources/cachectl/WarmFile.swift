@@ -103,7 +103,9 @@ struct WarmFile: Equatable, Sendable {
         } else if !badLines.isEmpty {
             let shown = badLines.prefix(shownBadLines).map(String.init).joined(separator: ", ")
             let more = badLines.count > shownBadLines ? ", ..." : ""
-            file.warnings.append("\(badLines.count) lines are not valid JSON (lines \(shown)\(more)): counted as failed")
+            file.warnings.append(
+                "\(badLines.count) lines are not valid JSON (lines \(shown)\(more)): counted as failed"
+            )
         }
         return file
     }

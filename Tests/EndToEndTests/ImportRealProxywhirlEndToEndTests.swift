@@ -50,7 +50,11 @@ final class ImportRealProxywhirlEndToEndTests: XCTestCase {
             for (field, value) in fields.sorted(by: { $0.key < $1.key }) {
                 switch field {
                 case "last_health_check", "next_check_time":
-                    XCTAssertEqual(got[field].flatMap(Double.init)?.rounded(.down), Double(value), "\(entryKey) \(field)")
+                    XCTAssertEqual(
+                        got[field].flatMap(Double.init)?.rounded(.down),
+                        Double(value),
+                        "\(entryKey) \(field)"
+                    )
                 case "access_count":
                     XCTAssertEqual(got[field], String(Int(value)! + 1), "\(entryKey): imported, plus this read's hit")
                 default:

@@ -180,7 +180,10 @@ final class MaintenanceEndToEndTests: XCTestCase {
         XCTAssertEqual(chmod(keyFile, 0o644), 0)
         let openKey = try cachesrvd(otherArguments)
         XCTAssertNotEqual(openKey.status, 0, "a key file others can read is refused")
-        XCTAssertTrue(openKey.stderr.contains("mode 0644") && openKey.stderr.contains("chmod 600 \(keyFile)"), openKey.stderr)
+        XCTAssertTrue(
+            openKey.stderr.contains("mode 0644") && openKey.stderr.contains("chmod 600 \(keyFile)"),
+            openKey.stderr
+        )
         XCTAssertEqual(chmod(keyFile, 0o600), 0)
 
         // k3 is under the previous key, not given here: nothing is written unless asked to skip it.

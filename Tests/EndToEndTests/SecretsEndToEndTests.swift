@@ -36,7 +36,8 @@ final class SecretsEndToEndTests: XCTestCase {
                 try client.command(["HGET", "k", "last_health_error"]),
                 .bulk("CONNECT http://bob:***@10.9.0.1:3128 refused")
             )
-            guard case .array(let history?) = try client.command(["HISTORY", "k"]), case .array(let row?)? = history.first
+            guard case .array(let history?) = try client.command(["HISTORY", "k"]),
+                case .array(let row?)? = history.first
             else { return XCTFail("\(backend): no history") }
             XCTAssertEqual(row[3], .bulk("CONNECT http://bob:***@10.9.0.1:3128 refused"))
             XCTAssertEqual(row[4], .bulk("https://carol:***@check.example/ip"))
@@ -48,7 +49,10 @@ final class SecretsEndToEndTests: XCTestCase {
             XCTAssertTrue(exported.contains("\"proxy_url\":\"http://alice:***@10.9.0.1:3128\""), exported)
             XCTAssertFalse(exported.contains(secret), "\(backend): export without credentials")
             let fullPath = server.directory + "/full.jsonl"
-            XCTAssertEqual(try runCachectl(["export", fullPath, "--include-credentials"], socket: server.socketPath).status, 0)
+            XCTAssertEqual(
+                try runCachectl(["export", fullPath, "--include-credentials"], socket: server.socketPath).status,
+                0
+            )
             XCTAssertTrue(try String(contentsOfFile: fullPath, encoding: .utf8).contains(url), "asked for credentials")
 
             XCTAssertEqual(server.stop(), 0)

@@ -153,10 +153,16 @@ final class FernetKeyLoaderTests: XCTestCase {
 
     func testKeyFileOpenToGroupOrOthersIsRefusedWithTheFix() throws {
         let key = FernetKey.generate()
-        for (mode, who) in [(0o644, "group and others"), (0o640, "its group"), (0o604, "others"), (0o620, "its group")] {
+        for (mode, who) in [(0o644, "group and others"), (0o640, "its group"), (0o604, "others"), (0o620, "its group")]
+        {
             let keyFile = try writeFile("open-\(mode).key", key.base64URL, mode: mode_t(mode))
             XCTAssertThrowsError(
-                try EncryptionKeyLoader.load(environment: [:], keyFile: keyFile, dataDirectory: directory, logger: logger)
+                try EncryptionKeyLoader.load(
+                    environment: [:],
+                    keyFile: keyFile,
+                    dataDirectory: directory,
+                    logger: logger
+                )
             ) { error in
                 let text = "\(error)"
                 XCTAssertTrue(text.contains("mode 0\(String(mode, radix: 8)) lets \(who) access it"), text)
@@ -166,7 +172,12 @@ final class FernetKeyLoaderTests: XCTestCase {
         }
         // The same file made private is accepted.
         let keyFile = try writeFile("private.key", key.base64URL)
-        let loaded = try EncryptionKeyLoader.load(environment: [:], keyFile: keyFile, dataDirectory: directory, logger: logger)
+        let loaded = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: keyFile,
+            dataDirectory: directory,
+            logger: logger
+        )
         XCTAssertEqual(loaded.cipher.current, key)
     }
 

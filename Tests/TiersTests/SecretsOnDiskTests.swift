@@ -55,7 +55,10 @@ final class SecretsOnDiskTests: XCTestCase {
                 errorMessage: "GET https://carol:\(secret)@check.example failed",
                 checkURL: "https://carol:\(secret)@check.example/ip"
             )
-            try store.apply([.put(written), .put(SQLiteTestSupport.plainEntry("plain")), .appendHealth(key: "k", record: record, keep: 10)])
+            try store.apply([
+                .put(written), .put(SQLiteTestSupport.plainEntry("plain")),
+                .appendHealth(key: "k", record: record, keep: 10),
+            ])
             XCTAssertEqual(try store.get("k")?.proxyURL, written.proxyURL, "\(kind): GET returns the bytes stored")
             XCTAssertEqual(try store.get("plain"), SQLiteTestSupport.plainEntry("plain"), "\(kind)")
             if kind == .l3 {
@@ -71,7 +74,10 @@ final class SecretsOnDiskTests: XCTestCase {
                 "\(kind): readable without the password"
             )
             XCTAssertEqual(
-                try SQLiteTestSupport.rawQuery(path, "SELECT proxy_url_encrypted IS NULL FROM \(kind.table) ORDER BY key"),
+                try SQLiteTestSupport.rawQuery(
+                    path,
+                    "SELECT proxy_url_encrypted IS NULL FROM \(kind.table) ORDER BY key"
+                ),
                 ["0", "1"],
                 "\(kind): a token only for the URL with a password"
             )
@@ -117,7 +123,11 @@ final class SecretsOnDiskTests: XCTestCase {
             store.close()
             let reopened = try kind.open(in: directory, cipher: CredentialCipher(current: newKey))
             defer { reopened.close() }
-            XCTAssertEqual(try reopened.get("k")?.proxyURL, written.proxyURL, "\(kind): readable with the new key alone")
+            XCTAssertEqual(
+                try reopened.get("k")?.proxyURL,
+                written.proxyURL,
+                "\(kind): readable with the new key alone"
+            )
         }
         // A URL password is the only secret: rotation still re-encrypts it.
         var urlOnly = written
