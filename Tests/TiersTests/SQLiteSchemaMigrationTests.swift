@@ -181,12 +181,12 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         )
         let db = try SQLiteDatabase(path: path, readOnly: false)
         defer { db.close() }
-        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db))
+        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()))
         XCTAssertEqual(report.rebuilt, [])
         XCTAssertEqual(report.fromVersion, 0)
         XCTAssertEqual(report.addedColumns.count, SQLiteSchema.entryColumns.count - 7)
         XCTAssertTrue(report.addedColumns.contains("l2_cache.total_health_checks"))
-        XCTAssertNil(try SQLiteSchema.l2.migrate(db), "current files need no work")
+        XCTAssertNil(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()), "current files need no work")
         let statement = try db.prepare("SELECT \(EntryRow.columnList) FROM l2_cache")
         defer { statement.finalize() }
         XCTAssertTrue(try statement.step())

@@ -141,28 +141,80 @@ final class SecretsOnDiskTests: XCTestCase {
         XCTAssertEqual(try reopened.get("k")?.proxyURL, written.proxyURL)
     }
 
-    func testAVersion1FileStillLoadsAndIsUpgraded() throws {
-        let store = try SQLiteStoreKind.l2.open(in: directory, cipher: SQLiteTestSupport.cipher())
+    func testAVersion1FileIsUpgradedAndItsClearURLPasswordsSealed() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        for kind in SQLiteStoreKind.allCases {
+            let store = try kind.open(in: directory, cipher: cipher)
+            store.close()
+            let path = kind.databasePath(in: directory)
+            // What schema version 1 wrote: no proxy_url_encrypted, the URL and the health texts as they were given.
+            var sql = """
+                ALTER TABLE \(kind.table) DROP COLUMN proxy_url_encrypted;
+                PRAGMA user_version = 1;
+                INSERT INTO \(kind.table) (key, proxy_url, source, fetch_time, last_accessed, ttl_seconds, expires_at,
+                    last_health_error)
+                VALUES ('old', 'http://u:old-pass-1@h:1', 's', 1, 1, 0, NULL, 'via http://v:old-pass-2@h:1 failed'),
+                    ('plain', 'http://h:2', 's', 1, 1, 0, NULL, NULL);
+                """
+            if kind == .l3 {
+                sql += """
+                    INSERT INTO health_history (proxy_key, check_time, status, error_message, check_url)
+                    VALUES ('old', 1, 'unhealthy', 'http://w:old-pass-3@h:1 refused', 'x:old-pass-4@check:80');
+                    """
+            }
+            try SQLiteTestSupport.rawExecute(path, sql)
+            XCTAssertTrue(SQLiteTestSupport.contains(allBytes(), "old-pass-1"), "\(kind): the fixture holds it")
+
+            let reopened = try kind.open(in: directory, cipher: cipher)
+            XCTAssertEqual(try reopened.get("old")?.proxyURL, "http://u:old-pass-1@h:1", "\(kind): the URL as stored")
+            XCTAssertEqual(try reopened.get("old")?.lastHealthError, "via http://v:***@h:1 failed")
+            XCTAssertEqual(try reopened.get("plain")?.proxyURL, "http://h:2")
+            if kind == .l3 {
+                let history = try reopened.history("old", limit: 5)
+                XCTAssertEqual(history.first?.errorMessage, "http://w:***@h:1 refused")
+                XCTAssertEqual(history.first?.checkURL, "x:***@check:80")
+            }
+            reopened.close()
+            XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["2"])
+            XCTAssertEqual(
+                try SQLiteTestSupport.rawQuery(path, "SELECT proxy_url FROM \(kind.table) ORDER BY key"),
+                ["http://u:***@h:1", "http://h:2"],
+                "\(kind): sealed when the file was upgraded"
+            )
+            let bytes = allBytes()
+            for secret in ["old-pass-1", "old-pass-2", "old-pass-3", "old-pass-4"] {
+                XCTAssertFalse(SQLiteTestSupport.contains(bytes, secret), "\(kind): \(secret) is gone from the files")
+            }
+        }
+    }
+
+    func testJSONLLinesWithClearURLPasswordsAreSealedWhenTheStoreOpens() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let store = try makeJSONL(cipher)
+        try store.apply([.put(SQLiteTestSupport.plainEntry("plain"))])
         store.close()
-        let path = SQLiteStoreKind.l2.databasePath(in: directory)
-        // What schema version 1 wrote: no proxy_url_encrypted, the URL as it was given.
-        try SQLiteTestSupport.rawExecute(
-            path,
-            """
-            ALTER TABLE l2_cache DROP COLUMN proxy_url_encrypted;
-            PRAGMA user_version = 1;
-            INSERT INTO l2_cache (key, proxy_url, source, fetch_time, last_accessed, ttl_seconds, expires_at)
-            VALUES ('old', 'http://u:old-pass@h:1', 's', 1, 1, 0, NULL);
-            """
-        )
-        let reopened = try SQLiteStoreKind.l2.open(in: directory, cipher: SQLiteTestSupport.cipher())
-        XCTAssertEqual(try reopened.get("old")?.proxyURL, "http://u:old-pass@h:1")
-        // Rewriting the entry seals it.
-        let old = try XCTUnwrap(try reopened.get("old"))
-        try reopened.apply([.put(old)])
+        // A line as proxywhirl (or an older cachesrvd) wrote it, appended to the shard of its key.
+        let line =
+            #"{"key": "old", "proxy_url": "http://u:old-pass-1@h:1", "source": "s", "fetch_time": 1, "#
+            + #""last_accessed": 1, "ttl_seconds": 0, "expires_at": null, "last_health_error": "#
+            + #""via http://v:old-pass-2@h:1 failed"}"# + "\n"
+        let shard =
+            directory.file("jsonl") + "/shard_" + String(format: "%02d", JSONLShard.locate("old").shard) + ".jsonl"
+        let existing = FileManager.default.contents(atPath: shard) ?? Data()
+        try (existing + Data(line.utf8)).write(to: URL(fileURLWithPath: shard))
+        XCTAssertTrue(SQLiteTestSupport.contains(allBytes(), "old-pass-1"), "the fixture holds it")
+
+        let reopened = try makeJSONL(cipher)
+        XCTAssertEqual(try reopened.get("old")?.proxyURL, "http://u:old-pass-1@h:1")
+        XCTAssertEqual(try reopened.get("old")?.lastHealthError, "via http://v:***@h:1 failed")
+        XCTAssertEqual(try reopened.get("plain"), SQLiteTestSupport.plainEntry("plain"))
         reopened.close()
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["2"])
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "SELECT proxy_url FROM l2_cache"), ["http://u:***@h:1"])
+        let bytes = allBytes()
+        XCTAssertFalse(SQLiteTestSupport.contains(bytes, "old-pass-1"))
+        XCTAssertFalse(SQLiteTestSupport.contains(bytes, "old-pass-2"))
+        let again = try makeJSONL(cipher)
+        defer { again.close() }
+        XCTAssertEqual(try again.get("old")?.proxyURL, "http://u:old-pass-1@h:1", "read back after the rewrite")
     }
 
     func testHealthTextsAreMaskedWhenSet() {
