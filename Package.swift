@@ -54,10 +54,17 @@ let package = Package(
             path: "Sources/LocalSocket",
             swiftSettings: swiftSettings
         ),
+        // Masks secrets inside URLs (a userinfo password): shared by the tiers and cachectl, no dependencies.
+        .target(
+            name: "Redaction",
+            path: "Sources/Redaction",
+            swiftSettings: swiftSettings
+        ),
         // The cache entry, the tiers and the tiered cache: no NIO networking (only its pthread lock).
         .target(
             name: "Tiers",
             dependencies: [
+                "Redaction",
                 "CSQLite",
                 "COpenSSL",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -103,6 +110,7 @@ let package = Package(
             dependencies: [
                 "CacheProtocol",
                 "LocalSocket",
+                "Redaction",
                 "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -124,7 +132,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TiersTests",
-            dependencies: ["Tiers"],
+            dependencies: ["Tiers", "Redaction"],
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+import Redaction
+
 /// One cached proxy: proxywhirl's `CacheEntry`, field for field.
 ///
 /// Times are Unix epoch seconds. `expiresAt == nil` means the entry never expires (after `PERSIST`);
@@ -31,7 +33,11 @@ public struct CacheEntry: Sendable, Equatable {
     public var consecutiveHealthSuccesses: Int
     public var recoveryAttempt: Int
     public var nextCheckTime: Double?
-    public var lastHealthError: String?
+    /// The last health error text: diagnostics, so every URL password in it is masked when it is set
+    /// (`http://user:***@host`), before it can reach a tier, a reply or an export.
+    public var lastHealthError: String? {
+        didSet { lastHealthError = URLPassword.maskedEverywhere(in: lastHealthError) }
+    }
     public var totalHealthChecks: Int
     public var totalHealthCheckFailures: Int
 

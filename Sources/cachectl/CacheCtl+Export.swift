@@ -8,8 +8,9 @@ extension CacheCtl {
             abstract: "Write every entry to a JSONL file (- for stdout).",
             discussion: """
                 Lists keys with SCAN, fetches each entry with HGETALL (pipelined) and writes one JSON object a \
-                line: key first, then every field, numbers as JSON numbers. username and password are left out \
-                unless --include-credentials is given; such an export can be warmed back in (cachectl warm FILE) \
+                line: key first, then every field, numbers as JSON numbers. username and password are left out, \
+                and a password inside proxy_url is masked (user:***@host), unless --include-credentials is given; \
+                such an export can be warmed back in (cachectl warm FILE) \
                 and is created with mode 0600. The file is written to FILE.tmp-PID and renamed into place. Prints \
                 'exported N' on stdout (on stderr when FILE is -).
                 """
@@ -20,7 +21,7 @@ extension CacheCtl {
         @Argument(help: "The file to write, or - for stdout.")
         var file: String
 
-        @Flag(name: .long, help: "Include usernames and passwords (in the clear).")
+        @Flag(name: .long, help: "Include usernames, passwords and passwords inside proxy_url (in the clear).")
         var includeCredentials = false
 
         /// How many `HGETALL`s are sent before their replies are read.
@@ -39,7 +40,8 @@ extension CacheCtl {
                     let replies = try connection.pipeline(batch.map { ["HGETALL", $0] })
                     var lines: [UInt8] = []
                     for (key, reply) in zip(batch, replies) {
-                        let pairs = try reply.pairs(for: "HGETALL")
+                        let fetched = try reply.pairs(for: "HGETALL")
+                        let pairs = includeCredentials ? fetched : EntryFields.maskingURLPassword(fetched)
                         guard !pairs.isEmpty else { continue }  // deleted or expired since SCAN listed it
                         EntryFields.object(pairs, leading: ("key", .string(key)), dropping: dropped)
                             .write(into: &lines)

@@ -12,9 +12,10 @@ extension CacheCtl {
                 Rows have proxy_url (required), username, password, source (and optionally key); .json holds an \
                 array of objects, .jsonl one object a line, .csv a header line then rows. Each row becomes one PUT \
                 under the key derived from proxy_url (or the row's key), sent --pipeline rows at a time. Rows \
-                without proxy_url, or that cannot be parsed, are skipped; rows the server rejects are failed (the \
-                first few reasons go to stderr). Prints 'loaded N, skipped N, failed N'. Exits 2 if any row failed, \
-                65 if the file cannot be parsed at all, 74 if it cannot be read.
+                without a usable proxy_url, or with a field that is not text, are skipped; JSONL lines that are not \
+                JSON and rows the server rejects are failed (as proxywhirl counts them; the first few reasons go to \
+                stderr). Prints 'loaded N, skipped N, failed N'. Exits 2 if any row failed, 65 if the file cannot \
+                be parsed at all, 74 if it cannot be read.
                 """
         )
 
@@ -66,11 +67,12 @@ extension CacheCtl {
                 for warning in parsed.warnings {
                     Console.error("\(file): \(warning)")
                 }
-                var failed = 0
+                var rejected = 0
                 if !parsed.rows.isEmpty {
-                    failed = try load(parsed.rows, over: try options.connect())
+                    rejected = try load(parsed.rows, over: try options.connect())
                 }
-                let loaded = parsed.rows.count - failed
+                let loaded = parsed.rows.count - rejected
+                let failed = rejected + parsed.failed
                 let summary: [(String, JSONValue)] = [
                     ("loaded", .integer(loaded)), ("skipped", .integer(parsed.skipped)), ("failed", .integer(failed)),
                 ]
@@ -79,8 +81,11 @@ extension CacheCtl {
                         ? JSONValue.object(summary).jsonText
                         : "loaded \(loaded), skipped \(parsed.skipped), failed \(failed)"
                 )
+                if rejected > 0 {
+                    throw CacheCtlError(.serverError, "\(rejected) of \(parsed.rows.count) rows were rejected")
+                }
                 if failed > 0 {
-                    throw CacheCtlError(.serverError, "\(failed) of \(parsed.rows.count) rows were rejected")
+                    throw CacheCtlError(.serverError, "\(failed) lines of \(file) are not valid JSON")
                 }
             }
         }

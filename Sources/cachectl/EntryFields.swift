@@ -1,3 +1,5 @@
+import Redaction
+
 /// Knows which of an entry's fields (as `HGETALL` returns them, all strings) are text, numbers or flags, so that
 /// JSON output gives numbers as numbers without ever turning a password like `1234` into one.
 enum EntryFields {
@@ -17,6 +19,14 @@ enum EntryFields {
     ]
     /// The credential fields, left out of exports unless asked for.
     static let credentialFields: Set<String> = ["username", "password"]
+
+    /// `pairs` with the password inside `proxy_url` masked (`http://user:***@host`), for an export without
+    /// credentials: the URL's password is a credential too.
+    static func maskingURLPassword(_ pairs: [(String, String)]) -> [(String, String)] {
+        pairs.map { name, value in
+            name == "proxy_url" ? (name, URLPassword.masked(in: value) ?? value) : (name, value)
+        }
+    }
 
     /// The JSON value for field `name` whose text is `value`.
     ///

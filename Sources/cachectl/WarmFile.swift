@@ -34,8 +34,10 @@ struct WarmFileError: Error, Equatable, CustomStringConvertible {
 struct WarmFile: Equatable, Sendable {
     /// Rows with a usable `proxy_url`, in file order.
     var rows: [WarmRow]
-    /// Rows without a `proxy_url`, or that could not be parsed (blank lines are not rows).
+    /// Rows without a usable `proxy_url` or with a field of the wrong type (blank lines are not rows).
     var skipped: Int
+    /// JSONL lines that are not JSON at all: counted as failed, as proxywhirl's `warm_from_file` does.
+    var failed: Int = 0
     /// Notes for stderr about the file as a whole (e.g. a CSV header without `proxy_url`).
     var warnings: [String]
 
@@ -45,7 +47,8 @@ struct WarmFile: Equatable, Sendable {
     ///   - bytes: The file's contents (UTF-8; a leading byte-order mark is ignored).
     ///   - format: How to read them.
     /// - Throws: `WarmFileError` when the file as a whole is unreadable: JSON that does not parse or is not an array,
-    ///   CSV with a quoted field that never closes. A bad JSONL line or array element only counts as skipped.
+    ///   CSV with a quoted field that never closes. A JSONL line that is not JSON counts as failed; a JSONL line or
+    ///   array element that is JSON but not a usable row counts as skipped.
     static func parse(_ bytes: [UInt8], format: WarmFormat) throws(WarmFileError) -> WarmFile {
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
         switch format {
@@ -78,17 +81,37 @@ struct WarmFile: Equatable, Sendable {
 
     private static func parseJSONLines(_ bytes: [UInt8]) -> WarmFile {
         var file = WarmFile(rows: [], skipped: 0, warnings: [])
+        var badLines: [Int] = []
         var lineStart = 0
+        var lineNumber = 0
         while lineStart < bytes.count {
+            lineNumber += 1
             let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.count
             let isBlank = bytes[lineStart..<lineEnd].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if !isBlank {
-                file.add((try? JSONParser.parse(bytes, in: lineStart..<lineEnd)).flatMap(WarmRow.init(json:)))
+                if let value = try? JSONParser.parse(bytes, in: lineStart..<lineEnd) {
+                    file.add(WarmRow(json: value))
+                } else {
+                    file.failed += 1
+                    badLines.append(lineNumber)
+                }
             }
             lineStart = lineEnd + 1
         }
+        if badLines.count == 1 {
+            file.warnings.append("line \(badLines[0]) is not valid JSON: counted as failed")
+        } else if !badLines.isEmpty {
+            let shown = badLines.prefix(shownBadLines).map(String.init).joined(separator: ", ")
+            let more = badLines.count > shownBadLines ? ", ..." : ""
+            file.warnings.append(
+                "\(badLines.count) lines are not valid JSON (lines \(shown)\(more)): counted as failed"
+            )
+        }
         return file
     }
+
+    /// How many numbers of unparsable lines a warning lists.
+    static let shownBadLines = 10
 
     private static func parseCSV(_ bytes: [UInt8]) throws(WarmFileError) -> WarmFile {
         let records: [[String]]

@@ -11,10 +11,13 @@ struct ImportProxywhirl: ParsableCommand {
         abstract: "Import a proxywhirl cache (its L3 database and L2 directory) into this data directory.",
         discussion: """
             Reads proxywhirl's L3 (cache_entries) and L2 (JSONL shards and/or l2_cache.db) with proxywhirl's key, \
-            and writes every live entry, credentials re-encrypted under our own key, into our L3 and L2. A key \
-            found in several places is taken from its most recently touched copy. Expired entries, broken rows \
-            and credentials no given key decrypts are skipped. Prints "imported N, skipped N". Refuses to run \
-            while a server answers on --socket.
+            and writes every live entry, credentials re-encrypted under our own key, into our L3 and L2. The \
+            copies of a key found in several places are merged field by field: for each field the most recently \
+            touched copy that holds it wins (l2_cache.db has no health columns, so it never overrides L3's health \
+            fields). Expired entries and broken rows are skipped. When any entry's credentials cannot be \
+            decrypted with the given keys, nothing is written and the exit status is 1, unless \
+            --skip-undecryptable is given. Prints "imported N, skipped N" and, when some were skipped, why. \
+            A key file must be private to its owner (chmod 600). Refuses to run while a server answers on --socket.
             """
     )
 
@@ -36,6 +39,12 @@ struct ImportProxywhirl: ParsableCommand {
             "A previous proxywhirl key, or a file holding it (repeatable). Default: $PROXYWHIRL_CACHE_KEY_PREVIOUS."
     )
     var proxywhirlPreviousKey: [String] = []
+
+    @Flag(
+        help:
+            "Import the other entries when some credentials cannot be decrypted with the given keys (those entries are skipped and counted), instead of failing."
+    )
+    var skipUndecryptable = false
 
     @Option(help: "proxywhirl's L3 database. Default: .cache/db/proxywhirl.db, skipped when missing.")
     var l3: String?
@@ -73,7 +82,7 @@ struct ImportProxywhirl: ParsableCommand {
         }
         let (l2Directory, cleanup) = try Self.l2Directory(for: l2Source)
         defer { cleanup() }
-        let read: (entries: [CacheEntry], skipped: Int)
+        let read: ProxywhirlImporter.Result
         do {
             read = try ProxywhirlImporter.read(
                 l3Database: l3Path,
@@ -85,8 +94,21 @@ struct ImportProxywhirl: ParsableCommand {
         } catch {
             throw MaintenanceError("cannot read the proxywhirl cache: \(error)")
         }
+        if !read.undecryptable.isEmpty && !skipUndecryptable {
+            throw MaintenanceError(
+                "the credentials of \(read.undecryptable.count) entries cannot be decrypted with the given proxywhirl "
+                    + "key(s) (first: key \(read.undecryptable[0])); nothing was imported. Give the right "
+                    + "--proxywhirl-key (and --proxywhirl-previous-key), or --skip-undecryptable to import the others"
+            )
+        }
         let evicted = try write(read.entries, environment: environment)
         print("imported \(read.entries.count), skipped \(read.skipped)")
+        if read.skipped > 0 {
+            print(
+                "skipped: \(read.expired) expired, \(read.broken) broken rows or lines, "
+                    + "\(read.undecryptable.count) with credentials not decryptable with the given keys"
+            )
+        }
         if evicted > 0 {
             print("evicted \(evicted) least recently used entries from L2 beyond --l2-max-entries \(l2MaxEntries)")
         }
@@ -156,15 +178,11 @@ struct ImportProxywhirl: ParsableCommand {
     private static func parseKey(_ value: String, option: String) throws -> FernetKey {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory), !isDirectory.boolValue {
-            guard let text = try? String(contentsOfFile: value, encoding: .utf8) else {
-                throw MaintenanceError("\(option): cannot read the key file \(value)")
+            do {
+                return try EncryptionKeyLoader.readKey(fromFile: value)
+            } catch {
+                throw MaintenanceError("\(option): \(error)")
             }
-            guard let key = try? FernetKey(base64URL: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw MaintenanceError(
-                    "\(option): key file \(value) is malformed: a key is URL-safe base64 of 32 bytes"
-                )
-            }
-            return key
         }
         guard let key = try? FernetKey(base64URL: value.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw MaintenanceError("\(option) is neither a key (URL-safe base64 of 32 bytes) nor a readable file")

@@ -142,11 +142,20 @@ final class WarmFileTests: XCTestCase {
         XCTAssertThrowsError(try WarmFile.parse(Array("[{".utf8), format: .json))
     }
 
-    func testJSONLinesSkipBadLinesAndIgnoreBlankOnes() throws {
-        let text = "\u{FEFF}{\"proxy_url\":\"http://a:1\"}\r\n\n  \n{broken\n[1]\n{\"proxy_url\":\"http://b:2\"}"
+    /// proxywhirl 0.3.3's `warm_from_file` on .jsonl: blank lines are ignored, a line that is not JSON is failed,
+    /// JSON without a usable proxy_url (missing, empty, not a string, or not an object) is skipped.
+    func testJSONLinesCountAsProxywhirlDoes() throws {
+        let text =
+            "\u{FEFF}{\"proxy_url\":\"http://a:1\"}\r\n\n  \n{broken\n[1]\n{\"proxy_url\":\"http://b:2\"}\n"
+            + "{\"source\":\"s\"}\n{\"proxy_url\":\"\"}\n{\"proxy_url\":7}\n\t\n\"text\"\nnot json either"
         let file = try WarmFile.parse(Array(text.utf8), format: .jsonl)
         XCTAssertEqual(file.rows, [row("http://a:1"), row("http://b:2")])
-        XCTAssertEqual(file.skipped, 2)
+        XCTAssertEqual(file.skipped, 5, "[1], no proxy_url, empty proxy_url, a number, a JSON string")
+        XCTAssertEqual(file.failed, 2, "{broken and the last line")
+        XCTAssertEqual(file.warnings, ["2 lines are not valid JSON (lines 4, 12): counted as failed"])
+        let one = try WarmFile.parse(Array("{x\n".utf8), format: .jsonl)
+        XCTAssertEqual(one.failed, 1)
+        XCTAssertEqual(one.warnings, ["line 1 is not valid JSON: counted as failed"])
     }
 
     func testCSVWithHeader() throws {

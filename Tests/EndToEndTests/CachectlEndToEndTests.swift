@@ -63,6 +63,22 @@ final class CachectlEndToEndTests: XCTestCase {
         XCTAssertEqual(try ctl("get", "fe229370330820fe", "--all").stdout.contains("password pw1"), true)
     }
 
+    func testWarmCountsALineThatIsNotJSONAsFailed() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let path = server.directory + "/rows.jsonl"
+        let lines = #"{"proxy_url":"http://1.1.1.1:80"}"# + "\n\n{oops\n" + #"{"source":"x"}"# + "\n"
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
+        let warm = try runCachectl(["warm", path], socket: server.socketPath)
+        XCTAssertEqual(warm.stdout, "loaded 1, skipped 1, failed 1\n")
+        XCTAssertEqual(warm.status, 2, "a failed row")
+        XCTAssertTrue(warm.stderr.contains("line 3 is not valid JSON: counted as failed"), warm.stderr)
+        XCTAssertEqual(try runCachectl(["size"], socket: server.socketPath).stdout, "1\n", "the good row is loaded")
+    }
+
     func testExitCodes() throws {
         let server = try ServerProcess(arguments: ["--tiers", "l1"])
         defer {

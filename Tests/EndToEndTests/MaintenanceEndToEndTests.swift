@@ -164,17 +164,43 @@ final class MaintenanceEndToEndTests: XCTestCase {
             in: base
         )
         XCTAssertEqual(imported.status, 0, imported.stderr)
-        XCTAssertEqual(imported.stdout, "imported 4, skipped 2\n", "k2 expired, one corrupt JSONL line")
+        XCTAssertEqual(
+            imported.stdout,
+            "imported 4, skipped 2\nskipped: 1 expired, 1 broken rows or lines, 0 with credentials not decryptable with the given keys\n",
+            "k2 expired, one corrupt JSONL line"
+        )
 
         // Options instead: a key file, the L3 path and an l2_cache.db file; no previous key.
         let keyFile = base + "/proxywhirl.key"
         try (key + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
-        let other = try cachesrvd([
+        let otherArguments = [
             "import-proxywhirl", "--socket", socket, "--data-dir", base + "/other", "--proxywhirl-key", keyFile,
             "--l3", base + "/.cache/db/proxywhirl.db", "--l2", base + "/.cache/proxies/l2_cache.db",
-        ])
+        ]
+        XCTAssertEqual(chmod(keyFile, 0o644), 0)
+        let openKey = try cachesrvd(otherArguments)
+        XCTAssertNotEqual(openKey.status, 0, "a key file others can read is refused")
+        XCTAssertTrue(
+            openKey.stderr.contains("mode 0644") && openKey.stderr.contains("chmod 600 \(keyFile)"),
+            openKey.stderr
+        )
+        XCTAssertEqual(chmod(keyFile, 0o600), 0)
+
+        // k3 is under the previous key, not given here: nothing is written unless asked to skip it.
+        let refused = try cachesrvd(otherArguments)
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("the credentials of 1 entries cannot be decrypted"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--skip-undecryptable"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/other/cachesrvd.db"), "nothing written")
+        let other = try cachesrvd(otherArguments + ["--skip-undecryptable"])
         XCTAssertEqual(other.status, 0, other.stderr)
-        XCTAssertEqual(other.stdout, "imported 2, skipped 2\n", "k1 and k5; k2 expired, k3 under an unknown key")
+        XCTAssertEqual(
+            other.stdout,
+            "imported 2, skipped 2\n"
+                + "skipped: 1 expired, 0 broken rows or lines, 1 with credentials not decryptable with the given keys\n",
+            "k1 and k5; k2 expired, k3 under an unknown key"
+        )
 
         let server = try ServerProcess(directory: base)
         defer { server.stop() }

@@ -175,9 +175,76 @@ final class FernetKeyLoaderTests: XCTestCase {
         }
     }
 
-    private func writeFile(_ name: String, _ text: String) throws -> String {
+    func testKeyFileOpenToGroupOrOthersIsRefusedWithTheFix() throws {
+        let key = FernetKey.generate()
+        for (mode, who) in [(0o644, "group and others"), (0o640, "its group"), (0o604, "others"), (0o620, "its group")]
+        {
+            let keyFile = try writeFile("open-\(mode).key", key.base64URL, mode: mode_t(mode))
+            XCTAssertThrowsError(
+                try EncryptionKeyLoader.load(
+                    environment: [:],
+                    keyFile: keyFile,
+                    dataDirectory: directory,
+                    logger: logger
+                )
+            ) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("mode 0\(String(mode, radix: 8)) lets \(who) access it"), text)
+                XCTAssertTrue(text.contains("chmod 600 \(keyFile)"), text)
+                XCTAssertFalse(text.contains(key.base64URL))
+            }
+        }
+        // The same file made private is accepted.
+        let keyFile = try writeFile("private.key", key.base64URL)
+        let loaded = try EncryptionKeyLoader.load(
+            environment: [:],
+            keyFile: keyFile,
+            dataDirectory: directory,
+            logger: logger
+        )
+        XCTAssertEqual(loaded.cipher.current, key)
+    }
+
+    func testGeneratedKeyFileOpenedUpLaterIsRefused() throws {
+        _ = try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: directory, logger: logger)
+        let path = directory + "/" + EncryptionKeyLoader.defaultKeyFileName
+        XCTAssertEqual(chmod(path, 0o644), 0)
+        XCTAssertThrowsError(
+            try EncryptionKeyLoader.load(environment: [:], keyFile: nil, dataDirectory: directory, logger: logger)
+        ) { error in
+            XCTAssertTrue("\(error)".contains("chmod 600 \(path)"), "\(error)")
+        }
+    }
+
+    func testKeyFileOwnedByAnotherUserIsRefused() {
+        let me = geteuid()
+        let other: uid_t = me == 4242 ? 4343 : 4242
+        let problem = KeyFileCheck.problem(mode: 0o100600, owner: other, path: "/k", reader: me)
+        XCTAssertEqual(
+            problem,
+            "is owned by uid \(other), not by uid \(me) that reads it (nor root): another user must not control the key; "
+                + "run chown \(me) /k && chmod 600 /k"
+        )
+        XCTAssertNil(KeyFileCheck.problem(mode: 0o100600, owner: me, path: "/k", reader: me))
+        XCTAssertNil(KeyFileCheck.problem(mode: 0o100400, owner: 0, path: "/k", reader: 1000), "root-owned is trusted")
+        XCTAssertNotNil(KeyFileCheck.problem(mode: 0o100644, owner: 0, path: "/k", reader: 1000))
+    }
+
+    func testKeyFileOwnedByAnotherUserIsRefusedOnDisk() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to give a file to another user") }
+        let keyFile = try writeFile("theirs.key", FernetKey.generate().base64URL)
+        XCTAssertEqual(chown(keyFile, 4242, 4242), 0)
+        XCTAssertThrowsError(
+            try EncryptionKeyLoader.load(environment: [:], keyFile: keyFile, dataDirectory: directory, logger: logger)
+        ) { error in
+            XCTAssertTrue("\(error)".contains("is owned by uid 4242"), "\(error)")
+        }
+    }
+
+    private func writeFile(_ name: String, _ text: String, mode: mode_t = 0o600) throws -> String {
         let path = directory + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(path, mode), 0)
         return path
     }
 }

@@ -52,6 +52,7 @@ final class ImportProxywhirlTests: JSONLTestCase {
         l3("k4", "http://old:80", "old", None, now - 100, now + 500)  # older than its L2 copy
         l3("k6", "http://k6:80", "user6", "pass6", now - 20, now + 500, fernet=old)  # previous key
         l3("k9", "http://l3wins:80", None, None, now - 5, now + 500)  # newer than its L2 copy
+        l3("k8", "http://k8:80", "user8", None, now - 20, now + 500)  # health fields; a newer l2_cache copy has none
         db.commit()
 
         def line(key, url, user, touched, expires):
@@ -80,6 +81,9 @@ final class ImportProxywhirlTests: JSONLTestCase {
         l2.execute("INSERT INTO l2_cache VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    ("k7", "http://k7:80", enc(current, "user7"), None, "l2db", now - 60, now - 60, 1, 60, now + 30,
                     "degraded", 0, 0))
+        l2.execute("INSERT INTO l2_cache VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   ("k8", "http://k8:80", enc(current, "user8"), None, "l2db", now - 1000, now - 5, 9, 3600, now + 500,
+                    "degraded", 0, 1))
         l2.commit()
         """#
 
@@ -96,8 +100,11 @@ final class ImportProxywhirlTests: JSONLTestCase {
             previousKeys: [previous],
             now: now
         )
-        XCTAssertEqual(result.entries.map(\.key), ["k1", "k4", "k5", "k6", "k7", "k9"])
+        XCTAssertEqual(result.entries.map(\.key), ["k1", "k4", "k5", "k6", "k7", "k8", "k9"])
         XCTAssertEqual(result.skipped, 3, "k2 expired, k3 broken token, one corrupt JSONL line")
+        XCTAssertEqual(result.expired, 1)
+        XCTAssertEqual(result.broken, 1)
+        XCTAssertEqual(result.undecryptable, ["k3"], "a token no key decrypts")
         let byKey = Dictionary(uniqueKeysWithValues: result.entries.map { ($0.key, $0) })
 
         let k1 = try XCTUnwrap(byKey["k1"])
@@ -120,7 +127,26 @@ final class ImportProxywhirlTests: JSONLTestCase {
         XCTAssertEqual(byKey["k4"]?.proxyURL, "http://new:80", "the L2 copy was touched later")
         XCTAssertEqual(byKey["k4"]?.username, "new")
         XCTAssertEqual(byKey["k4"]?.source, "l2src")
+        // The newer JSONL line has no health-monitoring keys: L3's health fields stay.
+        XCTAssertEqual(byKey["k4"]?.lastHealthCheck, now - 30)
+        XCTAssertEqual(byKey["k4"]?.consecutiveHealthFailures, 2)
+        XCTAssertEqual(byKey["k4"]?.totalHealthChecks, 7)
+        XCTAssertEqual(byKey["k4"]?.lastHealthError, "timeout")
+        XCTAssertEqual(byKey["k4"]?.healthStatus, .unknown, "the line holds health_status and is newer")
         XCTAssertEqual(byKey["k9"]?.proxyURL, "http://l3wins:80", "the L3 copy was updated later")
+
+        // Both L2 backends: the newer l2_cache copy wins the fields it has, never the health columns it lacks.
+        let k8 = try XCTUnwrap(byKey["k8"])
+        XCTAssertEqual(k8.source, "l2db")
+        XCTAssertEqual(k8.lastAccessed, now - 5)
+        XCTAssertEqual(k8.accessCount, 9)
+        XCTAssertEqual(k8.healthStatus, .degraded)
+        XCTAssertEqual(k8.failureCount, 0)
+        XCTAssertEqual(k8.lastHealthCheck, now - 30)
+        XCTAssertEqual(k8.consecutiveHealthFailures, 2)
+        XCTAssertEqual(k8.totalHealthChecks, 7)
+        XCTAssertEqual(k8.lastHealthError, "timeout")
+        XCTAssertEqual(k8.username, "user8")
         XCTAssertNil(byKey["k5"]?.username)
         XCTAssertEqual(byKey["k6"]?.password, "pass6", "decrypted with the previous key")
         XCTAssertEqual(byKey["k7"]?.username, "user7")
@@ -139,8 +165,9 @@ final class ImportProxywhirlTests: JSONLTestCase {
             previousKeys: [],
             now: now
         )
-        XCTAssertEqual(result.entries.map(\.key), ["k1", "k4", "k9"])
+        XCTAssertEqual(result.entries.map(\.key), ["k1", "k4", "k8", "k9"])
         XCTAssertEqual(result.skipped, 3, "k2 expired, k3 broken, k6 under an unknown key")
+        XCTAssertEqual(result.undecryptable, ["k3", "k6"])
     }
 
     func testL2OnlyAndMissingDatabase() throws {
@@ -154,7 +181,7 @@ final class ImportProxywhirlTests: JSONLTestCase {
             previousKeys: [],
             now: now
         )
-        XCTAssertEqual(l2.entries.map(\.key), ["k4", "k5", "k7", "k9"])
+        XCTAssertEqual(l2.entries.map(\.key), ["k4", "k5", "k7", "k8", "k9"])
         XCTAssertEqual(l2.skipped, 1)
         XCTAssertThrowsError(
             try ProxywhirlImporter.read(

@@ -12,7 +12,8 @@ import Darwin
 /// Order: the environment variable `CACHESRVD_ENCRYPTION_KEY`, else the `--encryption-key-file`
 /// file, else `<data directory>/encryption.key`, generated (mode 0600) when missing and reused after.
 /// Previous keys, still accepted for decryption, come from `CACHESRVD_ENCRYPTION_KEY_PREVIOUS`
-/// (comma-separated).
+/// (comma-separated). A key file readable or writable by group or others, or owned by another user, is
+/// refused (`KeyFileCheck`).
 public enum EncryptionKeyLoader {
     /// The environment variable holding the current key.
     public static let keyVariable = "CACHESRVD_ENCRYPTION_KEY"
@@ -46,6 +47,15 @@ public enum EncryptionKeyLoader {
             )
         }
         return (CredentialCipher(current: current, previous: previous), source)
+    }
+
+    /// Reads a key from a file (surrounding white space ignored), refusing a file that is not private
+    /// to its owner (`KeyFileCheck`).
+    ///
+    /// - Throws: `KeyLoadError` naming the file and what is wrong, never the file's content.
+    public static func readKey(fromFile path: String) throws(KeyLoadError) -> FernetKey {
+        let source = "key file \(path)"
+        return try parse(try readFile(path, source: source), source: source)
     }
 
     private static func currentKey(
@@ -142,18 +152,21 @@ public enum EncryptionKeyLoader {
             if errno == ENOENT { return nil }
             throw KeyLoadError(source: source, reason: "cannot read: \(errnoText())")
         }
-        return try readAll(fd, source: source)
+        return try readAll(fd, path: path, source: source)
     }
 
     private static func readFile(_ path: String, source: String) throws(KeyLoadError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KeyLoadError(source: source, reason: "cannot read: \(errnoText())") }
-        return try readAll(fd, source: source)
+        return try readAll(fd, path: path, source: source)
     }
 
     /// Reads an open key file to its end and closes it.
-    private static func readAll(_ fd: Int32, source: String) throws(KeyLoadError) -> String {
+    private static func readAll(_ fd: Int32, path: String, source: String) throws(KeyLoadError) -> String {
         defer { close(fd) }
+        if let problem = KeyFileCheck.problem(withOpenFile: fd, path: path) {
+            throw KeyLoadError(source: source, reason: problem)
+        }
         var bytes = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -28,7 +28,7 @@ public enum JSONLMigration {
         var skipped = corrupt
         var migrated = 0
         var batch = [StoreWrite]()
-        for record in records {
+        for (record, _) in records {
             guard !record.entry.isExpired(at: now), let entry = try? record.open(cipher: cipher) else {
                 skipped += 1
                 continue
@@ -48,27 +48,36 @@ public enum JSONLMigration {
     }
 
     /// The records of every `shard_*.jsonl` in `directory` (the last line of a key wins), in key
-    /// order, and the number of corrupt lines.
-    static func readShards(in directory: String) throws(StoreError) -> (records: [JSONLRecord], corrupt: Int) {
+    /// order, each with the fields its line holds (a key present, even as null), and the number of
+    /// corrupt lines.
+    static func readShards(
+        in directory: String
+    ) throws(StoreError) -> (records: [(record: JSONLRecord, fields: Set<CacheEntry.Field>)], corrupt: Int) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
             throw StoreError(.io, "cannot list \(directory): \(error.localizedDescription)")
         }
-        var byKey = [String: JSONLRecord]()
+        var byKey = [String: (record: JSONLRecord, fields: Set<CacheEntry.Field>)]()
         var corrupt = 0
         for name in names.sorted() where name.hasPrefix("shard_") && name.hasSuffix(".jsonl") {
             guard let bytes = try JSONLFileSystem.readFile(directory + "/" + name) else { continue }
             for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
                 if let record = JSONLEntryCodec.decode(line) {
-                    byKey[record.key] = record
+                    byKey[record.key] = (record, fields(of: line))
                 } else {
                     corrupt += 1
                 }
             }
         }
         return (byKey.keys.sorted().map { byKey[$0]! }, corrupt)
+    }
+
+    /// The entry fields a (valid) line has a key for.
+    private static func fields(of line: some Collection<UInt8>) -> Set<CacheEntry.Field> {
+        let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
+        return Set((object?.keys).map { $0.compactMap(ProxywhirlCopy.field(named:)) } ?? [])
     }
 }

@@ -1,8 +1,29 @@
 /// Turns a row of proxywhirl's `cache_entries` (L3) or `l2_cache` (SQLite L2) into an entry.
 enum ProxywhirlRow {
-    /// The entry of `row` with its credentials decrypted; `nil` when the row is broken (no key or
-    /// URL, a value of the wrong type, an unknown health status) or a credential cannot be decrypted.
-    static func entry(_ row: [String: SQLiteValue], cipher: CredentialCipher) -> CacheEntry? {
+    /// What a row holds.
+    enum Outcome: Sendable {
+        /// The entry with its credentials decrypted, and the fields the row's table has columns for.
+        case entry(CacheEntry, fields: Set<CacheEntry.Field>)
+        /// A row of this key whose credentials no given key decrypts.
+        case undecryptable(key: String)
+        /// Not an entry: no key or URL, a value of the wrong type, an unknown health status.
+        case broken
+    }
+
+    /// Reads `row`, decrypting its credentials with `cipher`.
+    static func read(_ row: [String: SQLiteValue], cipher: CredentialCipher) -> Outcome {
+        guard var entry = fields(row) else { return .broken }
+        do {
+            entry.username = try credential(row["username_encrypted"], cipher)
+            entry.password = try credential(row["password_encrypted"], cipher)
+        } catch {
+            return .undecryptable(key: entry.key)
+        }
+        return .entry(entry, fields: Set(row.keys.compactMap(ProxywhirlCopy.field(named:))))
+    }
+
+    /// The entry of `row` without its credentials; `nil` when the row is broken.
+    private static func fields(_ row: [String: SQLiteValue]) -> CacheEntry? {
         guard let key = row["key"]?.text, !key.isEmpty, let proxyURL = row["proxy_url"]?.text else { return nil }
         guard let fetchTime = time(row["fetch_time"]),
             let lastAccessed = time(row["last_accessed"]),
@@ -36,8 +57,6 @@ enum ProxywhirlRow {
             entry.recoveryAttempt = try int(row["recovery_attempt"])
             entry.totalHealthChecks = try int(row["total_health_checks"])
             entry.totalHealthCheckFailures = try int(row["total_health_check_failures"])
-            entry.username = try credential(row["username_encrypted"], cipher)
-            entry.password = try credential(row["password_encrypted"], cipher)
         } catch {
             return nil
         }

@@ -2,6 +2,8 @@ import Foundation
 
 /// Reads and writes shard lines: one JSON object per entry with every field under proxywhirl's
 /// names, times as ISO-8601 text with an offset, credentials as hex of the Fernet token's bytes.
+/// A proxy URL with a password is written masked, followed by `proxy_url_encrypted` (hex of the whole
+/// URL's token); the field is left out otherwise, so lines without a password are proxywhirl's.
 ///
 /// Writing is done by hand (fixed field order, `"expires_at": null` for an entry that never
 /// expires); reading uses `JSONDecoder` and accepts proxywhirl's lines (times as text or numbers,
@@ -14,6 +16,9 @@ enum JSONLEntryCodec {
         var writer = JSONObjectWriter(taking: &output)
         writer.field("key", string: entry.key)
         writer.field("proxy_url", string: entry.proxyURL)
+        if let token = record.proxyURLToken {
+            writer.field("proxy_url_encrypted", string: Hex.encode(token.utf8))
+        }
         writer.field("username_encrypted", string: record.usernameToken.map { Hex.encode($0.utf8) })
         writer.field("password_encrypted", string: record.passwordToken.map { Hex.encode($0.utf8) })
         writer.field("source", string: entry.source)

@@ -9,6 +9,7 @@ struct JSONLLine: Decodable {
         case proxyURL = "proxy_url"
         case usernameEncrypted = "username_encrypted"
         case passwordEncrypted = "password_encrypted"
+        case proxyURLEncrypted = "proxy_url_encrypted"
         case source
         case fetchTime = "fetch_time"
         case lastAccessed = "last_accessed"
@@ -65,7 +66,8 @@ struct JSONLLine: Decodable {
         record = JSONLRecord(
             entry: entry,
             usernameToken: try Self.token(c, .usernameEncrypted),
-            passwordToken: try Self.token(c, .passwordEncrypted)
+            passwordToken: try Self.token(c, .passwordEncrypted),
+            proxyURLToken: try Self.token(c, .proxyURLEncrypted)
         )
     }
 

@@ -2,28 +2,36 @@
 /// Fernet tokens. Shards, the in-memory index and compaction all handle records, so credentials
 /// are encrypted once per put and decrypted only when an entry is read.
 struct JSONLRecord: Sendable, Equatable {
-    /// The entry with `username` and `password` set to `nil`.
+    /// The entry with `username` and `password` set to `nil`, and its `proxyURL` as stored (the
+    /// password masked when `proxyURLToken` is set).
     var entry: CacheEntry
     /// The Fernet token (URL-safe base64 text) of the username, if any.
     var usernameToken: String?
     /// The Fernet token of the password, if any.
     var passwordToken: String?
+    /// The Fernet token of the whole proxy URL, when it carries a password (see `ProxyURLSeal`).
+    var proxyURLToken: String?
 
-    init(entry: CacheEntry, usernameToken: String?, passwordToken: String?) {
+    init(entry: CacheEntry, usernameToken: String?, passwordToken: String?, proxyURLToken: String? = nil) {
         var stripped = entry
         stripped.username = nil
         stripped.password = nil
         self.entry = stripped
         self.usernameToken = usernameToken
         self.passwordToken = passwordToken
+        self.proxyURLToken = proxyURLToken
     }
 
-    /// Encrypts `entry`'s credentials with `cipher`'s current key.
+    /// Encrypts `entry`'s credentials (and a proxy URL that carries a password) with `cipher`'s current key.
     init(sealing entry: CacheEntry, cipher: CredentialCipher) {
+        let url = ProxyURLSeal.seal(entry.proxyURL, with: cipher)
+        var stored = entry
+        stored.proxyURL = url.text
         self.init(
-            entry: entry,
+            entry: stored,
             usernameToken: entry.username.map(cipher.encrypt),
-            passwordToken: entry.password.map(cipher.encrypt)
+            passwordToken: entry.password.map(cipher.encrypt),
+            proxyURLToken: url.token
         )
     }
 
@@ -34,6 +42,7 @@ struct JSONLRecord: Sendable, Equatable {
     /// - Throws: `StoreError(.decryption)` when a token cannot be decrypted with any configured key.
     func open(cipher: CredentialCipher) throws(StoreError) -> CacheEntry {
         var result = entry
+        result.proxyURL = try ProxyURLSeal.open(text: entry.proxyURL, token: proxyURLToken, with: cipher, key: key)
         if let usernameToken {
             result.username = try cipher.decrypt(usernameToken)
         }

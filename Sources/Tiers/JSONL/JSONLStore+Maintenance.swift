@@ -124,11 +124,16 @@ extension JSONLStore {
                     for (key, slot) in shard.slots {
                         var record = slot.record
                         guard let username = rekey(record.usernameToken, bridge, newCipher, &unreadable),
-                            let password = rekey(record.passwordToken, bridge, newCipher, &unreadable)
+                            let password = rekey(record.passwordToken, bridge, newCipher, &unreadable),
+                            let url = rekey(record.proxyURLToken, bridge, newCipher, &unreadable)
                         else { continue }
-                        guard username != record.usernameToken || password != record.passwordToken else { continue }
+                        guard
+                            username != record.usernameToken || password != record.passwordToken
+                                || url != record.proxyURLToken
+                        else { continue }
                         record.usernameToken = username
                         record.passwordToken = password
+                        record.proxyURLToken = url
                         shard.slots[key]?.record = record
                         shard.slots[key]?.line = JSONLEntryCodec.encode(record)
                         changed = true

@@ -61,6 +61,15 @@ public final class JSONLStore: PersistentStore {
             shards.append(shard)
         }
         self.shards = shards
+        do {
+            try sealLegacySecrets()
+        } catch {
+            // The store still works; the lines stay as they were until written again.
+            logger.warning(
+                "JSONL lines with clear URL passwords not sealed",
+                metadata: ["cache.tier": "l2", "error": "\(error)"]
+            )
+        }
         let corrupt = corruptLinesSkipped
         if corrupt > 0 {
             logger.info(

@@ -1,8 +1,9 @@
 /// Maps a `CacheEntry` to and from a row of an entries table, in the column order of
-/// `SQLiteSchema.entryColumns` (parameters 1...21 when binding, columns 0...20 when reading).
+/// `SQLiteSchema.entryColumns` (parameters 1...22 when binding, columns 0...21 when reading).
 ///
 /// Credentials are stored only as Fernet tokens: the token's ASCII bytes in the `*_encrypted`
-/// BLOBs, as proxywhirl stores `fernet.encrypt(...)`; NULL when absent.
+/// BLOBs, as proxywhirl stores `fernet.encrypt(...)`; NULL when absent. A `proxy_url` with a password
+/// is stored masked, the whole URL in `proxy_url_encrypted` (see `ProxyURLSeal`).
 enum EntryRow {
     /// How many columns (and parameters) an entry takes.
     static let columnCount = Int32(SQLiteSchema.entryColumns.count)
@@ -13,7 +14,8 @@ enum EntryRow {
     /// Binds `entry` to parameters 1...`columnCount`, encrypting its credentials with `cipher`.
     static func bind(_ entry: CacheEntry, to statement: SQLiteStatement, cipher: CredentialCipher) {
         statement.bind(1, entry.key)
-        statement.bind(2, entry.proxyURL)
+        let url = ProxyURLSeal.seal(entry.proxyURL, with: cipher)
+        statement.bind(2, url.text)
         statement.bindBlob(3, encrypt(entry.username, with: cipher))
         statement.bindBlob(4, encrypt(entry.password, with: cipher))
         statement.bind(5, entry.source)
@@ -33,6 +35,7 @@ enum EntryRow {
         statement.bind(19, entry.lastHealthError)
         statement.bind(20, entry.totalHealthChecks)
         statement.bind(21, entry.totalHealthCheckFailures)
+        statement.bindBlob(22, url.token.map { Array($0.utf8) })
     }
 
     /// Reads the entry in columns 0...`columnCount - 1` of the current row (or of a salvaged row).
@@ -41,7 +44,13 @@ enum EntryRow {
     ///   treated as corrupt by the cache); the message names the key, never the token.
     static func read(_ statement: some EntryColumnSource, cipher: CredentialCipher) throws(StoreError) -> CacheEntry {
         let key = statement.text(0)
-        var entry = CacheEntry(key: key, proxyURL: statement.text(1), now: 0, ttlSeconds: nil)
+        let proxyURL = try ProxyURLSeal.open(
+            text: statement.text(1),
+            token: statement.bytes(21).map { String(decoding: $0, as: UTF8.self) },
+            with: cipher,
+            key: key
+        )
+        var entry = CacheEntry(key: key, proxyURL: proxyURL, now: 0, ttlSeconds: nil)
         entry.username = try decrypt(statement.bytes(2), with: cipher, key: key, field: "username")
         entry.password = try decrypt(statement.bytes(3), with: cipher, key: key, field: "password")
         entry.source = statement.text(4)

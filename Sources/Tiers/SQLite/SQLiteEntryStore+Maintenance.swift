@@ -90,10 +90,15 @@ extension SQLiteEntryStore {
                     guard let last = page.last else { break }
                     cursor = last.rowid
                     for row in page {
-                        guard
-                            let username = try? Self.reencrypt(row.username, from: oldCipher, to: newCipher),
-                            let password = try? Self.reencrypt(row.password, from: oldCipher, to: newCipher)
-                        else {
+                        // Not `try?`: it would flatten a NULL token (nil) into a failure.
+                        let username: [UInt8]?
+                        let password: [UInt8]?
+                        let url: [UInt8]?
+                        do {
+                            username = try Self.reencrypt(row.username, from: oldCipher, to: newCipher)
+                            password = try Self.reencrypt(row.password, from: oldCipher, to: newCipher)
+                            url = try Self.reencrypt(row.url, from: oldCipher, to: newCipher)
+                        } catch {
                             skipped += 1
                             continue
                         }
@@ -101,6 +106,7 @@ extension SQLiteEntryStore {
                         update.bindBlob(1, username)
                         update.bindBlob(2, password)
                         update.bind(3, row.rowid)
+                        update.bindBlob(4, url)
                         try update.run()
                         changed += 1
                     }
@@ -125,6 +131,8 @@ extension SQLiteEntryStore {
         var rowid: Int
         var username: [UInt8]?
         var password: [UInt8]?
+        /// The whole proxy_url's token, when it carries a password.
+        var url: [UInt8]?
     }
 
     /// The next rows (by rowid) after `cursor` that hold a credential.
@@ -136,7 +144,12 @@ extension SQLiteEntryStore {
         var rows: [CredentialRow] = []
         while try statement.step() {
             rows.append(
-                CredentialRow(rowid: statement.int(0), username: statement.bytes(2), password: statement.bytes(3))
+                CredentialRow(
+                    rowid: statement.int(0),
+                    username: statement.bytes(2),
+                    password: statement.bytes(3),
+                    url: statement.bytes(4)
+                )
             )
         }
         return rows

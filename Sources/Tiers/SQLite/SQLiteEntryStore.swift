@@ -48,7 +48,7 @@ final class SQLiteEntryStore: Sendable {
         self.cipherBox = NIOLockedValueBox(cipher)
         try SQLiteFiles.ensureDirectory(SQLiteFiles.directory(of: path))
         let openWriter: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
-            try Self.openWriter(path: path, schema: schema, fsync: fsync, logger: logger)
+            try Self.openWriter(path: path, schema: schema, fsync: fsync, cipher: cipher, logger: logger)
         }
         let openReader: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
             try Self.openReader(path: path)
@@ -138,6 +138,7 @@ final class SQLiteEntryStore: Sendable {
         path: String,
         schema: SQLiteSchema,
         fsync: FsyncPolicy,
+        cipher: CredentialCipher,
         logger: Logger
     ) throws(StoreError) -> SQLiteDatabase {
         try SQLiteFiles.createPrivateFile(path)
@@ -149,13 +150,13 @@ final class SQLiteEntryStore: Sendable {
             throw StoreError(.io, "cannot switch \(path) to WAL (journal mode \(mode ?? "unknown"))")
         }
         try db.execute("PRAGMA synchronous = \(synchronousLevel(for: fsync))")
-        if let report = try schema.migrate(db) {
+        if let report = try schema.migrate(db, cipher: cipher) {
             logger.info(
                 "sqlite schema set up",
                 metadata: [
                     "schema.from": "\(report.fromVersion)", "schema.to": "\(report.toVersion)",
                     "schema.created": "\(report.created)", "schema.rebuilt": "\(report.rebuilt)",
-                    "schema.added": "\(report.addedColumns)",
+                    "schema.added": "\(report.addedColumns)", "schema.sealed_rows": "\(report.sealedRows)",
                 ]
             )
         }

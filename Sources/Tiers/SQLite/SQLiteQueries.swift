@@ -41,11 +41,15 @@ struct SQLiteQueries: Sendable {
         scan = "SELECT rowid, key FROM \(table) WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
         removeExpired = "DELETE FROM \(table) WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING key"
         credentialsPage = """
-            SELECT rowid, key, username_encrypted, password_encrypted FROM \(table)
-            WHERE rowid > ?1 AND (username_encrypted IS NOT NULL OR password_encrypted IS NOT NULL)
+            SELECT rowid, key, username_encrypted, password_encrypted, proxy_url_encrypted FROM \(table)
+            WHERE rowid > ?1 AND (username_encrypted IS NOT NULL OR password_encrypted IS NOT NULL
+                OR proxy_url_encrypted IS NOT NULL)
             ORDER BY rowid LIMIT ?2
             """
-        updateCredentials = "UPDATE \(table) SET username_encrypted = ?1, password_encrypted = ?2 WHERE rowid = ?3"
+        updateCredentials = """
+            UPDATE \(table) SET username_encrypted = ?1, password_encrypted = ?2, proxy_url_encrypted = ?4
+            WHERE rowid = ?3
+            """
 
         if let history = schema.history?.name {
             removeAll = ["DELETE FROM \(history)", "DELETE FROM \(table)"]

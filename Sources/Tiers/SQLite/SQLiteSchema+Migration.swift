@@ -9,6 +9,8 @@ extension SQLiteSchema {
         var rebuilt: [String] = []
         /// `table.column` added with `ALTER TABLE ADD COLUMN`.
         var addedColumns: [String] = []
+        /// Rows whose URL passwords were sealed or masked (`sealLegacySecrets`).
+        var sealedRows = 0
     }
 
     /// Creates the tables of a new file or upgrades an older one (a proxywhirl-made file has
@@ -17,20 +19,31 @@ extension SQLiteSchema {
     /// Must run before `PRAGMA foreign_keys=ON` on this connection: a rebuild drops and recreates
     /// the parent table, which would otherwise cascade into `health_history`.
     ///
+    /// An upgrade from before `sealedVersion` also seals the URL passwords older versions stored in
+    /// clear, with `cipher` (`sealLegacySecrets`).
+    ///
     /// - Returns: what was done, or `nil` when the file was already current (the usual case: one
     ///   `PRAGMA user_version` read, no other schema work).
     /// - Throws: `.corrupt` when a table of ours exists but lacks a required column (not a file of
     ///   this tier); `.io` when the file was written by a newer schema version.
-    func migrate(_ db: SQLiteDatabase) throws(StoreError) -> MigrationReport? {
+    func migrate(_ db: SQLiteDatabase, cipher: CredentialCipher) throws(StoreError) -> MigrationReport? {
         let version = try db.pragmaInteger("user_version")
         if version == Self.currentVersion { return nil }
         if version > Self.currentVersion {
             throw StoreError(.io, "\(db.path) has schema version \(version), newer than \(Self.currentVersion)")
         }
+        if version < Self.sealedVersion {
+            // Overwrite the clear text the seal replaces instead of leaving it in freed space.
+            try db.execute("PRAGMA secure_delete = ON")
+        }
+        defer { try? db.execute("PRAGMA secure_delete = OFF") }
         return try db.immediateTransaction { () throws(StoreError) -> MigrationReport in
             var report = MigrationReport(fromVersion: version, toVersion: Self.currentVersion)
             for table in tables {
                 try upgrade(table, in: db, report: &report)
+            }
+            if version < Self.sealedVersion && !report.created.contains(entries.name) {
+                report.sealedRows = try sealLegacySecrets(in: db, cipher: cipher)
             }
             if let history {
                 // proxywhirl never enabled foreign keys, so its history may point at deleted entries.

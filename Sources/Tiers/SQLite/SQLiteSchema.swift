@@ -38,8 +38,8 @@ struct SQLiteSchema: Sendable {
         }
     }
 
-    /// The schema version this code writes (`PRAGMA user_version`).
-    static let currentVersion = 1
+    /// The schema version this code writes (`PRAGMA user_version`): 1 first, 2 added `proxy_url_encrypted`.
+    static let currentVersion = 2
 
     /// The table of entries (`l2_cache` or `cache_entries`).
     var entries: Table
@@ -71,6 +71,8 @@ struct SQLiteSchema: Sendable {
         Column(name: "last_health_error", declaration: "TEXT"),
         Column(name: "total_health_checks", declaration: "INTEGER DEFAULT 0"),
         Column(name: "total_health_check_failures", declaration: "INTEGER DEFAULT 0"),
+        // Schema version 2: the whole proxy_url as a Fernet token when it carries a password (ProxyURLSeal).
+        Column(name: "proxy_url_encrypted", declaration: "BLOB"),
     ]
 
     /// L2: `l2_cache` in `l2_cache.db`.

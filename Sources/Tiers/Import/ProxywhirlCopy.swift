@@ -1,0 +1,72 @@
+/// One copy of an entry found in a proxywhirl cache (its L3, a JSONL shard or its SQLite L2), with the
+/// fields that copy really holds: proxywhirl's `l2_cache` has no health-monitoring columns, and older
+/// JSONL lines lack them too, so such a copy says nothing about those fields.
+struct ProxywhirlCopy: Sendable {
+    /// Where a copy comes from; on equal recency the higher one wins (L3, then JSONL, then SQLite L2).
+    enum Origin: Int, Sendable, Comparable {
+        case sqliteL2 = 0
+        case jsonl = 1
+        case l3 = 2
+
+        static func < (lhs: Origin, rhs: Origin) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    var entry: CacheEntry
+    /// The fields this copy holds (a column or a JSON key exists for them, even when NULL).
+    var fields: Set<CacheEntry.Field>
+    /// When the copy was last touched (later of `last_accessed` and L3's `updated_at`).
+    var recency: Double
+    var origin: Origin
+
+    /// The field a column of proxywhirl's tables or a key of its JSONL lines holds; `nil` for other
+    /// columns (`created_at`, ...).
+    static func field(named name: String) -> CacheEntry.Field? {
+        switch name {
+        case "username_encrypted": .username
+        case "password_encrypted": .password
+        case "proxy_url_encrypted": .proxyURL
+        default: CacheEntry.Field(rawValue: name)
+        }
+    }
+
+    /// Merges the copies of one key field by field: for each field, the newest copy that holds it wins
+    /// (on equal recency the higher origin). `nil` for no copies.
+    static func merge(_ copies: [ProxywhirlCopy]) -> CacheEntry? {
+        let ordered = copies.sorted { ($0.recency, $0.origin) < ($1.recency, $1.origin) }
+        guard var merged = ordered.first?.entry else { return nil }
+        for copy in ordered.dropFirst() {
+            for field in copy.fields {
+                merged.take(field, from: copy.entry)
+            }
+        }
+        return merged
+    }
+}
+
+extension CacheEntry {
+    /// Sets `field` to its value in `other`.
+    mutating func take(_ field: Field, from other: CacheEntry) {
+        switch field {
+        case .proxyURL: proxyURL = other.proxyURL
+        case .username: username = other.username
+        case .password: password = other.password
+        case .source: source = other.source
+        case .fetchTime: fetchTime = other.fetchTime
+        case .lastAccessed: lastAccessed = other.lastAccessed
+        case .accessCount: accessCount = other.accessCount
+        case .ttlSeconds: ttlSeconds = other.ttlSeconds
+        case .expiresAt: expiresAt = other.expiresAt
+        case .healthStatus: healthStatus = other.healthStatus
+        case .failureCount: failureCount = other.failureCount
+        case .evictedFromL1: evictedFromL1 = other.evictedFromL1
+        case .lastHealthCheck: lastHealthCheck = other.lastHealthCheck
+        case .consecutiveHealthFailures: consecutiveHealthFailures = other.consecutiveHealthFailures
+        case .consecutiveHealthSuccesses: consecutiveHealthSuccesses = other.consecutiveHealthSuccesses
+        case .recoveryAttempt: recoveryAttempt = other.recoveryAttempt
+        case .nextCheckTime: nextCheckTime = other.nextCheckTime
+        case .lastHealthError: lastHealthError = other.lastHealthError
+        case .totalHealthChecks: totalHealthChecks = other.totalHealthChecks
+        case .totalHealthCheckFailures: totalHealthCheckFailures = other.totalHealthCheckFailures
+        }
+    }
+}
