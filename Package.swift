@@ -80,6 +80,7 @@ let package = Package(
                 "CacheProtocol",
                 "Tiers",
                 "LocalSocket",
+                "Redaction",
                 "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

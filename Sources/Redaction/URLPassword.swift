@@ -33,6 +33,12 @@ public enum URLPassword {
     /// or a quote as well as at `/`, `?` and `#`.
     public static func maskedEverywhere(in text: String) -> String {
         let bytes = Array(text.utf8)
+        let ranges = passwordRangesEverywhere(in: bytes)
+        return ranges.isEmpty ? text : replacing(bytes, ranges)
+    }
+
+    /// The passwords of every `scheme://user:password@` URL in free text.
+    private static func passwordRangesEverywhere(in bytes: [UInt8]) -> [Range<Int>] {
         var ranges = [Range<Int>]()
         var index = 0
         while let separator = find(schemeSeparator, in: bytes, from: index) {
@@ -46,7 +52,20 @@ public enum URLPassword {
                 index = authority
             }
         }
-        return ranges.isEmpty ? text : replacing(bytes, ranges)
+        return ranges
+    }
+
+    /// Bytes that may hold a URL (a command argument: any bytes, not necessarily UTF-8) with every password masked:
+    /// those of `scheme://` URLs anywhere in them, else that of the whole argument read as one URL (the
+    /// scheme-less `user:password@host` form). `nil` when there is none, so the caller keeps its own bytes.
+    public static func masked(bytes: [UInt8]) -> [UInt8]? {
+        var ranges = passwordRangesEverywhere(in: bytes)
+        if ranges.isEmpty,
+            let whole = passwordRange(in: bytes, authorityStart: authorityStart(in: bytes), stopAtSpace: false)
+        {
+            ranges = [whole]
+        }
+        return ranges.isEmpty ? nil : replacingBytes(bytes, ranges)
     }
 
     /// `text` masked with `maskedEverywhere(in:)`; `nil` stays `nil`.
@@ -109,6 +128,10 @@ public enum URLPassword {
 
     /// `bytes` with each (ascending, disjoint) range replaced by the mask.
     private static func replacing(_ bytes: [UInt8], _ ranges: [Range<Int>]) -> String {
+        String(decoding: replacingBytes(bytes, ranges), as: UTF8.self)
+    }
+
+    private static func replacingBytes(_ bytes: [UInt8], _ ranges: [Range<Int>]) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(bytes.count)
         var cursor = 0
@@ -118,6 +141,6 @@ public enum URLPassword {
             cursor = range.upperBound
         }
         output += bytes[cursor...]
-        return String(decoding: output, as: UTF8.self)
+        return output
     }
 }

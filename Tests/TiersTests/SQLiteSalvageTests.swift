@@ -86,9 +86,10 @@ final class SQLiteSalvageTests: XCTestCase {
         try populate(.l3, cipher: cipher)
         let records = try SQLiteSalvage(path: SQLiteStoreKind.l3.databasePath(in: directory)).records()
         XCTAssertEqual(records.unreadableCells, 0)
-        let entries = records.records.filter { $0.values.count == 23 }
+        let entries = records.records.filter { $0.values.count == SQLiteSchema.l3.entries.columns.count }
         XCTAssertEqual(Set(entries.map(\.rowid)), Set((1...Int64(entryCount)).map { $0 }))
-        let history = records.records.filter { $0.values.count == 7 && $0.values.first == .null }
+        let historyColumns = try XCTUnwrap(SQLiteSchema.l3.history).columns.count
+        let history = records.records.filter { $0.values.count == historyColumns && $0.values.first == .null }
         XCTAssertEqual(history.count, entryCount / 5 * 2)
     }
 

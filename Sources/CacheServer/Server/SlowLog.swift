@@ -1,12 +1,13 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Redaction
 import Tiers
 
 /// Redis's slow log: the most recent commands that ran longer than `slowlog-log-slower-than`.
 ///
 /// Entries keep copies of at most 32 arguments of at most 128 bytes each (Redis's limits), never slices of a
 /// client's request buffer, and never a secret: AUTH and HELLO's AUTH arguments, credential field values and the
-/// user information of URLs are stored as `(redacted)`.
+/// passwords inside URLs are masked (`user:***@`).
 final class SlowLog: Sendable {
     /// One logged command.
     struct Entry: Sendable {
@@ -157,19 +158,10 @@ final class SlowLog: Sendable {
         }
     }
 
-    /// The argument with the user information of a URL in it (`scheme://user:password@host`) replaced by
-    /// `(redacted)`; the argument itself when it holds none.
+    /// The argument with the password of any URL in it masked (`http://user:***@host`, the Redaction module's rule
+    /// that the tiers and exports follow too); the argument itself when it holds none.
     static func withoutUserInfo(_ argument: ByteBuffer) -> ByteBuffer {
-        let bytes = argument.readableBytesView
-        guard let scheme = bytes.firstRange(of: "://".utf8) else { return argument }
-        let authorityStart = scheme.upperBound
-        let authorityEnd = bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") } ?? bytes.endIndex
-        guard let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) else {
-            return argument
-        }
-        var copy = ByteBuffer(bytes: bytes[..<authorityStart])
-        copy.writeString(redacted)
-        copy.writeBytes(bytes[at...])
-        return copy
+        guard let masked = URLPassword.masked(bytes: Array(argument.readableBytesView)) else { return argument }
+        return ByteBuffer(bytes: masked)
     }
 }
