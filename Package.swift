@@ -153,6 +153,13 @@ let package = Package(
             path: "Tests/LocalSocketTests",
             swiftSettings: swiftSettings
         ),
+        // cachesrvd's own parts: the configuration file and reload bookkeeping.
+        .testTarget(
+            name: "CacheSrvdTests",
+            dependencies: ["cachesrvd"],
+            path: "Tests/CacheSrvdTests",
+            swiftSettings: swiftSettings
+        ),
         // cachectl's pure parts: CSV/JSON parsing, warm rows, reply formatting, key derivation.
         .testTarget(
             name: "CacheCtlTests",

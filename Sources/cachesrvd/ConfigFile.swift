@@ -39,7 +39,8 @@ struct ConfigFile {
     init(path: String, text: String) throws {
         self.path = path
         var lines: [Line] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character: split on every newline character, so CRLF files read as LF ones.
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let number = index + 1
             guard let line = try Self.parse(Substring(raw), number: number, path: path) else { continue }
             if line.name == "config" {
@@ -51,8 +52,7 @@ struct ConfigFile {
     }
 
     private static func parse(_ raw: Substring, number: Int, path: String) throws -> Line? {
-        var text = raw.drop { $0 == " " || $0 == "\t" }
-        if text.hasSuffix("\r") { text = text.dropLast() }
+        let text = raw.drop { $0 == " " || $0 == "\t" }
         guard !text.isEmpty, text.first != "#" else { return nil }
         let name = text.prefix { $0 != " " && $0 != "\t" }
         var rest = text.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }

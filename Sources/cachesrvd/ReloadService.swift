@@ -73,15 +73,23 @@ struct ReloadService: Service {
 }
 
 extension ServeOptions {
-    /// Each option's name and value as text, for telling what a reload changed.
+    /// Each option's name (as on the command line) and value as text, for telling what a reload changed.
     var settingValues: [(String, String)] {
         Mirror(reflecting: self).children.compactMap { child in
             guard let label = child.label else { return nil }
-            let name = label.drop { $0 == "_" }.reduce(into: "") { name, character in
-                if character.isUppercase, !name.isEmpty { name += "-" }
-                name += character.lowercased()
-            }
-            return (name, String(describing: child.value))
+            return (Self.optionName(label), String(describing: child.value))
         }
+    }
+
+    /// `_allowUID` -> `allow-uid`, `_l1MaxEntries` -> `l1-max-entries`: a dash before each run of capitals.
+    static func optionName(_ property: String) -> String {
+        var name = ""
+        var previousWasUpper = true
+        for character in property.drop(while: { $0 == "_" }) {
+            if character.isUppercase, !previousWasUpper { name += "-" }
+            previousWasUpper = character.isUppercase
+            name += character.lowercased()
+        }
+        return name
     }
 }

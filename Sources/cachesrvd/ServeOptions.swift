@@ -85,7 +85,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(
         help:
-            "File holding the credential encryption key (URL-safe base64 of 32 bytes). Default: $CACHESRVD_ENCRYPTION_KEY, else <data-dir>/encryption.key, made on first start."
+            "File holding the credential encryption key (URL-safe base64 of 32 bytes; owner-only, chmod 600). Default: $CACHESRVD_ENCRYPTION_KEY, else <data-dir>/encryption.key, made on first start."
     )
     var keyFile: String?
 
