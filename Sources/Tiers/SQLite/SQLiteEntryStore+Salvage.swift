@@ -201,30 +201,22 @@ extension SQLiteEntryStore {
     /// and paths only, never a key or a credential). A failure to write them is logged; the damaged file stays
     /// where it was moved.
     func restore(_ salvaged: Salvaged) -> SalvageReport {
-        var report = salvaged.report
-        do {
-            for batch in salvaged.writeBatches(size: Self.salvageBatchSize) {
-                try apply(batch)
-            }
-        } catch {
-            logger.error(
-                "cannot write the salvaged rows into the new database; they stay in the damaged file",
-                metadata: ["store.moved_to": "\(report.movedTo)", "error": "\(error)"]
-            )
-            report.lostEntries += report.salvagedEntries
-            report.salvagedEntries = 0
-            report.salvagedHistory = 0
-        }
-        Self.logSalvage(report, logger: logger)
-        return report
+        restore(salvaged) { batch throws(StoreError) in try apply(batch) }
     }
 
     /// Writes salvaged rows on `db` (the new writer connection, before anyone else uses it).
     func restore(_ salvaged: Salvaged, in db: SQLiteDatabase) -> SalvageReport {
+        restore(salvaged) { batch throws(StoreError) in try write(batch, in: db) }
+    }
+
+    private func restore(
+        _ salvaged: Salvaged,
+        writing write: (_ batch: [StoreWrite]) throws(StoreError) -> Void
+    ) -> SalvageReport {
         var report = salvaged.report
         do {
             for batch in salvaged.writeBatches(size: Self.salvageBatchSize) {
-                try write(batch, in: db)
+                try write(batch)
             }
         } catch {
             logger.error(
