@@ -20,6 +20,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "cachesrvd")
+        // Applied before anything else allocates much; evaluated outside the log call, whose message is lazy.
+        let malloc = MallocTuning.apply(environment: environment)
+        logger.debug("\(malloc)")
         let configuration = try options.makeConfiguration(environment: environment)
         let cache: TieredCache
         do {
