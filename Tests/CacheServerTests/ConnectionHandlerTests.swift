@@ -66,6 +66,17 @@ final class ConnectionHandlerTests: XCTestCase {
         XCTAssertTrue(try channel.finish().isClean)
     }
 
+    /// The replies of a read go out before `channelReadComplete`: NIO also sends that event when it reads the end of
+    /// the input, and a write failing then (the client left) closes the channel where NIO's debug build traps.
+    func testRepliesAreWrittenWithinTheReadNotAtReadComplete() throws {
+        let (channel, _) = try makeChannel()
+        channel.pipeline.fireChannelRead(ByteBuffer(string: "PING\r\nECHO hi\r\n"))
+        XCTAssertEqual(try output(channel), "+PONG\r\n$2\r\nhi\r\n")
+        channel.pipeline.fireChannelReadComplete()
+        XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "nothing left for channelReadComplete to write")
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+
     func testPartialRequestWaitsForTheRest() throws {
         let (channel, _) = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "*2\r\n$4\r\nECHO\r\n$5\r\nhel"))

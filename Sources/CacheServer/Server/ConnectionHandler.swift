@@ -124,11 +124,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if state == .running, !pausedForWritability {
             processInbound()
+            flushOutbound()
         }
     }
 
+    /// Replies are flushed at the end of `channelRead`, not here: NIO also calls this when it reads the end of the
+    /// input, and a write that fails then (the client went away without reading) closes the channel inside this
+    /// call, after which NIO half-closes the input of the closed channel and its debug build traps
+    /// (`BaseSocketChannel.unregisterForReadable`: `isRegisteredFully`). A close inside `channelRead` it handles.
     func channelReadComplete(context: ChannelHandlerContext) {
-        flushOutbound()
+        reportCommands()
         context.fireChannelReadComplete()
     }
 
