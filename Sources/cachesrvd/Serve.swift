@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { LogOutputHandler(label: $0, output: output) }
         let logger = Logger(label: "cachesrvd")
+        // Applied before anything else allocates much; evaluated outside the log call, whose message is lazy.
+        let malloc = MallocTuning.apply(environment: environment)
+        logger.debug("\(malloc)")
         var configuration = try options.makeConfiguration(environment: environment)
         do {
             configuration.inheritedListener = try SocketActivation.inheritedListener(environment: environment)

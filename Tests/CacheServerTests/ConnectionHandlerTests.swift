@@ -1,5 +1,6 @@
 import CacheProtocol
 import Dispatch
+import Foundation
 import LocalSocket
 import Logging
 import NIOCore
@@ -34,6 +35,25 @@ final class ConnectionHandlerTests: XCTestCase {
         return (channel, server)
     }
 
+    /// A connection whose handler is held only by the channel's pipeline (the test keeps a weak reference).
+    private func makeTrackedChannel(
+        server: ServerContext? = nil
+    ) throws -> (EmbeddedChannel, ServerContext, WeakHandler) {
+        let (unused, defaultServer) = try makeChannel()
+        _ = try unused.finish()
+        let server = server ?? defaultServer
+        let handler = ConnectionHandler(
+            server: server,
+            peer: Self.ownPeer,
+            blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
+            logger: Logger(label: "test")
+        )
+        let weak = WeakHandler(handler)
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).wait()
+        return (channel, server, weak)
+    }
+
     /// Everything written so far, as one string.
     private func output(_ channel: EmbeddedChannel) throws -> String {
         var text = ""
@@ -49,6 +69,17 @@ final class ConnectionHandlerTests: XCTestCase {
         let first = try XCTUnwrap(channel.readOutbound(as: ByteBuffer.self))
         XCTAssertEqual(String(buffer: first), "+OK\r\n$10\r\nhttp://a:1\r\n+PONG\r\n")
         XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "one write for the whole read")
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+
+    /// The replies of a read go out before `channelReadComplete`: NIO also sends that event when it reads the end of
+    /// the input, and a write failing then (the client left) closes the channel where NIO's debug build traps.
+    func testRepliesAreWrittenWithinTheReadNotAtReadComplete() throws {
+        let (channel, _) = try makeChannel()
+        channel.pipeline.fireChannelRead(ByteBuffer(string: "PING\r\nECHO hi\r\n"))
+        XCTAssertEqual(try output(channel), "+PONG\r\n$2\r\nhi\r\n")
+        channel.pipeline.fireChannelReadComplete()
+        XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "nothing left for channelReadComplete to write")
         XCTAssertTrue(try channel.finish().isClean)
     }
 
@@ -99,5 +130,126 @@ final class ConnectionHandlerTests: XCTestCase {
         XCTAssertFalse(second.isActive)
         XCTAssertEqual(server.clients.connectedCount, 1)
         XCTAssertTrue(try first.finish().isClean)
+    }
+
+    // MARK: - A closed connection leaves nothing behind
+
+    func testHandlerIsFreedWhenTheClientCloses() throws {
+        let (channel, server, weak) = try makeTrackedChannel()
+        try channel.writeInbound(ByteBuffer(string: "SET a http://a:1\r\nGET a\r\n"))
+        XCTAssertEqual(try output(channel), "+OK\r\n$10\r\nhttp://a:1\r\n")
+        XCTAssertNotNil(weak.handler)
+        XCTAssertTrue(try channel.finish().isClean)
+        XCTAssertEqual(server.clients.connectedCount, 0)
+        XCTAssertNil(weak.handler, "the context must not keep the handler alive after the channel closed")
+    }
+
+    func testIdleConnectionIsFreedWhenTheClientCloses() throws {
+        let (channel, _, weak) = try makeTrackedChannel()
+        XCTAssertTrue(try channel.finish().isClean)
+        XCTAssertNil(weak.handler)
+    }
+
+    func testUnfinishedBulkIsFreedWhenTheClientGoesAway() throws {
+        let (channel, server, weak) = try makeTrackedChannel()
+        var request = ByteBuffer(string: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\nhttp://")
+        request.writeRepeatingByte(UInt8(ascii: "x"), count: 512 * 1024)
+        try channel.writeInbound(request)
+        XCTAssertEqual(try output(channel), "", "half a bulk: no reply yet")
+        XCTAssertTrue(try channel.finish().isClean)
+        XCTAssertEqual(server.clients.connectedCount, 0)
+        XCTAssertNil(weak.handler, "the half-received megabyte goes with the handler")
+    }
+
+    func testHandlerIsFreedAfterQuit() throws {
+        let (channel, _, weak) = try makeTrackedChannel()
+        try channel.writeInbound(ByteBuffer(string: "PING\r\nQUIT\r\n"))
+        XCTAssertEqual(try output(channel), "+PONG\r\n+OK\r\n")
+        XCTAssertFalse(channel.isActive)
+        channel.embeddedEventLoop.run()
+        XCTAssertNil(weak.handler)
+    }
+
+    func testHandlerIsFreedAfterAProtocolError() throws {
+        let (channel, _, weak) = try makeTrackedChannel()
+        try channel.writeInbound(ByteBuffer(string: "*1\r\n$x\r\n"))
+        XCTAssertEqual(try output(channel), "-ERR Protocol error: invalid bulk length\r\n")
+        XCTAssertFalse(channel.isActive)
+        channel.embeddedEventLoop.run()
+        XCTAssertNil(weak.handler)
+    }
+
+    func testHandlerIsFreedAfterAHalfCloseDrained() throws {
+        let (channel, _, weak) = try makeTrackedChannel()
+        try channel.writeInbound(ByteBuffer(string: "ECHO hello\r\n"))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        XCTAssertEqual(try output(channel), "$5\r\nhello\r\n")
+        XCTAssertFalse(channel.isActive)
+        channel.embeddedEventLoop.run()
+        XCTAssertNil(weak.handler)
+    }
+
+    func testRefusedClientIsFreed() throws {
+        let (first, server) = try makeChannel(maxClients: 1)
+        let (second, _, weak) = try makeTrackedChannel(server: server)
+        XCTAssertEqual(try output(second), "-ERR max number of clients reached\r\n")
+        XCTAssertFalse(second.isActive)
+        second.embeddedEventLoop.run()
+        XCTAssertNil(weak.handler)
+        XCTAssertTrue(try first.finish().isClean)
+    }
+
+    /// A command that runs off the loop holds the handler only until it returns: a client that went away while it
+    /// was queued is freed once it ran.
+    func testHandlerWithACommandOffTheLoopIsFreedOnceItReturns() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = ServerConfiguration(socketPath: "/tmp/unused.sock", dataDirectory: directory.path)
+        configuration.tiers = [.l1, .l2]
+        let cache = try TierFactory.makeCache(configuration, environment: [:], logger: Logger(label: "test"))
+        defer { cache.shutdown() }
+        let server = ServerContext(configuration: configuration, cache: cache, processID: 1)
+        let target = DispatchQueue(label: "test.blocking", attributes: .concurrent)
+        let weak = WeakHandler(nil)
+        let channel = try await NIOAsyncTestingChannel { channel in
+            let handler = ConnectionHandler(
+                server: server,
+                peer: Self.ownPeer,
+                blockingTarget: target,
+                logger: Logger(label: "test")
+            )
+            weak.handler = handler
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }
+        try await channel.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).get()
+        // DBSIZE needs the disk: it runs on the connection's queue and its reply comes back through the loop.
+        try await channel.writeInbound(ByteBuffer(string: "DBSIZE\r\n"))
+        let reply = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+        XCTAssertEqual(String(buffer: reply), ":0\r\n")
+
+        target.suspend()
+        try await channel.writeInbound(ByteBuffer(string: "DBSIZE\r\n"))
+        try await channel.close()
+        XCTAssertEqual(server.clients.connectedCount, 0)
+        XCTAssertNotNil(weak.handler, "the queued command still holds the handler")
+        target.resume()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            target.async(flags: .barrier) { done.resume() }
+        }
+        await channel.testingEventLoop.run()
+        XCTAssertNil(weak.handler, "freed once the command returned to a closed connection")
+        let written = try await channel.readOutbound(as: ByteBuffer.self)
+        XCTAssertNil(written, "nothing is written to a closed channel")
+    }
+}
+
+/// A weak reference to a handler, to see whether anything still holds it.
+///
+/// `@unchecked Sendable`: set before the channel is registered, read once the loop is idle; never concurrently.
+final class WeakHandler: @unchecked Sendable {
+    weak var handler: ConnectionHandler?
+
+    init(_ handler: ConnectionHandler?) {
+        self.handler = handler
     }
 }

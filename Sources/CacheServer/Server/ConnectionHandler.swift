@@ -117,13 +117,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        state = .closed
-        reportCommands()
-        if let session {
-            server.clients.unregister(session)
-            logger.debug("client disconnected", metadata: ["connection.id": "\(session.id)"])
-        }
+        release()
         context.fireChannelInactive()
+    }
+
+    /// The pipeline is torn down (the channel closed) or the handler was taken out of it: drop the context, which
+    /// holds this handler (a retain cycle that kept every closed connection's handler, buffers and pipeline alive).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -146,11 +148,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if state == .running, !pausedForWritability {
             processInbound()
+            flushOutbound()
         }
     }
 
+    /// Replies are flushed at the end of `channelRead`, not here: NIO also calls this when it reads the end of the
+    /// input, and a write that fails then (the client went away without reading) closes the channel inside this
+    /// call, after which NIO half-closes the input of the closed channel and its debug build traps
+    /// (`BaseSocketChannel.unregisterForReadable`: `isRegisteredFully`). A close inside `channelRead` it handles.
     func channelReadComplete(context: ChannelHandlerContext) {
-        flushOutbound()
+        reportCommands()
         context.fireChannelReadComplete()
     }
 
@@ -423,6 +430,25 @@ extension ConnectionHandler {
         guard readSuppressed, let context, canRead(context) else { return }
         readSuppressed = false
         context.read()
+    }
+
+    /// Releases everything the connection holds once it is closed: its session in the registry, the unparsed
+    /// input (an unfinished bulk of up to `--client-query-buffer-limit`), the unwritten and held replies, the
+    /// parser's argument table and the serial queue. A command still running off the loop or a durability callback
+    /// still pending keeps the handler alive only until it calls back, and then finds it closed.
+    private func release() {
+        state = .closed
+        reportCommands()
+        if let session {
+            server.clients.unregister(session)
+            logger.debug("client disconnected", metadata: ["connection.id": "\(session.id)"])
+            self.session = nil
+        }
+        inbound = nil
+        outbound = ByteBuffer()
+        held.removeAll()
+        parser = RESPRequestParser(limits: parser.limits)
+        blockingQueue = nil
     }
 
     private func reportCommands() {
