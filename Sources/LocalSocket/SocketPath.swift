@@ -20,7 +20,7 @@ public enum SocketPath {
     /// 2. `$XDG_RUNTIME_DIR/cachesrvd.sock`;
     /// 3. `/run/user/<uid>/cachesrvd.sock` when that directory is private to the user (systemd-logind makes it);
     /// 4. `/tmp/cachesrvd-<uid>/cachesrvd.sock`: a directory the server creates with mode 0700 and checks
-    ///    (`PrivateDirectory`) before it binds, and clients check before they connect.
+    ///    (`PrivateDirectory`) before it binds; clients check the socket's owner and the server's uid instead.
     ///
     /// - Parameters:
     ///   - environment: Looks up an environment variable; empty values count as unset.
@@ -77,9 +77,17 @@ public enum SocketPath {
         case unreachable(errno: Int32)
     }
 
-    /// Whether a server accepts connections on the socket at `path` (the maintenance commands refuse to run then).
-    public static func serverAnswers(at path: String) -> Bool {
-        occupant(of: path) == .liveServer
+    /// Whether a server may be serving at `path`, for the maintenance commands that must not change files under a
+    /// live server. Fails closed: whoever owns the socket, only "no such file" and "nobody listens" (ECONNREFUSED)
+    /// count as no server; any other answer (a live server, a permission error) counts as one.
+    public static func serverMayAnswer(at path: String) -> Bool {
+        var info = stat()
+        if lstat(path, &info) != 0 { return errno != ENOENT }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        return connect(fd, path: path) != ECONNREFUSED
     }
 
     /// Checks the path by connecting to it. Only a socket file owned by `uid` whose connect is refused with

@@ -50,9 +50,10 @@ struct DataOptions: ParsableArguments {
     /// behind its back (its L1 and its writers' queues would disagree with the disk).
     func refuseIfServerAnswers(environment: [String: String]) throws(MaintenanceError) {
         let path = socketPath(environment: environment)
-        if SocketPath.serverAnswers(at: path) {
+        if SocketPath.serverMayAnswer(at: path) {
             throw MaintenanceError(
-                "a server answers on \(path): stop it first (maintenance commands change its files on disk)"
+                "a server answers on \(path), or it cannot be checked: stop it first (maintenance commands change "
+                    + "its files on disk; under systemd stop cachesrvd.socket too, a connection would start it)"
             )
         }
     }

@@ -95,7 +95,7 @@ struct ServeOptions: ParsableArguments {
     @Option(
         name: .customLong("allow-uid"),
         help: ArgumentHelp(
-            "A user (name or uid) allowed to connect (repeatable). Default: the server's own user and root.",
+            "A user (name or uid) allowed to connect besides the server's own user and root (repeatable).",
             valueName: "user"
         )
     )
@@ -104,7 +104,7 @@ struct ServeOptions: ParsableArguments {
     @Option(
         name: .customLong("allow-gid"),
         help: ArgumentHelp(
-            "A group (name or gid) whose members (by primary group) may connect (repeatable). Default: none.",
+            "A group (name or gid): peers whose primary group it is may connect (repeatable). Default: none.",
             valueName: "group"
         )
     )
@@ -198,10 +198,9 @@ struct ServeOptions: ParsableArguments {
         return ttls
     }
 
-    /// `--allow-uid`: names or numbers; the default is the server's own user and root.
+    /// `--allow-uid`: names or numbers, always with the server's own user and root (who own the socket anyway).
     func parsedAllowedUIDs() throws -> Set<UInt32> {
-        guard !allowUID.isEmpty else { return [UInt32(getuid()), 0] }
-        return Set(
+        Set([UInt32(getuid()), 0]).union(
             try allowUID.map { name in
                 if let uid = UInt32(name) { return uid }
                 guard let entry = getpwnam(name) else { throw ValidationError("--allow-uid: no such user '\(name)'") }

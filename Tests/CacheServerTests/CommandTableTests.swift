@@ -14,6 +14,18 @@ final class CommandTableTests: XCTestCase {
         }
     }
 
+    func testKeyCountsFollowTheKeyPositions() throws {
+        let table = CommandTable.standard
+        func keys(_ name: String, _ argumentCount: Int) throws -> Int {
+            try XCTUnwrap(table.lookup(ByteBuffer(string: name))).keyCount(argumentCount: argumentCount)
+        }
+        XCTAssertEqual(try keys("del", 66), 65)
+        XCTAssertEqual(try keys("mset", 5), 2, "MSET k v k v")
+        XCTAssertEqual(try keys("hset", 200), 1, "one key however many fields")
+        XCTAssertEqual(try keys("get", 2), 1)
+        XCTAssertEqual(try keys("ping", 1), 0)
+    }
+
     func testLookupIgnoresCase() {
         let table = CommandTable.standard
         XCTAssertEqual(table.lookup(ByteBuffer(string: "gEt"))?.name, "get")

@@ -193,6 +193,17 @@ final class SecurityEndToEndTests: XCTestCase {
         }
         let client = try server.client()
         XCTAssertEqual(try client.command(["GET", "k"]), .error("NOAUTH Authentication required."))
+        // Redis's limits for clients that have not authenticated: 10 arguments, 16 KiB bulks.
+        let big = try server.client()
+        XCTAssertEqual(
+            try big.command(["DEL"] + (0..<10).map { "k\($0)" }),
+            .error("ERR Protocol error: unauthenticated multibulk length")
+        )
+        let long = try server.client()
+        XCTAssertEqual(
+            try long.command(["ECHO", String(repeating: "x", count: 16385)]),
+            .error("ERR Protocol error: unauthenticated bulk length")
+        )
         XCTAssertEqual(try client.command(["NOSUCH"]).errorPrefix, "ERR", "unknown commands are unknown first")
         XCTAssertEqual(
             try client.command(["HELLO", "2"]).errorPrefix,
@@ -222,6 +233,28 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertEqual(try third.command(["AUTH", "s3cret"]), wrong)
         XCTAssertEqual(try third.command(["AUTH", "n3w"]), .simpleString("OK"))
         XCTAssertEqual(try client.command(["PING"]), .simpleString("PONG"))
+
+
+    }
+
+    func testAReloadWithoutThePasswordFreesWaitingClients() throws {
+        let directory = ServerProcess.makeTemporaryDirectory()
+        let passwordFile = directory + "/password"
+        XCTAssertTrue(FileManager.default.createFile(atPath: passwordFile, contents: Data("pw".utf8)))
+        chmod(passwordFile, 0o600)
+        let config = directory + "/cachesrvd.conf"
+        try "tiers l1\nrequirepass-file \(passwordFile)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try ServerProcess(arguments: ["--config", config], directory: directory)
+        defer {
+            server.stop()
+            server.removeDirectory()
+        }
+        let waiting = try server.client()
+        XCTAssertEqual(try waiting.command(["GET", "k"]).errorPrefix, "NOAUTH")
+        try "tiers l1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        try waitFor { server.log.contains("SIGHUP: reloaded") }
+        XCTAssertEqual(try waiting.command(["GET", "k"]), .null, "as in Redis: no password, no NOAUTH")
     }
 
     func testWithoutRequirepassAuthIsRedisDefaultUser() throws {

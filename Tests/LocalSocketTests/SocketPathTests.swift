@@ -4,7 +4,7 @@ import XCTest
 @testable import LocalSocket
 
 final class SocketPathTests: XCTestCase {
-    private var directory = ""
+    var directory = ""
 
     override func setUpWithError() throws {
         directory = NSTemporaryDirectory() + "localsocket-\(UUID().uuidString.prefix(8))"
@@ -94,7 +94,7 @@ final class SocketPathTests: XCTestCase {
         XCTAssertNil(PeerCredentials.of(descriptor: -1))
     }
 
-    private func listen(at path: String) throws -> Int32 {
+    func listen(at path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -111,5 +111,21 @@ final class SocketPathTests: XCTestCase {
         XCTAssertEqual(bound, 0)
         XCTAssertEqual(Glibc.listen(fd, 8), 0)
         return fd
+    }
+}
+
+extension SocketPathTests {
+    func testServerMayAnswerFailsClosed() throws {
+        let path = directory + "/m.sock"
+        XCTAssertFalse(SocketPath.serverMayAnswer(at: path), "no file: no server")
+        let listener = try listen(at: path)
+        XCTAssertTrue(SocketPath.serverMayAnswer(at: path))
+        if getuid() == 0 {
+            XCTAssertEqual(chown(path, 54_321, 54_321), 0)
+            XCTAssertTrue(SocketPath.serverMayAnswer(at: path), "a live server of another user is still a server")
+        }
+        close(listener)
+        XCTAssertFalse(SocketPath.serverMayAnswer(at: path), "nobody listens: ECONNREFUSED")
+        XCTAssertTrue(SocketPath.serverMayAnswer(at: path + "/under-a-file"), "ENOTDIR: cannot tell, so refuse")
     }
 }

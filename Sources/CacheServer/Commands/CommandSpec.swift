@@ -68,6 +68,13 @@ struct CommandSpec: Sendable {
     let summary: String
     let run: @Sendable (inout CommandCall) throws -> Void
 
+    /// How many keys a call with `argumentCount` arguments (its name included) names, from the key positions.
+    func keyCount(argumentCount: Int) -> Int {
+        guard firstKey > 0, keyStep > 0, argumentCount > firstKey else { return 0 }
+        let last = lastKey < 0 ? argumentCount + lastKey : min(lastKey, argumentCount - 1)
+        return last < firstKey ? 0 : (last - firstKey) / keyStep + 1
+    }
+
     init(
         _ name: String,
         arity: Int,

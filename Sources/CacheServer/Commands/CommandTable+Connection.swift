@@ -102,7 +102,7 @@ extension CommandTable {
             if let credentials {
                 try Authentication.authenticate(&call, username: credentials.username, password: credentials.password)
             }
-            guard call.session.authenticated else {
+            guard !call.server.isLocked(call.session) else {
                 throw CommandError(
                     "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
                         + "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "

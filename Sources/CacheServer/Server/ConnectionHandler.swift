@@ -231,6 +231,8 @@ extension ConnectionHandler {
         }
         while state == .running {
             let request: RESPRequest?
+            // Until it authenticates, a client gets Redis's small request limits (10 arguments, 16 KiB bulks).
+            parser.authenticationRequired = server.isLocked(session)
             do {
                 request = try parser.next(&buffer)
             } catch {

@@ -45,7 +45,7 @@ extension ServerContext {
             countRejected(spec, arguments)
             return (.replied, false)
         }
-        if !session.authenticated, !spec.flags.contains(.noAuth) {
+        if isLocked(session), !spec.flags.contains(.noAuth) {
             if session.transaction != nil { session.transactionFailed = true }
             out.writeRESPError("NOAUTH Authentication required.")
             return (.replied, false)
@@ -84,9 +84,16 @@ extension ServerContext {
         return (result, spec.flags.contains(.write))
     }
 
-    /// Whether a command must run off the event loop no matter what (it scans every tier).
+    /// Whether the client must authenticate before anything but AUTH, HELLO and QUIT: it has not, and a password is
+    /// required (a reload that removes the password frees clients that were waiting, as in Redis).
+    func isLocked(_ session: ClientSession) -> Bool {
+        !session.authenticated && access.requiresPassword
+    }
+
+    /// Whether a command must run off the event loop no matter what (it scans every tier). A client that must
+    /// authenticate first is answered on the loop.
     func mustBlock(_ spec: CommandSpec?, session: ClientSession) -> Bool {
-        guard cache.hasDiskTiers, let spec else { return false }
+        guard cache.hasDiskTiers, let spec, !isLocked(session) else { return false }
         if session.transaction != nil, !spec.flags.contains(.transactionControl) {
             return false  // it is only queued
         }
@@ -94,16 +101,19 @@ extension ServerContext {
     }
 
     /// Whether a command that blocks goes to the bulk lane: a whole-cache scan or rewrite, a command naming more
-    /// keys than `bulkCommandKeys`, or an EXEC whose queued commands do.
+    /// keys than `bulkCommandKeys` (counted from the table's key positions, not its arguments), or an EXEC whose
+    /// queued commands together do.
     func isBulk(_ spec: CommandSpec?, arguments: [ByteBuffer], session: ClientSession) -> Bool {
         guard let spec else { return false }
         if spec.flags.contains(.bulk) { return true }
         let limit = configuration.bulkCommandKeys
-        if arguments.count > limit + 1 { return true }
         if spec.flags.contains(.transactionControl), let queued = session.transaction {
-            return queued.reduce(0) { $0 + $1.count } > limit + 1
+            let keys = queued.reduce(0) { total, command in
+                total + (commands.lookup(command[0])?.keyCount(argumentCount: command.count) ?? 0)
+            }
+            return keys > limit
         }
-        return false
+        return spec.keyCount(argumentCount: arguments.count) > limit
     }
 
     /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
