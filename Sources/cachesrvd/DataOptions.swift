@@ -1,7 +1,7 @@
 import ArgumentParser
-import LocalSocket
 import CacheServer
 import Foundation
+import LocalSocket
 import Logging
 import Tiers
 

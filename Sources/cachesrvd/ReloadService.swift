@@ -43,7 +43,9 @@ struct ReloadService: Service {
         server.updateAccess(access)
         let ignored = Self.changedSettings(current, next).subtracting(Self.reloadable).sorted()
         if !ignored.isEmpty {
-            logger.warning("SIGHUP: changed settings that take effect at the next start: \(ignored.joined(separator: ", "))")
+            logger.warning(
+                "SIGHUP: changed settings that take effect at the next start: \(ignored.joined(separator: ", "))"
+            )
         }
         logger.notice(
             "SIGHUP: reloaded",

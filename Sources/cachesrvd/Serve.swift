@@ -50,7 +50,10 @@ struct Serve: AsyncParsableCommand {
         let cache: TieredCache
         do {
             cache = try TierFactory.makeCache(configuration, environment: environment, logger: logger)
-            let fitted = try FileDescriptorLimit.fit(maxClients: configuration.maxClients)
+            let fitted = try FileDescriptorLimit.fit(
+                maxClients: configuration.maxClients,
+                eventLoops: configuration.eventLoopThreads
+            )
             configuration.maxClients = fitted.maxClients
             if let asked = fitted.lowered {
                 logger.warning(

@@ -66,7 +66,9 @@ final class DaemonEndToEndTests: XCTestCase {
             }
             guard let client = try? RawClient(path: socketPath) else { return failures.increment() }
             for n in 0..<perWriter {
-                if (try? client.command(["SET", "w\(index):\(n)", "http://10.0.\(index).1:\(n)"])) != .simpleString("OK") {
+                if (try? client.command(["SET", "w\(index):\(n)", "http://10.0.\(index).1:\(n)"]))
+                    != .simpleString("OK")
+                {
                     failures.increment()
                 }
             }
@@ -179,7 +181,10 @@ final class DaemonEndToEndTests: XCTestCase {
         XCTAssertTrue(ready.contains("READY=1"), ready)
         XCTAssertTrue(ready.contains("MAINPID=\(process.processIdentifier)"), ready)
         XCTAssertEqual(try notify.next(), "WATCHDOG=1", "pings at half of WATCHDOG_USEC")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/unused.sock"), "the inherited socket is used")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory + "/unused.sock"),
+            "the inherited socket is used"
+        )
 
         kill(process.processIdentifier, SIGTERM)
         var message = try notify.next()

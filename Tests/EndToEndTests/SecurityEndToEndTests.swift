@@ -122,7 +122,10 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("belongs to uid \(Self.attackerUID)"), result.stderr)
         XCTAssertFalse(result.stderr.contains("s3cret"))
         XCTAssertEqual(try impostor.client().command(["DBSIZE"]), .integer(0), "the impostor received nothing")
-        XCTAssertEqual(try impostor.client().command(["INFO", "stats"]).containsText("total_commands_processed:"), true)
+        XCTAssertEqual(
+            try impostor.client().command(["INFO", "stats"]).containsText("total_commands_processed:"),
+            true
+        )
     }
 
     func testDefaultSocketIsInAPrivateDirectoryAndASquattedOneIsRefused() throws {
@@ -233,7 +236,6 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertEqual(try third.command(["AUTH", "s3cret"]), wrong)
         XCTAssertEqual(try third.command(["AUTH", "n3w"]), .simpleString("OK"))
         XCTAssertEqual(try client.command(["PING"]), .simpleString("PONG"))
-
 
     }
 

@@ -32,6 +32,7 @@ public final class CacheServer: Service, Sendable {
         var connections: [ObjectIdentifier: any Channel] = [:]
         var sweepTask: RepeatedTask?
         var watchdogTask: RepeatedTask?
+        var socketLock: SocketLock?
         var sweeping = false
         var stopped = false
     }
@@ -123,6 +124,10 @@ public final class CacheServer: Service, Sendable {
                 throw ServerStartupError("\(error)")
             }
         }
+        // Held for as long as the server runs: two servers starting on one path cannot both find the socket stale
+        // and the second unlink the first one's fresh socket.
+        let lock = try SocketLock(socketPath: path)
+        state.withLockedValue { $0.socketLock = lock }
         switch SocketPath.occupant(of: path) {
         case .free:
             break
@@ -217,6 +222,7 @@ public final class CacheServer: Service, Sendable {
         if configuration.inheritedListener == nil {
             unlink(configuration.socketPath)  // an inherited socket is the service manager's
         }
+        state.withLockedValue { $0.socketLock = nil }  // released only after the socket file is gone
         try? await group.shutdownGracefully()
         logger.info("cachesrvd stopped")
     }

@@ -84,11 +84,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard server.access.admits(peer) else {
-            server.counters.withLockedValue { $0.refusedPeers += 1 }
-            logger.warning(
-                "refused a peer outside --allow-uid/--allow-gid",
-                metadata: ["peer": "\(peer.map(\.description) ?? "unknown")"]
-            )
+            // At most one line a second, so refused peers cannot flood the log; the line says how many it stands for.
+            let now = server.cache.now()
+            let unlogged = server.counters.withLockedValue { counters -> Int? in
+                counters.refusedPeers += 1
+                counters.refusedSinceLogged += 1
+                guard now - counters.refusalLoggedAt >= 1 else { return nil }
+                counters.refusalLoggedAt = now
+                defer { counters.refusedSinceLogged = 0 }
+                return counters.refusedSinceLogged
+            }
+            if let unlogged {
+                logger.warning(
+                    "refused a peer outside --allow-uid/--allow-gid",
+                    metadata: ["peer": "\(peer.map(\.description) ?? "unknown")", "refused.count": "\(unlogged)"]
+                )
+            }
             refuse(context, "ERR connection refused: this user may not connect (see cachesrvd --allow-uid/--allow-gid)")
             return
         }

@@ -22,11 +22,16 @@ public enum FileDescriptorLimit {
         public var lowered: Int?
     }
 
+    /// Descriptors each event loop thread opens (its epoll and eventfd, a timerfd), counted apart because the loops
+    /// are created after the limit is fitted.
+    public static let perEventLoop = 3
+
     /// Raises `RLIMIT_NOFILE`'s soft limit toward what `maxClients` needs and returns the client limit that fits.
     ///
+    /// - Parameter eventLoops: the event loop threads still to be started.
     /// - Throws: `ServerStartupError` when not even one client fits.
-    public static func fit(maxClients: Int) throws -> Decision {
-        let reserved = openDescriptors() + margin
+    public static func fit(maxClients: Int, eventLoops: Int) throws -> Decision {
+        let reserved = openDescriptors() + margin + perEventLoop * eventLoops
         let needed = UInt64(maxClients + reserved)
         var limit = rlimit()
         guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else {

@@ -30,6 +30,9 @@ final class ServerContext: Sendable {
         var protocolErrors = 0
         /// Connections refused by --allow-uid/--allow-gid.
         var refusedPeers = 0
+        /// Refusals since the last one logged, and when that was (refusals are logged at most once a second).
+        var refusedSinceLogged = 0
+        var refusalLoggedAt = -Double.infinity
         var blockingCommands = 0
         /// Of those, the ones that ran on the bulk lane.
         var bulkCommands = 0
