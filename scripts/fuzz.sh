@@ -36,11 +36,13 @@ artifacts="${FUZZ_ARTIFACTS:-.build-fuzz/artifacts/}"
 scratch=.build-fuzz
 
 build() {
-    # Its own scratch path: the sanitized build never touches .build. lld: gold warns about ASan's local symbols.
+    # Its own scratch path: the sanitized build never touches .build. `--sanitize=fuzzer` makes SwiftPM link
+    # libFuzzer's main instead of the target's; the later `-sanitize=fuzzer,address` is what the compiler applies, as
+    # swiftc keeps only the last -sanitize flag (`--sanitize=fuzzer --sanitize=address` would leave the libraries
+    # without coverage). lld: gold warns about ASan's local symbols.
     CACHESRVD_FUZZ=1 CACHESRVD_WERROR="${CACHESRVD_WERROR:-0}" nice -n 10 swift build \
-        --scratch-path "$scratch" -c release \
-        --sanitize=fuzzer --sanitize=address \
-        -Xswiftc -enable-testing -Xswiftc -use-ld=lld \
+        --scratch-path "$scratch" -c release --sanitize=fuzzer \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld \
         --product "$1"
 }
 
