@@ -172,5 +172,16 @@ if ProcessInfo.processInfo.environment["CACHESRVD_FUZZ"] == "1" {
             path: "Fuzz/Commands",
             swiftSettings: fuzzerSettings
         ),
+        .executableTarget(
+            name: "fuzz-connection",
+            dependencies: [
+                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Connection",
+            swiftSettings: fuzzerSettings
+        ),
     ]
 }

@@ -5,7 +5,8 @@
 #
 #   scripts/fuzz.sh [--seconds N] [run ...]
 #
-# Runs: request-parser, commands (memory-only cache), commands-sqlite (real L2/L3 SQLite files), commands-jsonl.
+# Runs: request-parser, commands (memory-only cache), commands-sqlite (real L2/L3 SQLite files), commands-jsonl,
+# connection (the whole ConnectionHandler on an EmbeddedChannel, and that it is freed after the channel closes).
 # Default runs: request-parser commands commands-sqlite. Settings (environment, or --seconds):
 #   FUZZ_SECONDS   seconds per run (60)
 #   FUZZ_RSS_MB    resident memory limit per run, MB, also the largest single allocation allowed (2048)
@@ -48,11 +49,11 @@ build() {
 
 declare -A target=(
     [request-parser]=fuzz-request-parser [commands]=fuzz-commands
-    [commands-sqlite]=fuzz-commands [commands-jsonl]=fuzz-commands
+    [commands-sqlite]=fuzz-commands [commands-jsonl]=fuzz-commands [connection]=fuzz-connection
 )
 declare -A tiers=([commands]=memory [commands-sqlite]=sqlite [commands-jsonl]=jsonl)
 for run in "${runs[@]}"; do
-    [ -n "${target[$run]:-}" ] || { echo "unknown run '$run' (request-parser, commands, commands-sqlite, commands-jsonl)" >&2; exit 2; }
+    [ -n "${target[$run]:-}" ] || { echo "unknown run '$run' (request-parser, commands, commands-sqlite, commands-jsonl, connection)" >&2; exit 2; }
 done
 
 if [ "${FUZZ_BUILD:-1}" != 0 ]; then
@@ -70,6 +71,7 @@ failed=()
 for run in "${runs[@]}"; do
     binary="$scratch/release/${target[$run]}"
     seeds="Fuzz/corpus/${target[$run]#fuzz-}"
+    [ "$run" != connection ] || seeds=Fuzz/corpus/request-parser   # the same input layout
     corpus="$scratch/corpus/$run"   # grows as the fuzzer finds new paths; the committed seeds stay as they are
     mkdir -p "$corpus"
     data=""

@@ -60,5 +60,23 @@ struct RequestRunner {
         if let queued, case .array(let elements?) = value {
             fuzzCheck(elements.count == queued, "EXEC of \(queued) commands replied \(elements.count) elements")
         }
+        if let value { Self.checkErrorCodes(value, name) }
+    }
+
+    /// Every error, also inside EXEC's array, starts with an upper-case code (`ERR`, `WRONGTYPE`, ...): clients
+    /// such as redis-py pick the exception class from it.
+    private static func checkErrorCodes(_ value: RESPValue, _ name: Substring) {
+        switch value {
+        case .error(let message):
+            let code = message.prefix { $0 != " " }
+            fuzzCheck(
+                !code.isEmpty && code.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) },
+                "\(name): an error without an upper-case code: -\(message.prefix(200))"
+            )
+        case .array(let elements?):
+            for element in elements { checkErrorCodes(element, name) }
+        default:
+            break
+        }
     }
 }
