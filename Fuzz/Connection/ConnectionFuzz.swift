@@ -86,7 +86,11 @@ enum ConnectionRun {
 
     /// The replies are whole and well formed; without a query-buffer limit in play, there is one per request up to
     /// QUIT, plus one for a protocol error.
-    private static func checkReplies(_ written: inout ByteBuffer, _ input: FuzzInput, _ configuration: ServerConfiguration) {
+    private static func checkReplies(
+        _ written: inout ByteBuffer,
+        _ input: FuzzInput,
+        _ configuration: ServerConfiguration
+    ) {
         var parser = RESPReplyParser()
         var replies = 0
         do {

@@ -28,8 +28,14 @@ private func compare(_ split: ParseTranscript, _ whole: ParseTranscript, _ how: 
         split.requests == whole.requests,
         "\(how): \(split.requests.count) requests, in one piece \(whole.requests.count) (or different arguments)"
     )
-    fuzzCheck(split.error == whole.error, "\(how): error \(String(describing: split.error)), in one piece \(String(describing: whole.error))")
+    fuzzCheck(
+        split.error == whole.error,
+        "\(how): error \(String(describing: split.error)), in one piece \(String(describing: whole.error))"
+    )
     if whole.error == nil {
-        fuzzCheck(split.leftover == whole.leftover, "\(how): \(split.leftover) bytes left, in one piece \(whole.leftover)")
+        fuzzCheck(
+            split.leftover == whole.leftover,
+            "\(how): \(split.leftover) bytes left, in one piece \(whole.leftover)"
+        )
     }
 }
