@@ -176,3 +176,46 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (scripts/fuzz.sh, docs/fuzzing.md): declared only when CACHESRVD_FUZZ=1, so a normal
+// `swift build`/`swift test` neither sees nor builds them. They have no `main`: libFuzzer's comes with
+// `--sanitize=fuzzer`, and the command target reaches the server's internals with `@testable import`, which needs
+// `-enable-testing` (the script passes it) rather than a public fuzzing entry point in CacheServer.
+if ProcessInfo.processInfo.environment["CACHESRVD_FUZZ"] == "1" {
+    let fuzzerSettings = swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CacheProtocol"],
+            path: "Fuzz/Support",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-request-parser",
+            dependencies: ["FuzzSupport", "CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/RequestParser",
+            swiftSettings: fuzzerSettings
+        ),
+        .executableTarget(
+            name: "fuzz-commands",
+            dependencies: [
+                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Commands",
+            swiftSettings: fuzzerSettings
+        ),
+        .executableTarget(
+            name: "fuzz-connection",
+            dependencies: [
+                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Connection",
+            swiftSettings: fuzzerSettings
+        ),
+    ]
+}
