@@ -209,7 +209,7 @@ if ProcessInfo.processInfo.environment["CACHESRVD_FUZZ"] == "1" {
         .executableTarget(
             name: "fuzz-connection",
             dependencies: [
-                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers",
+                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers", "LocalSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
         *) runs+=("$1"); shift ;;
     esac
 done
-[ ${#runs[@]} -gt 0 ] || runs=(request-parser commands commands-sqlite)
+[ ${#runs[@]} -gt 0 ] || runs=(request-parser commands commands-sqlite connection)
 rss_mb="${FUZZ_RSS_MB:-2048}"
 timeout_s="${FUZZ_TIMEOUT:-10}"
 max_len="${FUZZ_MAX_LEN:-20000}"

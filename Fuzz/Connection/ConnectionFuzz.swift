@@ -1,10 +1,15 @@
 import CacheProtocol
 import Dispatch
 import FuzzSupport
+import LocalSocket
 import Logging
 import NIOCore
 import NIOEmbedded
 import Tiers
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import CacheServer
 
@@ -52,7 +57,12 @@ enum ConnectionRun {
             cache: TieredCache(configuration: configuration.cache, clock: ManualClock(), logger: quietLogger),
             processID: 1
         )
-        let handler = ConnectionHandler(server: server, blockingTarget: blockingTarget, logger: quietLogger)
+        let handler = ConnectionHandler(
+            server: server,
+            peer: PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid()),
+            blockingTarget: blockingTarget,
+            logger: quietLogger
+        )
         probe.handler = handler
         let channel = EmbeddedChannel(handler: handler)
         do {
