@@ -155,6 +155,20 @@ extension CacheEntry {
         }
     }
 
+    /// Whether every field holds a value `set(_:to:now:)` would accept: finite times up to `latestTime`, counts up
+    /// to `largestCount`, a TTL up to `longestTTL`, a non-empty URL. For rows read back from a damaged file.
+    var hasFieldsWithinBounds: Bool {
+        var scratch = self
+        for (field, value) in fieldValues {
+            do {
+                try scratch.set(field, to: value, now: 0)
+            } catch {
+                return false
+            }
+        }
+        return true
+    }
+
     /// Unsets an optional field (`HDEL`); returns whether it was set.
     ///
     /// Unsetting `expires_at` makes the entry permanent (`ttl_seconds` becomes 0).

@@ -247,6 +247,13 @@ final class SQLiteSalvageTests: XCTestCase {
         let records = salvage.records().records
         XCTAssertEqual(records.count, 1)
         XCTAssertEqual(records.first?.values[1], .text(Array("new".utf8)))
+
+        // A damaged frame header naming page 0x7fffffff is ignored instead of growing the image to terabytes.
+        var far = frame(2, commit: 2, page(url: "far"))
+        far.replaceSubrange(0..<4, with: [0x7f, 0xff, 0xff, 0xff])
+        let damaged = SQLiteSalvage(file: file, wal: walHeader + far)
+        XCTAssertEqual(damaged.pages.count, 2)
+        XCTAssertEqual(damaged.records().records.first?.values[1], .text(Array("old".utf8)))
     }
 
     func testRecordDecodingRejectsMalformedRecords() {
@@ -257,5 +264,20 @@ final class SQLiteSalvageTests: XCTestCase {
         XCTAssertNil(SQLiteSalvage.decodeRecord([2, 17, 0x61]), "a body shorter than its header says")
         XCTAssertNil(SQLiteSalvage.decodeRecord([9]), "a header longer than the record")
         XCTAssertNil(SQLiteSalvage.decodeRecord([2, 1, 5, 6]), "bytes left over")
+        // A 9-byte varint with its top bits set is a negative serial type: rejected, never a negative length.
+        XCTAssertNil(SQLiteSalvage.decodeRecord([10] + [0xc0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]))
+        XCTAssertNil(SQLiteSalvage.decodeRecord([10] + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0]))
+    }
+
+    func testSalvagedValuesMustBeWithinTheFieldsBounds() {
+        var entry = CacheEntry(key: "k", proxyURL: "http://a:1", now: 1_700_000_000, ttlSeconds: 60)
+        XCTAssertTrue(entry.hasFieldsWithinBounds)
+        for bad in [3e200, .infinity, .nan, -1] {
+            entry.expiresAt = bad
+            XCTAssertFalse(entry.hasFieldsWithinBounds, "expires_at \(bad)")
+        }
+        entry.expiresAt = nil
+        entry.accessCount = Int.max
+        XCTAssertFalse(entry.hasFieldsWithinBounds, "a count that would overflow when incremented")
     }
 }

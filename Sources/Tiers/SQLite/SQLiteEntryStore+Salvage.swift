@@ -38,15 +38,19 @@ extension SQLiteEntryStore {
         let reader = try? SQLiteSalvage(path: path)
         let pages = reader?.records().records ?? []
 
-        let entryNames = entryTable.columns ?? schema.entries.columns.map(\.name)
+        // The file's own column order when SQLite could read its schema; else the orders our files can have: as
+        // created now, and as upgraded from schema 1 (ALTER TABLE appended proxy_url_encrypted after the rest).
+        let entryLayouts = entryTable.columns.map { [$0] } ?? entryLayouts(of: schema)
+        let entryWidth = entryLayouts.map(\.count).max() ?? 0
         let historyNames = historyTable?.columns ?? schema.history?.columns.map(\.name) ?? []
         var entryCandidates = entryTable.rows
         var historyCandidates = historyTable?.rows ?? []
         var entryLeaves: Set<Int> = []
-        for record in pages {
+        // Page 1 holds sqlite_master, never a row of ours.
+        for record in pages where record.page != 1 {
             if !historyNames.isEmpty, record.values.count == historyNames.count, record.values.first == .null {
                 historyCandidates.append(record)
-            } else if record.values.count > historyNames.count, record.values.count <= entryNames.count,
+            } else if record.values.count > historyNames.count, record.values.count <= entryWidth,
                 case .text = record.values.first
             {
                 entryCandidates.append(record)
@@ -60,14 +64,20 @@ extension SQLiteEntryStore {
         var byKey: [String: Int] = [:]
         var seenRowids: Set<Int64> = []
         var rejectedRowids: Set<Int64> = []
+        var validRowids: Set<Int64> = []
         for record in entryCandidates where record.rowid > 0 {
             seenRowids.insert(record.rowid)
-            let named = Dictionary(zip(entryNames, record.values), uniquingKeysWith: { first, _ in first })
-            guard let entry = validEntry(named, cipher: cipher) else {
+            let valid = entryLayouts.lazy.compactMap { names in
+                validEntry(
+                    Dictionary(zip(names, record.values), uniquingKeysWith: { first, _ in first }),
+                    cipher: cipher
+                )
+            }.first
+            guard let entry = valid else {
                 rejectedRowids.insert(record.rowid)
                 continue
             }
-            rejectedRowids.remove(record.rowid)
+            validRowids.insert(record.rowid)
             // The first copy wins: SQLite's rows come first, then the pages in file order (WAL pages applied).
             if byKey[entry.key] == nil {
                 byKey[entry.key] = salvaged.entries.count
@@ -87,11 +97,22 @@ extension SQLiteEntryStore {
         // Rows past the last one found (a truncated file, a damaged last page) still show in the interior pages.
         let maxKey = reader.map { largestKey(in: $0.interiorPages(), above: entryLeaves) } ?? 0
         let maxRowid = max(seenRowids.max() ?? 0, maxKey)
-        let missing = Int(clamping: maxRowid) - seenRowids.count
+        let missing = max(0, Int(clamping: maxRowid) - seenRowids.count)
+        // An estimate and an upper bound: rowids freed by ordinary deletes look missing too. Damaged keys can be any
+        // number, so it is capped by the most rows the file's pages could hold (a row takes at least 16 bytes).
+        let mostRows = (reader.map { $0.pages.count * $0.pageSize } ?? 0) / 16
         salvaged.report.salvagedEntries = salvaged.entries.count
         salvaged.report.salvagedHistory = salvaged.history.count
-        salvaged.report.lostEntries = max(0, missing) + rejectedRowids.count
+        salvaged.report.lostEntries = min(missing + rejectedRowids.subtracting(validRowids).count, mostRows)
         return salvaged
+    }
+
+    /// The column orders an entries table of `schema` can have on disk: as created now, and as upgraded from
+    /// schema 1, where `proxy_url_encrypted` was appended after every other column.
+    static func entryLayouts(of schema: SQLiteSchema) -> [[String]] {
+        let current = schema.entries.columns.map(\.name)
+        let upgraded = current.filter { $0 != "proxy_url_encrypted" } + ["proxy_url_encrypted"]
+        return upgraded == current ? [current] : [current, upgraded]
     }
 
     /// The largest rowid key of the interior pages above `leaves` (directly or through other interior pages).
@@ -128,7 +149,12 @@ extension SQLiteEntryStore {
         if case .text(let status) = values[10], HealthStatus(rawValue: String(decoding: status, as: UTF8.self)) == nil {
             return nil
         }
-        return try? EntryRow.read(SalvagedEntryRow(values: values), cipher: cipher)
+        // Damaged bytes inside a cell can still parse as a number: keep only values a client could have set
+        // (finite times up to the year 5138, counts that cannot overflow), or TTL on the row would trap later.
+        guard let entry = try? EntryRow.read(SalvagedEntryRow(values: values), cipher: cipher),
+            entry.hasFieldsWithinBounds
+        else { return nil }
+        return entry
     }
 
     /// A health check of `health_history` (file column name -> value), or `nil` when it does not validate.
@@ -142,7 +168,8 @@ extension SQLiteEntryStore {
         let response = named["response_time_ms"] ?? .null
         let error = named["error_message"] ?? .null
         let url = named["check_url"] ?? .null
-        guard response == .null || number(response) != nil,
+        guard checkTime.isFinite, checkTime >= 0, checkTime <= CacheEntry.latestTime,
+            response == .null || number(response).map({ $0.isFinite && $0 >= 0 }) == true,
             accepts(error, declaration: "TEXT"), accepts(url, declaration: "TEXT")
         else { return nil }
         return (

@@ -71,7 +71,9 @@ struct SQLiteSalvage {
             offset += pageSize
         }
         if walPageSize == pageSize {
-            for (number, page) in Self.committedWALFrames(wal, pageSize: pageSize) {
+            // A damaged frame header can name any page: never grow past what a file we would load can hold.
+            let mostPages = Self.maxFileSize / pageSize
+            for (number, page) in Self.committedWALFrames(wal, pageSize: pageSize) where number <= mostPages {
                 while pages.count < number { pages.append(ArraySlice(repeating: 0, count: pageSize)) }
                 pages[number - 1] = page
             }
@@ -86,6 +88,9 @@ struct SQLiteSalvage {
     func records() -> (records: [Record], unreadableCells: Int) {
         var records: [Record] = []
         var unreadable = 0
+        // SQLite never shares an overflow page between cells: a page claimed twice is damage, and so is a chain
+        // that would copy more than the file holds (hostile cells claiming huge payloads over one long chain).
+        var overflow = OverflowBudget(bytes: pages.count * pageSize)
         for number in 1...max(pages.count, 1) where number <= pages.count && !freePages.contains(number) {
             let page = pages[number - 1]
             let start = page.startIndex + (number == 1 ? 100 : 0)
@@ -95,7 +100,7 @@ struct SQLiteSalvage {
             guard cellCount > 0, 8 + 2 * cellCount <= usable else { continue }
             for cell in 0..<cellCount {
                 let pointer = Int(Self.uint16(page, start + 8 + 2 * cell))
-                if var record = readCell(page, at: pointer) {
+                if var record = readCell(page, at: pointer, overflow: &overflow) {
                     record.page = number
                     records.append(record)
                 } else {
@@ -141,7 +146,13 @@ struct SQLiteSalvage {
 
     // MARK: Cells
 
-    private func readCell(_ page: ArraySlice<UInt8>, at pointer: Int) -> Record? {
+    /// What overflow chains may still take: pages not yet claimed by a chain, and bytes left to copy.
+    struct OverflowBudget {
+        var bytes: Int
+        var claimed: Set<Int> = []
+    }
+
+    private func readCell(_ page: ArraySlice<UInt8>, at pointer: Int, overflow budget: inout OverflowBudget) -> Record? {
         let usable = pageSize - reserved
         guard pointer >= 8, pointer < usable else { return nil }
         var position = page.startIndex + pointer
@@ -165,8 +176,13 @@ struct SQLiteSalvage {
             guard position + local + 4 <= end else { return nil }
             var next = Int(Self.uint32(page, position + local))
             var visited = 0
+            guard total - local <= budget.bytes else { return nil }
+            budget.bytes -= total - local
             while payload.count < total {
-                guard next >= 2, next <= pages.count, visited < pages.count else { return nil }
+                guard next >= 2, next <= pages.count, visited < pages.count, !budget.claimed.contains(next) else {
+                    return nil
+                }
+                budget.claimed.insert(next)
                 visited += 1
                 let overflow = pages[next - 1]
                 let take = min(usable - 4, total - payload.count)
@@ -201,7 +217,8 @@ struct SQLiteSalvage {
             case 6, 7: length = 8
             case 10, 11: return nil
             default:
-                guard type <= Int64(maxPayload) * 2 + 13 else { return nil }
+                // A 9-byte varint can be negative: only 12 and up are blob and text types.
+                guard type >= 12, type <= Int64(maxPayload) * 2 + 13 else { return nil }
                 length = Int((type - 12) / 2)
             }
             guard body + length <= payload.count else { return nil }
