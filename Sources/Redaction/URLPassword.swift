@@ -84,11 +84,22 @@ public enum URLPassword {
         return separator + schemeSeparator.count
     }
 
-    /// The bytes of the password in the authority starting at `start`: after the first `:` of the userinfo,
-    /// which ends at the last `@` before the authority ends. `nil` when there is no non-empty password.
+    /// The bytes of the password in the authority starting at `start`: after the first `:` of the userinfo, which
+    /// ends at the last `@` before the first `/`, `?` or `#` that follows the first `@`. A generated password may
+    /// hold `/`, `?`, `#` or `@` itself (`http://u:a/b#c@host`), so the delimiters only end the authority once an
+    /// `@` was seen; a URL with an `@` in its path and no userinfo (`http://h:80/a@b`) is masked too, which errs on
+    /// the safe side. In free text (`stopAtSpace`) white space and quotes end the URL. `nil` when there is no
+    /// non-empty password.
     private static func passwordRange(in bytes: [UInt8], authorityStart start: Int, stopAtSpace: Bool) -> Range<Int>? {
         var end = start
-        while end < bytes.count, !endsAuthority(bytes[end], stopAtSpace: stopAtSpace) {
+        var sawAt = false
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "@") {
+                sawAt = true
+            } else if stopAtSpace && endsText(byte) || sawAt && endsAuthority(byte) {
+                break
+            }
             end += 1
         }
         guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")),
@@ -98,12 +109,17 @@ public enum URLPassword {
         return (colon + 1)..<at
     }
 
-    private static func endsAuthority(_ byte: UInt8, stopAtSpace: Bool) -> Bool {
+    /// Ends a URL's authority once its userinfo is behind it.
+    private static func endsAuthority(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
+    }
+
+    /// Ends a URL inside free text.
+    private static func endsText(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "#"): true
         case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\""),
             UInt8(ascii: "'"), UInt8(ascii: "<"), UInt8(ascii: ">"):
-            stopAtSpace
+            true
         default: false
         }
     }

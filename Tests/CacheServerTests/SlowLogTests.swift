@@ -101,9 +101,14 @@ final class SlowLogTests: XCTestCase {
             ["HMSET", "p1", "proxy_url", "socks5://a:***@h:1"]
         )
         XCTAssertEqual(
-            strings(SlowLog.loggedArguments(buffers(["SET", "k", "http://10.0.0.1:80/a@b"]))),
-            ["SET", "k", "http://10.0.0.1:80/a@b"],
-            "an @ after the host is no user information"
+            strings(SlowLog.loggedArguments(buffers(["SET", "k", "http://u:a/b@10.0.0.1:80"]))),
+            ["SET", "k", "http://u:***@10.0.0.1:80"],
+            "a password holding '/' is still a password"
+        )
+        XCTAssertEqual(
+            strings(SlowLog.loggedArguments(buffers(["SET", "k", "http://10.0.0.1:80/a"]))),
+            ["SET", "k", "http://10.0.0.1:80/a"],
+            "no userinfo, nothing masked"
         )
     }
 
