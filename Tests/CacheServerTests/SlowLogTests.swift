@@ -78,6 +78,11 @@ final class SlowLogTests: XCTestCase {
             "even without the protocol version, which HELLO then refuses"
         )
         XCTAssertEqual(
+            strings(SlowLog.loggedArguments(buffers(["HELLO", "2", "SETNAME", "auth", "AUTH", "default", "hunter2"]))),
+            ["HELLO", "2", "SETNAME", "auth", "AUTH", "(redacted)", "(redacted)"],
+            "a client named auth does not shift the password out of view"
+        )
+        XCTAssertEqual(
             strings(SlowLog.loggedArguments(buffers(["CONFIG", "SET", "requirepass", "pw"]))),
             ["CONFIG", "SET", "requirepass", "(redacted)"]
         )

@@ -227,6 +227,9 @@ final class SecurityEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(try second.command(["CLIENT", "GETNAME"]), .bulk("rotator"))
         XCTAssertFalse(server.log.contains("s3cret"), "the password never reaches the log")
+        let errors = try second.command(["INFO", "errorstats"]).text ?? ""
+        XCTAssertTrue(errors.contains("errorstat_NOAUTH:count="), "access attempts show in INFO: \(errors)")
+        XCTAssertTrue(errors.contains("errorstat_WRONGPASS:count="), errors)
 
         // SIGHUP re-reads the file: a new password for new connections, admitted ones stay admitted.
         try Data("n3w\n".utf8).write(to: URL(fileURLWithPath: passwordFile))

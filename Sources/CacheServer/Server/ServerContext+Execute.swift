@@ -48,6 +48,7 @@ extension ServerContext {
         if isLocked(session), !spec.flags.contains(.noAuth) {
             if session.transaction != nil { session.transactionFailed = true }
             out.writeRESPError("NOAUTH Authentication required.")
+            countRejected(spec, arguments, code: "NOAUTH")
             return (.replied, false)
         }
         if session.transaction != nil, !spec.flags.contains(.transactionControl) {

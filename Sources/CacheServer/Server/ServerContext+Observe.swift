@@ -47,10 +47,11 @@ extension ServerContext {
         }
     }
 
-    /// Counts a call refused for its number of arguments.
-    func countRejected(_ spec: CommandSpec, _ arguments: [ByteBuffer]) {
+    /// Counts a call refused before it ran: for its number of arguments (`ERR`), or because the client has not
+    /// authenticated (`NOAUTH`, which is what an operator watches for access attempts).
+    func countRejected(_ spec: CommandSpec, _ arguments: [ByteBuffer], code: String = "ERR") {
         commandStatistics.counters(for: spec.name, arguments: arguments)?.rejected.add(1, ordering: .relaxed)
-        commandStatistics.countError(code: "ERR")
+        commandStatistics.countError(code: code)
     }
 
     /// The error replies Redis gives before running a command (it counts those calls as rejected, not failed).

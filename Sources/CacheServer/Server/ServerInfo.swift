@@ -29,12 +29,17 @@ enum ServerInfo {
         var text = ""
         for section in allSections where wanted.contains(section) {
             if !text.isEmpty { text += "\r\n" }
-            text += "# " + section.prefix(1).uppercased() + section.dropFirst() + "\r\n"
+            text += "# " + title(of: section) + "\r\n"
             for (name, value) in lines(section, server: server, statistics: statistics) {
                 text += name + ":" + value + "\r\n"
             }
         }
         return text
+    }
+
+    /// Redis's section headings: the name capitalized, except `# CPU`.
+    static func title(of section: String) -> String {
+        section == "cpu" ? "CPU" : section.prefix(1).uppercased() + section.dropFirst()
     }
 
     private static func lines(

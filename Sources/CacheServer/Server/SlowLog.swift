@@ -133,14 +133,20 @@ final class SlowLog: Sendable {
         case "auth":
             return Set(1..<arguments.count)
         case "hello":
+            // Read as HELLO reads it (protover, then AUTH user pass / SETNAME name), so a client named "auth"
+            // cannot shift the password out of view; whatever does not parse is redacted whole.
             var secret = Set<Int>()
-            var index = 1
+            var index = 2
             while index < arguments.count {
-                if String(buffer: arguments[index]).uppercased() == "AUTH" {
+                switch String(buffer: arguments[index]).uppercased() {
+                case "AUTH":
                     secret.formUnion((index + 1)..<min(index + 3, arguments.count))
                     index += 3
-                } else {
-                    index += 1
+                case "SETNAME":
+                    index += 2
+                default:
+                    secret.formUnion(index..<arguments.count)
+                    index = arguments.count
                 }
             }
             return secret
