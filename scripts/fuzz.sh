@@ -7,7 +7,7 @@
 #
 # Runs: request-parser, commands (memory-only cache), commands-sqlite (real L2/L3 SQLite files), commands-jsonl,
 # connection (the whole ConnectionHandler on an EmbeddedChannel, and that it is freed after the channel closes).
-# Default runs: request-parser commands commands-sqlite. Settings (environment, or --seconds):
+# Default runs: request-parser commands commands-sqlite connection. Settings (environment, or --seconds):
 #   FUZZ_SECONDS   seconds per run (60)
 #   FUZZ_RSS_MB    resident memory limit per run, MB, also the largest single allocation allowed (2048)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (10)
@@ -81,7 +81,7 @@ for run in "${runs[@]}"; do
     echo "== fuzz: $run for ${seconds}s (rss limit ${rss_mb} MB, timeout ${timeout_s}s)"
     status=0
     CACHESRVD_FUZZ_TIERS="${tiers[$run]:-memory}" CACHESRVD_FUZZ_DATA_DIR="$data" \
-        nice -n 10 "$binary" "$corpus" "$seeds" \
+        timeout -k 30 $((seconds + timeout_s + 120)) nice -n 10 "$binary" "$corpus" "$seeds" \
         -dict=Fuzz/resp.dict \
         -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb="$rss_mb" -max_len="$max_len" \
         -artifact_prefix="$artifacts$run-" -print_final_stats=1 \

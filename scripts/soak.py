@@ -393,9 +393,19 @@ class Soak:
             failures += f
             failure_count += fc
         for process in processes:
-            process.join()
+            # A worker terminated mid-way may never end by itself: bounded, then killed.
+            process.join(timeout=IO_TIMEOUT)
+            if process.is_alive():
+                process.kill()
+                process.join()
         if aborted:
-            done = progress.value
+            # A worker terminated while holding the counter's lock leaves it held: never wait on it.
+            lock = progress.get_lock()
+            if lock.acquire(timeout=1):
+                done = progress.value
+                lock.release()
+            else:
+                done = -1
         return Phase(done, kinds, failures, failure_count, aborted, time.monotonic() - started)
 
 
