@@ -86,19 +86,24 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        var failure: ExitCode?
         do {
             try await group.run()
         } catch let error as ServerStartupError {
             logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
+            failure = ExitCode(1)
+        } catch {
+            logger.critical("stopped on an error: \(error)")
+            failure = ExitCode(1)
         }
-        // The server has shut the cache down; this returns its report.
+        // However the group ended, the cache is shut down and lost writes decide the status (they matter most).
         let report = cache.shutdown()
         if report.lostData {
             let lost = report.losses.filter(\.lostData).map(\.summary).joined(separator: "; ")
             logger.critical("exiting with status \(Self.lostWritesExitStatus): writes were lost (\(lost))")
             throw ExitCode(Self.lostWritesExitStatus)
         }
+        if let failure { throw failure }
     }
 
     /// The arguments `serve` was given (after the subcommand name when there is one).

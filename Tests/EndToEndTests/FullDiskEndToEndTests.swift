@@ -132,6 +132,12 @@ final class FullDiskEndToEndTests: XCTestCase {
         let reported = try XCTUnwrap(Self.lostKeys(in: log, tier: "l3"), log)
         XCTAssertGreaterThan(reported, 0)
 
+        // A restart on the still-full disk after that clean stop (SQLite removed its -wal and -shm, which a new
+        // start must create again) starts and serves what was committed.
+        let onFullDisk = try ServerProcess(arguments: arguments, directory: directory)
+        XCTAssertEqual(try onFullDisk.client().command(["EXISTS", "ev0"]), .integer(1), onFullDisk.log)
+        onFullDisk.stop()
+
         // With room on the disk, a restart finds exactly the reported number of keys missing.
         XCTAssertTrue(try mountTmpfs(data, size: "16m", remount: true))
         let restarted = try ServerProcess(arguments: arguments, directory: directory)
