@@ -159,6 +159,11 @@ final class SQLiteEntryStore: Sendable {
                     "schema.added": "\(report.addedColumns)", "schema.sealed_rows": "\(report.sealedRows)",
                 ]
             )
+            if report.sealedRows > 0 {
+                // The sealed rows' old pages may still sit in the WAL (frames of an older generation beyond the
+                // write point survive a checkpoint): copy the new pages back and cut the WAL to nothing.
+                try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            }
         }
         // After the migration (a rebuild must not cascade): every connection enforces foreign keys.
         // The writer gets a larger page cache (index updates of big tables); the WAL is cut back to
