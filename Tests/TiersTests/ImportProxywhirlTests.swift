@@ -154,6 +154,39 @@ final class ImportProxywhirlTests: JSONLTestCase {
         XCTAssertEqual(byKey["k7"]?.expiresAt, now + 30)
     }
 
+    /// A cachesrvd L3 (proxywhirl's columns plus the sealed URL) imports with the URL as it was stored, not masked.
+    func testAnL3WrittenByCachesrvdKeepsItsSealedURL() throws {
+        let key = FernetKey.generate()
+        let path = directory + "/ours.db"
+        let store = try SQLiteL3Store(
+            path: path,
+            cipher: CredentialCipher(current: key),
+            fsync: .no,
+            logger: SQLiteTestSupport.logger
+        )
+        let now = 1_764_039_600.0
+        try store.apply([
+            .put(CacheEntry(key: "s", proxyURL: "http://u:p/w#d@10.0.0.9:3128", now: now, ttlSeconds: 600))
+        ])
+        store.close()
+        let result = try ProxywhirlImporter.read(
+            l3Database: path,
+            l2Directory: nil,
+            key: key,
+            previousKeys: [],
+            now: now
+        )
+        XCTAssertEqual(result.entries.map(\.proxyURL), ["http://u:p/w#d@10.0.0.9:3128"])
+        let wrongKey = try ProxywhirlImporter.read(
+            l3Database: path,
+            l2Directory: nil,
+            key: FernetKey.generate(),
+            previousKeys: [],
+            now: now
+        )
+        XCTAssertEqual(wrongKey.undecryptable, ["s"], "a URL no key opens is not imported masked")
+    }
+
     func testWithoutThePreviousKeyItsRowsAreSkipped() throws {
         let key = FernetKey.generate()
         let now = 1_764_039_600.0

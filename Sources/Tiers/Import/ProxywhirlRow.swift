@@ -16,6 +16,10 @@ enum ProxywhirlRow {
         do {
             entry.username = try credential(row["username_encrypted"], cipher)
             entry.password = try credential(row["password_encrypted"], cipher)
+            // A file cachesrvd wrote keeps a URL with a password masked in proxy_url, the whole URL sealed here.
+            if let sealed = try credential(row["proxy_url_encrypted"], cipher) {
+                entry.proxyURL = sealed
+            }
         } catch {
             return .undecryptable(key: entry.key)
         }
