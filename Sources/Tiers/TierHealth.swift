@@ -118,12 +118,22 @@ final class TierHealth: Sendable {
             if error.kind == .corrupt { recoverFromCorruption(error) }
             return false
         }
-        state.withLockedValue { state in
+        let lostHistory = state.withLockedValue { state -> Int in
             state.disabled = false
             state.consecutiveFailures = 0
             state.figures.reenabledCount += 1
+            // Health checks lost during the outage are not replayed: say so now, once, rather than at every later
+            // shutdown for as long as the process runs.
+            defer { state.lostHistoryRecords = 0 }
+            return state.lostHistoryRecords
         }
         logger.info("Disk tier works again: re-enabled", metadata: ["cache.store": "\(store.description)"])
+        if lostHistory > 0 {
+            logger.error(
+                "health checks recorded during the outage were not stored",
+                metadata: ["cache.store": "\(store.description)", "cache.lost_history_records": "\(lostHistory)"]
+            )
+        }
         return true
     }
 

@@ -153,7 +153,7 @@ extension TieredCache {
         // Settle the clients' writes first, so that the writes lost before the final write-through of L1 (the
         // clients' data) are told apart from those lost by it (access figures only).
         flushWrites()
-        let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.health.lostSummary.keys) })
+        let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.health.lostSummary) })
         persistResidentEntries()
         for disk in disks {
             disk.writer.stop()
@@ -163,11 +163,13 @@ extension TieredCache {
             disk.health.markClosed()
             disk.store.close()
             let lost = disk.health.lostSummary
-            let clientKeys = lost.keys.intersection(lostBefore[disk.id] ?? [])
+            let before = lostBefore[disk.id]
+            let clientKeys = lost.keys.intersection(before?.keys ?? [])
             let loss = ShutdownReport.TierLoss(
                 tier: disk.id,
                 keys: clientKeys.count,
-                overflowed: lost.overflowed,
+                // An overflow caused by the final write-through alone lost access figures, not clients' writes.
+                overflowed: before?.overflowed ?? false,
                 historyRecords: lost.historyRecords,
                 accessFiguresOnly: lost.keys.count - clientKeys.count
             )
