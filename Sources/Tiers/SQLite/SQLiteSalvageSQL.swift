@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the rows of a damaged database through SQLite, as far as SQLite can: the table's columns from its schema,
 /// then its rows by rowid; when a step fails (a damaged page), the scan starts again past the last rowid read,
 /// jumping further each time it fails again, until it finds readable rows or the end.
@@ -16,9 +20,18 @@ struct SQLiteSalvageSQL {
     static let maxGap: Int64 = 1 << 40
 
     private let database: SQLiteDatabase?
+    /// The most rows the file (with its WAL) could hold, a row taking at least 16 bytes: a damaged tree that loops
+    /// back on itself cannot make the reader collect more.
+    private let mostRows: Int
 
     init(path: String) {
         database = try? SQLiteDatabase(path: path, readOnly: true)
+        var size = 0
+        for file in [path, path + "-wal"] {
+            var info = stat()
+            if stat(file, &info) == 0 { size += Int(info.st_size) }
+        }
+        mostRows = max(1, size / 16)
     }
 
     func close() {
@@ -52,6 +65,11 @@ struct SQLiteSalvageSQL {
             do {
                 while try select.step() {
                     let rowid = select.int64(0)
+                    // Rowids only grow in a sound tree: one that goes back is a damaged page pointing back up the
+                    // tree, which would repeat rows for ever. Treat it as a failed step and jump past it.
+                    guard rowid > lower, rows.count < mostRows else {
+                        throw StoreError(.corrupt, "rowids out of order")
+                    }
                     let values = (1..<select.columnCount).map { select.salvageValue($0) }
                     rows.append(SQLiteSalvage.Record(rowid: rowid, values: values))
                     lower = rowid
@@ -60,6 +78,7 @@ struct SQLiteSalvageSQL {
                 break
             } catch {
                 failures += 1
+                if rows.count >= mostRows { break }
                 let (next, overflow) = lower.addingReportingOverflow(gap)
                 guard !overflow, gap <= Self.maxGap else { break }
                 lower = next
