@@ -24,6 +24,15 @@ final class SecurityEndToEndTests: XCTestCase {
         }
     }
 
+    /// `cachectl raw PING` run as `otherUID` against a root server.
+    private func pingAsOtherUser(_ server: ServerProcess) throws -> ProgramResult {
+        let command = asUser(
+            Self.otherUID,
+            [ServerProcess.binary("cachectl"), "--socket", server.socketPath, "--server-uid", "0", "raw", "PING"]
+        )
+        return try runProgram(command[0], Array(command.dropFirst()))
+    }
+
     /// A temporary directory others may enter and write (for sockets of other users).
     private func sharedDirectory() -> String {
         let directory = ServerProcess.makeTemporaryDirectory()
@@ -39,11 +48,7 @@ final class SecurityEndToEndTests: XCTestCase {
             server.stop()
             server.removeDirectory()
         }
-        let refused = try runProgram(
-            "/usr/bin/setpriv",
-            ["--reuid=\(Self.otherUID)", "--regid=\(Self.otherUID)", "--clear-groups"]
-                + [ServerProcess.binary("cachectl"), "--socket", server.socketPath, "--server-uid", "0", "raw", "PING"]
-        )
+        let refused = try pingAsOtherUser(server)
         XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
         XCTAssertTrue(refused.stderr.contains("connection refused"), refused.stderr)
         XCTAssertTrue(server.log.contains("refused a peer"), server.log)
@@ -62,11 +67,7 @@ final class SecurityEndToEndTests: XCTestCase {
             server.stop()
             server.removeDirectory()
         }
-        let admitted = try runProgram(
-            "/usr/bin/setpriv",
-            ["--reuid=\(Self.otherUID)", "--regid=\(Self.otherUID)", "--clear-groups"]
-                + [ServerProcess.binary("cachectl"), "--socket", server.socketPath, "--server-uid", "0", "raw", "PING"]
-        )
+        let admitted = try pingAsOtherUser(server)
         XCTAssertEqual(admitted.status, 0, admitted.stderr)
         XCTAssertEqual(admitted.stdout, "PONG\n")
     }
