@@ -199,7 +199,7 @@ if ProcessInfo.processInfo.environment["CACHESRVD_FUZZ"] == "1" {
         .executableTarget(
             name: "fuzz-commands",
             dependencies: [
-                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers",
+                "FuzzSupport", "CacheServer", "CacheProtocol", "Tiers", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

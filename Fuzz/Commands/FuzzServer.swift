@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 import Logging
 import Tiers
@@ -51,6 +52,10 @@ enum FuzzServer {
         let directory = environment["CACHESRVD_FUZZ_DATA_DIR"] ?? makeTemporaryDirectory()
         var configuration = baseConfiguration(dataDirectory: directory, tiers: [.l1, .l2, .l3])
         configuration.l2Backend = backend
+        // libFuzzer ends the process with exit() while this shared cache's disk writers still run (cachesrvd
+        // stops them before it exits): keep OpenSSL from freeing its locks at exit under a writer that is
+        // encrypting a row, which crashed a CI run. Called before anything else initializes OpenSSL.
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
         do {
             let cache = try TierFactory.makeCache(
                 configuration,
