@@ -174,13 +174,9 @@ final class PersistenceEndToEndTests: XCTestCase {
             }
         }
         XCTAssertEqual(first.stop(), 0)
-        let database = first.dataDirectory + "/cachesrvd.db"
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: database)))
-        var generator = SystemRandomNumberGenerator()
-        for index in 0..<100 { bytes[index] = generator.next() }
-        let middle = bytes.count / 2 + 321
-        for index in middle..<(middle + 8192) { bytes[index] = generator.next() }
-        try Data(bytes).write(to: URL(fileURLWithPath: database))
+        try Self.damage(first.dataDirectory + "/cachesrvd.db") { size in
+            [0..<100, (size / 2 + 321)..<(size / 2 + 8513)]
+        }
 
         let second = try ServerProcess(arguments: arguments, directory: first.directory)
         defer { second.stop() }
@@ -231,12 +227,7 @@ final class PersistenceEndToEndTests: XCTestCase {
             )
         }
         XCTAssertEqual(first.stop(), 0)
-        let database = first.dataDirectory + "/cachesrvd.db"
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: database)))
-        var generator = SystemRandomNumberGenerator()
-        let middle = bytes.count / 2 + 77
-        for index in middle..<(middle + 8192) { bytes[index] = generator.next() }
-        try Data(bytes).write(to: URL(fileURLWithPath: database))
+        try Self.damage(first.dataDirectory + "/cachesrvd.db") { size in [(size / 2 + 77)..<(size / 2 + 8269)] }
 
         let second = try ServerProcess(arguments: arguments, directory: first.directory)
         defer { second.stop() }
@@ -329,5 +320,17 @@ final class StopFlag: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return flag
+    }
+}
+
+extension PersistenceEndToEndTests {
+    /// Overwrites the byte ranges `ranges(fileSize)` of `path` with random bytes.
+    static func damage(_ path: String, ranges: (Int) -> [Range<Int>]) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var generator = SystemRandomNumberGenerator()
+        for range in ranges(bytes.count) {
+            for index in range { bytes[index] = generator.next() }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 }
