@@ -20,6 +20,19 @@ final class FullDiskEndToEndTests: XCTestCase {
         return mount.terminationStatus == 0
     }
 
+    /// A temporary directory whose `data` is a 1 MiB tmpfs, unmounted and removed after the test; skips the test
+    /// without root (mounts need it).
+    private func fullDisk() throws -> (directory: String, data: String) {
+        let directory = ServerProcess.makeTemporaryDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/data"
+        guard getuid() == 0, try mountTmpfs(data, size: "1m") else {
+            throw XCTSkip("needs root and tmpfs mounts")
+        }
+        addTeardownBlock { self.unmount(data) }  // teardown blocks run last first: unmounted before removed
+        return (directory, data)
+    }
+
     private func unmount(_ path: String) {
         let umount = Process()
         umount.executableURL = URL(fileURLWithPath: "/bin/umount")
@@ -29,13 +42,7 @@ final class FullDiskEndToEndTests: XCTestCase {
     }
 
     func testFullDiskNeverAcknowledgesALostWriteAndKeepsServing() throws {
-        let directory = ServerProcess.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let data = directory + "/data"
-        guard getuid() == 0, try mountTmpfs(data, size: "1m") else {
-            throw XCTSkip("needs root and tmpfs mounts")
-        }
-        defer { unmount(data) }
+        let (directory, data) = try fullDisk()
         let server = try ServerProcess(
             arguments: ["--fsync", "always", "--l1-max-entries", "100000"],
             directory: directory
@@ -108,13 +115,7 @@ final class FullDiskEndToEndTests: XCTestCase {
     /// such writes were never written, by tier, and exit non-zero. The count is checked against what a restart
     /// with room on the disk finds missing.
     func testSigtermOnAFullDiskReportsTheLostWritesAndExitsNonZero() throws {
-        let directory = ServerProcess.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let data = directory + "/data"
-        guard getuid() == 0, try mountTmpfs(data, size: "1m") else {
-            throw XCTSkip("needs root and tmpfs mounts")
-        }
-        defer { unmount(data) }
+        let (directory, data) = try fullDisk()
         let arguments = ["--fsync", "everysec", "--tiers", "l1,l3", "--l1-max-entries", "100000"]
         let server = try ServerProcess(arguments: arguments, directory: directory)
         let padding = String(repeating: "p", count: 4000)
