@@ -43,7 +43,7 @@ let package = Package(
         // Request parser and reply encoder (and the client-side reply parser): no sockets, no tiers.
         .target(
             name: "CacheProtocol",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["BinaryText", .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/Protocol",
             swiftSettings: swiftSettings
         ),
@@ -52,6 +52,13 @@ let package = Package(
         .target(
             name: "LocalSocket",
             path: "Sources/LocalSocket",
+            swiftSettings: swiftSettings
+        ),
+        // The lossless mapping between byte strings and Swift Strings that keys, values and fields travel in: shared
+        // by the protocol, the tiers and both binaries, no dependencies.
+        .target(
+            name: "BinaryText",
+            path: "Sources/BinaryText",
             swiftSettings: swiftSettings
         ),
         // Masks secrets inside URLs (a userinfo password): shared by the tiers and cachectl, no dependencies.
@@ -64,6 +71,7 @@ let package = Package(
         .target(
             name: "Tiers",
             dependencies: [
+                "BinaryText",
                 "Redaction",
                 "CSQLite",
                 "COpenSSL",
@@ -77,6 +85,7 @@ let package = Package(
         .target(
             name: "CacheServer",
             dependencies: [
+                "BinaryText",
                 "CacheProtocol",
                 "Tiers",
                 "LocalSocket",
@@ -109,6 +118,7 @@ let package = Package(
         .executableTarget(
             name: "cachectl",
             dependencies: [
+                "BinaryText",
                 "CacheProtocol",
                 "LocalSocket",
                 "Redaction",
@@ -127,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["BinaryText", "CacheProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/ProtocolTests",
             swiftSettings: swiftSettings
         ),

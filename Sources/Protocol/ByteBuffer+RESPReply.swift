@@ -1,3 +1,4 @@
+import BinaryText
 import NIOCore
 
 /// Writing RESP2 replies (server side). Headers are formatted straight into the buffer, without Strings.
@@ -25,10 +26,13 @@ extension ByteBuffer {
         writeRESPHeader(UInt8(ascii: ":"), value)
     }
 
-    /// Writes a bulk string reply of the string's UTF-8 bytes: `$3\r\nabc\r\n`.
+    /// Writes a bulk string reply of the bytes `string` stands for (``BinaryText``: its UTF-8 unless it holds
+    /// escaped bytes): `$3\r\nabc\r\n`.
     public mutating func writeRESPBulkString(_ string: String) {
-        writeRESPHeader(UInt8(ascii: "$"), string.utf8.count)
-        writeString(string)
+        BinaryText.withBytes(of: string) { bytes in
+            writeRESPHeader(UInt8(ascii: "$"), bytes.count)
+            writeBytes(bytes)
+        }
         writeRESPCRLF()
     }
 

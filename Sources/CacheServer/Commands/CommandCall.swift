@@ -1,3 +1,4 @@
+import BinaryText
 import CacheProtocol
 import NIOCore
 import Tiers
@@ -9,8 +10,8 @@ import Tiers
 struct CommandCall {
     /// The arguments, the command name first.
     let arguments: [ByteBuffer]
-    /// Where the reply goes.
-    var out: ByteBuffer
+    /// Where the reply goes, in the connection's protocol.
+    var out: RESPReplyWriter
     /// Whether disk tiers may be read.
     let mode: IOMode
     let server: ServerContext
@@ -22,9 +23,16 @@ struct CommandCall {
 
     var count: Int { arguments.count }
 
-    /// Argument `index` as a String (UTF-8, invalid bytes replaced).
+    /// Argument `index` as text (UTF-8, invalid bytes replaced): for names, options and messages, never for keys,
+    /// values or fields.
     func string(_ index: Int) -> String {
         String(buffer: arguments[index])
+    }
+
+    /// Argument `index` as the String that stands for its bytes, losslessly (``BinaryText``): for keys, values and
+    /// fields, so every byte a client sends comes back unchanged and distinct keys stay distinct.
+    func binary(_ index: Int) -> String {
+        BinaryText.string(from: arguments[index].readableBytesView)
     }
 
     /// Argument `index` uppercased, for option names.

@@ -21,14 +21,14 @@ enum CommandCommand {
                 call.count == 2 ? table.all : (2..<call.count).map { table.lookup(call.string($0)) }
             call.out.writeRESPArrayHeader(specs.count)
             for spec in specs {
-                if let spec { writeInfo(spec, into: &call.out) } else { call.out.writeRESPNullArray() }
+                if let spec { writeInfo(spec, into: &call.out) } else { call.out.writeRESPNull() }
             }
         case "DOCS":
             let specs = call.count == 2 ? table.all : (2..<call.count).compactMap { table.lookup(call.string($0)) }
-            call.out.writeRESPArrayHeader(specs.count * 2)
+            call.out.writeRESPMapHeader(specs.count)
             for spec in specs {
                 call.out.writeRESPBulkString(spec.name)
-                call.out.writeRESPArrayHeader(6)
+                call.out.writeRESPMapHeader(3)
                 call.out.writeRESPBulkString("summary")
                 call.out.writeRESPBulkString(spec.summary)
                 call.out.writeRESPBulkString("since")
@@ -44,17 +44,17 @@ enum CommandCommand {
     }
 
     /// Redis 7's ten-element command info.
-    private static func writeInfo(_ spec: CommandSpec, into out: inout ByteBuffer) {
+    private static func writeInfo(_ spec: CommandSpec, into out: inout RESPReplyWriter) {
         out.writeRESPArrayHeader(10)
         out.writeRESPBulkString(spec.name)
         out.writeRESPInteger(spec.arity)
         let flags = spec.flags.names
-        out.writeRESPArrayHeader(flags.count)
+        out.writeRESPSetHeader(flags.count)
         for flag in flags { out.writeRESPSimpleString(flag) }
         out.writeRESPInteger(spec.firstKey)
         out.writeRESPInteger(spec.lastKey)
         out.writeRESPInteger(spec.keyStep)
-        out.writeRESPArrayHeader(1)
+        out.writeRESPSetHeader(1)
         out.writeRESPSimpleString("@" + spec.group)
         out.writeRESPArrayHeader(0)
         out.writeRESPArrayHeader(0)

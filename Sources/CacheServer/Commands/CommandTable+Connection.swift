@@ -74,14 +74,18 @@ extension CommandTable {
             flags: [.fast, .connection, .noAuth],
             group: "connection",
             syntax: "[protover [AUTH username password] [SETNAME clientname]]",
-            summary: "Handshake: protocol 2 only (3 answers NOPROTO)."
+            summary: "Handshake: switches the connection to RESP2 or RESP3 and answers the server's properties."
         ) { call in
             var index = 1
+            var protocolVersion: RESPVersion?
             if call.count > 1 {
                 guard let version = RedisNumber.parseInteger(call.arguments[1].readableBytesView) else {
                     throw CommandError("ERR Protocol version is not an integer or out of range")
                 }
-                guard version == 2 else { throw CommandError("NOPROTO unsupported protocol version") }
+                guard let known = RESPVersion(rawValue: version) else {
+                    throw CommandError("NOPROTO unsupported protocol version")
+                }
+                protocolVersion = known
                 index = 2
             }
             var name: String?
@@ -112,13 +116,17 @@ extension CommandTable {
             if let name {
                 call.session.updateInfo { $0.name = name }
             }
-            call.out.writeRESPArrayHeader(14)
+            if let protocolVersion {
+                call.session.protocolVersion = protocolVersion
+                call.out.version = protocolVersion
+            }
+            call.out.writeRESPMapHeader(7)
             call.out.writeRESPBulkString("server")
             call.out.writeRESPBulkString("redis")
             call.out.writeRESPBulkString("version")
             call.out.writeRESPBulkString(ServerInfo.redisVersion)
             call.out.writeRESPBulkString("proto")
-            call.out.writeRESPInteger(2)
+            call.out.writeRESPInteger(call.session.protocolVersion.rawValue)
             call.out.writeRESPBulkString("id")
             call.out.writeRESPInteger(call.session.id)
             call.out.writeRESPBulkString("mode")
@@ -192,9 +200,9 @@ enum ClientCommand {
         case ("LIST", 2):
             let now = call.server.cache.now()
             let lines = call.server.clients.sessions.map { describe($0, now: now) }
-            call.out.writeRESPBulkString(lines.joined(separator: "\n") + "\n")
+            call.out.writeRESPVerbatimString(lines.joined(separator: "\n") + "\n")
         case ("INFO", 2):
-            call.out.writeRESPBulkString(describe(call.session, now: call.server.cache.now()) + "\n")
+            call.out.writeRESPVerbatimString(describe(call.session, now: call.server.cache.now()) + "\n")
         default:
             throw CommandError(
                 "ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try CLIENT HELP."

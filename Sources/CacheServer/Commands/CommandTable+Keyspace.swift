@@ -33,7 +33,7 @@ extension CommandTable {
         ) { call in
             var found = 0
             for index in 1..<call.count {
-                let key = call.string(index)
+                let key = call.binary(index)
                 if try call.tier({ () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }) != nil {
                     found += 1
                 }
@@ -49,7 +49,7 @@ extension CommandTable {
             syntax: "key",
             summary: "`hash` for an entry (its fields), `none` when absent."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
             call.out.writeRESPSimpleString(entry == nil ? "none" : "hash")
         },
@@ -98,7 +98,7 @@ extension CommandTable {
             syntax: "key",
             summary: "Removes the entry's expiry; 1 if it had one."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let changed = try call.tier { () throws(TieredCacheError) in
                 try call.cache.update(key, mode: call.mode) { entry -> Bool in
                     guard entry?.expiresAt != nil else { return false }
@@ -140,7 +140,7 @@ enum KeyspaceCommands {
         try call.requireBlockingForMultipleKeys()
         var removed = 0
         for index in 1..<call.count {
-            let key = call.string(index)
+            let key = call.binary(index)
             if try call.tier({ () throws(TieredCacheError) in try call.cache.delete(key, mode: call.mode) }) {
                 removed += 1
             }
@@ -172,7 +172,7 @@ enum KeyspaceCommands {
         guard !overflow, Double(ms) / 1000 <= CacheEntry.latestTime - call.cache.now() else {
             throw CommandError.invalidExpire(name)
         }
-        let key = call.string(1)
+        let key = call.binary(1)
         let now = call.cache.now()
         let newExpiry = now + Double(ms) / 1000
         let changed = try call.tier { () throws(TieredCacheError) in
@@ -195,7 +195,7 @@ enum KeyspaceCommands {
     }
 
     static func ttl(_ call: inout CommandCall, milliseconds: Bool) throws {
-        let key = call.string(1)
+        let key = call.binary(1)
         let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
         guard let entry else {
             call.out.writeRESPInteger(-2)

@@ -13,7 +13,7 @@ extension CommandTable {
             summary: "Server, clients, memory, persistence, stats, cache and keyspace figures."
         ) { call in
             let sections = (1..<call.count).map { call.string($0) }
-            call.out.writeRESPBulkString(ServerInfo.report(call.server, sections: sections))
+            call.out.writeRESPVerbatimString(ServerInfo.report(call.server, sections: sections))
         },
         CommandSpec(
             "dbsize",
@@ -84,7 +84,7 @@ enum ConfigCommand {
                 if !matched.contains(where: { $0.0 == name }) { matched.append((name, value)) }
             }
         }
-        call.out.writeRESPArrayHeader(matched.count * 2)
+        call.out.writeRESPMapHeader(matched.count)
         for (name, value) in matched {
             call.out.writeRESPBulkString(name)
             call.out.writeRESPBulkString(value)

@@ -23,7 +23,7 @@ extension CommandTable {
             syntax: "key",
             summary: "The entry's proxy_url, or nil. Counts as a cache hit."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let entry = try call.tier { () throws(TieredCacheError) in try call.cache.get(key, mode: call.mode) }
             if let entry { call.out.writeRESPBulkString(entry.proxyURL) } else { call.out.writeRESPNull() }
         },
@@ -36,7 +36,7 @@ extension CommandTable {
             syntax: "key",
             summary: "The entry's proxy_url, removing the entry from every tier."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let removed = try call.tier { () throws(TieredCacheError) in
                 try call.cache.update(key, mode: call.mode) { entry -> CacheEntry? in
                     defer { entry = nil }
@@ -59,7 +59,7 @@ extension CommandTable {
             var entries: [CacheEntry] = []
             entries.reserveCapacity((call.count - 1) / 2)
             for index in stride(from: 1, to: call.count, by: 2) {
-                entries.append(try call.newEntry(key: call.string(index), proxyURL: call.string(index + 1), now: now))
+                entries.append(try call.newEntry(key: call.binary(index), proxyURL: call.binary(index + 1), now: now))
             }
             for entry in entries { call.cache.put(entry) }
             call.ok()
@@ -76,7 +76,7 @@ extension CommandTable {
             try call.requireBlockingForMultipleKeys()
             var urls: [String?] = []
             for index in 1..<call.count {
-                let key = call.string(index)
+                let key = call.binary(index)
                 urls.append(
                     try call.tier { () throws(TieredCacheError) in try call.cache.get(key, mode: call.mode) }?.proxyURL
                 )
@@ -114,9 +114,9 @@ enum SetCommand {
 
     static func run(_ call: inout CommandCall) throws {
         let options = try parse(call)
-        let key = call.string(1)
+        let key = call.binary(1)
         let now = call.cache.now()
-        var fresh = try call.newEntry(key: key, proxyURL: call.string(2), now: now)
+        var fresh = try call.newEntry(key: key, proxyURL: call.binary(2), now: now)
         if let expiry = options.expiry, expiry != .keep {
             fresh.setExpiry(at: expiry.expiresAt(now: now), now: now)
         }

@@ -36,7 +36,7 @@ extension CommandTable {
             let session = call.session
             let mode = call.mode
             for arguments in queued {
-                let (result, _) = server.execute(arguments, session: session, mode: mode, into: &call.out)
+                let (result, _) = server.execute(arguments, session: session, mode: mode, into: &call.out.buffer)
                 if result == .wouldBlock {
                     // Only reachable without disk access allowed; EXEC runs off the loop when disk tiers exist.
                     call.out.writeRESPError("ERR command needs disk access inside MULTI")

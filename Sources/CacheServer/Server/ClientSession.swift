@@ -1,3 +1,4 @@
+import CacheProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -19,6 +20,8 @@ final class ClientSession: @unchecked Sendable {
     let peer: String
     private let lockedInfo = NIOLockedValueBox(Info())
 
+    /// The protocol the client speaks: RESP2 until it says `HELLO 3`.
+    var protocolVersion = RESPVersion.resp2
     /// The client may run commands: it gave the password, or none is required.
     var authenticated: Bool
     /// Commands queued by MULTI, or nil outside a transaction.

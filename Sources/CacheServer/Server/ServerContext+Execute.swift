@@ -57,8 +57,14 @@ extension ServerContext {
             return (.replied, false)
         }
         let mark = out.writerIndex
-        var call = CommandCall(arguments: arguments, out: ByteBuffer(), mode: mode, server: self, session: session)
-        swap(&call.out, &out)
+        var call = CommandCall(
+            arguments: arguments,
+            out: RESPReplyWriter(buffer: ByteBuffer(), version: session.protocolVersion),
+            mode: mode,
+            server: self,
+            session: session
+        )
+        swap(&call.out.buffer, &out)
         var result = ExecutionResult.replied
         let started = NIODeadline.now()
         do {
@@ -76,7 +82,7 @@ extension ServerContext {
             call.out.moveWriterIndex(to: mark)
             call.out.writeRESPError("ERR \(error)")
         }
-        swap(&call.out, &out)
+        swap(&call.out.buffer, &out)
         if result == .wouldBlock {
             out.moveWriterIndex(to: mark)
         } else {

@@ -1,3 +1,5 @@
+import BinaryText
+
 /// Turns a row of proxywhirl's `cache_entries` (L3) or `l2_cache` (SQLite L2) into an entry.
 enum ProxywhirlRow {
     /// What a row holds.
@@ -36,7 +38,7 @@ enum ProxywhirlRow {
             let nextCheckTime = time(row["next_check_time"])
         else { return nil }
         var entry = CacheEntry(
-            key: key,
+            key: BinaryText.canonical(key),
             proxyURL: proxyURL,
             source: row["source"]?.text ?? "unknown",
             now: fetchTime ?? 0,
