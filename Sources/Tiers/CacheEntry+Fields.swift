@@ -120,9 +120,7 @@ extension CacheEntry {
     ///   non-integer TTL or count, a time that is not a finite number, an empty proxy URL, a bool not 0/1.
     public mutating func set(_ field: Field, to value: String, now: Double) throws(TieredCacheError) {
         switch field {
-        case .proxyURL:
-            guard !value.isEmpty else { throw Self.invalid(field, "expected a non-empty URL") }
-            proxyURL = value
+        case .proxyURL: proxyURL = value
         case .username: username = value
         case .password: password = value
         case .source: source = value
@@ -156,7 +154,7 @@ extension CacheEntry {
     }
 
     /// Whether every field holds a value `set(_:to:now:)` would accept: finite times up to `latestTime`, counts up
-    /// to `largestCount`, a TTL up to `longestTTL`, a non-empty URL. For rows read back from a damaged file.
+    /// to `largestCount`, a TTL up to `longestTTL`. For rows read back from a damaged file.
     var hasFieldsWithinBounds: Bool {
         var scratch = self
         for (field, value) in fieldValues {

@@ -30,7 +30,7 @@ public final class TieredCache: Sendable {
         public var l3MaxEntries: Int? = nil
         /// Which entry a full tier evicts first (`--eviction-policy`).
         public var evictionPolicy: EvictionPolicy = .lru
-        /// TTL of a new entry given none (`--default-ttl`), seconds.
+        /// TTL of a new entry given none by a cache verb (`--default-ttl`), seconds; 0 for none.
         public var defaultTTL: Int = 3600
         /// TTL by source, applied when an entry is given no TTL of its own (`--source-ttl`).
         public var sourceTTLs: [String: Int] = [:]
@@ -135,8 +135,9 @@ public final class TieredCache: Sendable {
     ///
     /// `put` does not apply it (an entry built with `ttlSeconds: nil` is permanent); the server calls this
     /// when a client gives no TTL and builds the entry with the result.
-    public func resolvedTTL(source: String) -> Int {
-        configuration.sourceTTLs[source] ?? configuration.defaultTTL
+    public func resolvedTTL(source: String) -> Int? {
+        let ttl = configuration.sourceTTLs[source] ?? configuration.defaultTTL
+        return ttl > 0 ? ttl : nil
     }
 
     /// What a step under an L1 shard lock decided.

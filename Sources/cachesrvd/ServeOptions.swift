@@ -51,7 +51,10 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Which entry a full tier evicts: lru, lfu or fifo.")
     var evictionPolicy: EvictionPolicy = .lru
 
-    @Option(help: "TTL of new entries that give none, seconds.")
+    @Option(
+        help:
+            "TTL the cache verbs (PUT, cachectl put and warm) give an entry that brings none, seconds; 0: none. SET, MSET and HSET keep a key until it is deleted, as Redis does."
+    )
     var defaultTTL: Int = 3600
 
     @Option(help: "TTL for one source, SOURCE=SECONDS (repeatable); applies when an entry gives no TTL.")
@@ -152,7 +155,7 @@ struct ServeOptions: ParsableArguments {
         if l1MaxEntries < 1 { throw ValidationError("--l1-max-entries must be at least 1") }
         if l2MaxEntries < 1 { throw ValidationError("--l2-max-entries must be at least 1") }
         if l3MaxEntries < 0 { throw ValidationError("--l3-max-entries must be 0 (unbounded) or more") }
-        if defaultTTL < 1 { throw ValidationError("--default-ttl must be at least 1 second") }
+        if defaultTTL < 0 { throw ValidationError("--default-ttl must be 0 (no default) or more seconds") }
         if failureThreshold < 1 { throw ValidationError("--failure-threshold must be at least 1") }
         if tierFailureThreshold < 1 { throw ValidationError("--tier-failure-threshold must be at least 1") }
         if healthHistoryLimit < 1 { throw ValidationError("--health-history-limit must be at least 1") }

@@ -16,13 +16,13 @@ extension CommandTable {
             guard call.count % 2 == 1 else { throw CommandError.wrongArity("put") }
             let fields = try HashCommands.fields(call, from: 3, step: 2)
             let now = call.cache.now()
-            var entry = try call.newEntry(key: call.string(1), proxyURL: call.string(2), now: now)
+            var entry = try call.newEntry(key: call.binary(1), proxyURL: call.binary(2), now: now)
             for (offset, field) in fields.enumerated() {
-                let value = call.string(4 + offset * 2)
+                let value = call.binary(4 + offset * 2)
                 try call.tier { () throws(TieredCacheError) in try entry.set(field, to: value, now: now) }
             }
             if !fields.contains(.ttlSeconds), !fields.contains(.expiresAt) {
-                entry.setExpiry(at: now + Double(call.cache.resolvedTTL(source: entry.source)), now: now)
+                entry.applyDefaultTTL(of: call.cache, now: now)
             }
             call.cache.put(entry)
             call.ok()
@@ -50,9 +50,9 @@ extension CommandTable {
                 }
                 report.responseTimeMs = ms
             }
-            if call.count > 4, call.arguments[4].readableBytes > 0 { report.error = call.string(4) }
-            if call.count > 5, call.arguments[5].readableBytes > 0 { report.checkURL = call.string(5) }
-            let key = call.string(1)
+            if call.count > 4, call.arguments[4].readableBytes > 0 { report.error = call.binary(4) }
+            if call.count > 5, call.arguments[5].readableBytes > 0 { report.checkURL = call.binary(5) }
+            let key = call.binary(1)
             let outcome = try call.tier { () throws(TieredCacheError) in
                 try call.cache.reportHealth(key, report, mode: call.mode)
             }
@@ -75,7 +75,7 @@ extension CommandTable {
             guard call.count <= 3 else { throw CommandError.wrongArity("history") }
             let limit = call.count == 3 ? try call.integer(2) : 10
             guard limit >= 0 else { throw CommandError.notInteger }
-            let key = call.string(1)
+            let key = call.binary(1)
             let records = try call.tier { () throws(TieredCacheError) in try call.cache.history(key, limit: limit) }
             call.out.writeRESPArrayHeader(records.count)
             for record in records {
@@ -105,7 +105,7 @@ extension CommandTable {
             summary: "Per-tier figures as name/value pairs (hits, misses, size, evictions, hit rate, ...)."
         ) { call in
             let pairs = CacheFigures.pairs(call.cache.statistics())
-            call.out.writeRESPArrayHeader(pairs.count * 2)
+            call.out.writeRESPMapHeader(pairs.count)
             for (name, value) in pairs {
                 call.out.writeRESPBulkString(name)
                 call.out.writeRESPBulkString(value)
@@ -134,7 +134,7 @@ extension CommandTable {
     ]
 }
 
-extension ByteBuffer {
+extension RESPReplyWriter {
     mutating func writeOptionalBulk(_ value: String?) {
         if let value { writeRESPBulkString(value) } else { writeRESPNull() }
     }

@@ -76,7 +76,7 @@ extension CommandTable {
             summary: "Every set field of the entry, as field/value pairs. Counts as a cache hit."
         ) { call in
             let fields = try HashCommands.get(call)?.fieldValues ?? []
-            call.out.writeRESPArrayHeader(fields.count * 2)
+            call.out.writeRESPMapHeader(fields.count)
             for (field, value) in fields {
                 call.out.writeRESPBulkString(field.rawValue)
                 call.out.writeRESPBulkString(value)
@@ -117,7 +117,7 @@ extension CommandTable {
             syntax: "key",
             summary: "How many fields of the entry are set (0 when absent)."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
             call.out.writeRESPInteger(entry?.fieldValues.count ?? 0)
         },
@@ -130,7 +130,7 @@ extension CommandTable {
             syntax: "key field",
             summary: "1 if the entry exists and the field is set."
         ) { call in
-            let key = call.string(1)
+            let key = call.binary(1)
             let field = CacheEntry.Field(name: call.arguments[2].readableBytesView)
             let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
             let isSet = field.flatMap { entry?.value(of: $0) } != nil
@@ -146,7 +146,7 @@ extension CommandTable {
             summary: "Unsets optional fields (credentials, last_health_error, ...); replies how many were set."
         ) { call in
             let fields = try HashCommands.fields(call, from: 2, step: 1)
-            let key = call.string(1)
+            let key = call.binary(1)
             let removed = try call.tier { () throws(TieredCacheError) in
                 try call.cache.update(key, mode: call.mode) { entry throws(TieredCacheError) -> Int in
                     guard var changed = entry else { return 0 }
@@ -166,7 +166,7 @@ extension CommandTable {
 enum HashCommands {
     /// Reads the entry of argument 1 as a cache hit.
     static func get(_ call: CommandCall) throws -> CacheEntry? {
-        let key = call.string(1)
+        let key = call.binary(1)
         return try call.tier { () throws(TieredCacheError) in try call.cache.get(key, mode: call.mode) }
     }
 
@@ -184,9 +184,9 @@ enum HashCommands {
     static func set(_ call: inout CommandCall, name: String) throws -> Int {
         guard call.count % 2 == 0 else { throw CommandError.wrongArity(name) }
         let fields = try fields(call, from: 2, step: 2)
-        let values = stride(from: 3, to: call.count, by: 2).map { call.string($0) }
+        let values = stride(from: 3, to: call.count, by: 2).map { call.binary($0) }
         let pairs = Array(zip(fields, values))
-        let key = call.string(1)
+        let key = call.binary(1)
         let now = call.cache.now()
         let cache = call.cache
         return try call.tier { () throws(TieredCacheError) in
@@ -204,11 +204,6 @@ enum HashCommands {
                 for (field, value) in pairs {
                     if entry == nil || entry?.value(of: field) == nil { added.insert(field) }
                     try changed.set(field, to: value, now: now)
-                }
-                if entry == nil {
-                    if !pairs.contains(where: { $0.0 == .ttlSeconds || $0.0 == .expiresAt }) {
-                        changed.setExpiry(at: now + Double(cache.resolvedTTL(source: changed.source)), now: now)
-                    }
                 }
                 entry = changed
                 return added.count

@@ -51,11 +51,20 @@ extension CommandCall {
         return ms
     }
 
-    /// A new entry for `key` with `proxyURL`, the TTL of its source unless `expiry` says otherwise.
+    /// A new entry for `key` with `proxyURL` that never expires: what Redis's SET, MSET and HSET of a new key make.
     func newEntry(key: String, proxyURL: String, now: Double) throws -> CacheEntry {
         var entry = CacheEntry(key: key, proxyURL: proxyURL, now: now, ttlSeconds: nil)
         try tier { () throws(TieredCacheError) in try entry.set(.proxyURL, to: proxyURL, now: now) }
-        entry.setExpiry(at: now + Double(cache.resolvedTTL(source: entry.source)), now: now)
         return entry
+    }
+}
+
+extension CacheEntry {
+    /// Gives a new entry the cache's TTL for its source (`--source-ttl`, else `--default-ttl`; none when that is
+    /// 0): what the cache verbs (PUT, `cachectl put`, warm) do for an entry given no TTL.
+    mutating func applyDefaultTTL(of cache: TieredCache, now: Double) {
+        if let ttl = cache.resolvedTTL(source: source) {
+            setExpiry(at: now + Double(ttl), now: now)
+        }
     }
 }
