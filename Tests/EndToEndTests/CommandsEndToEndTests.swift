@@ -30,7 +30,11 @@ final class CommandsEndToEndTests: XCTestCase {
     func testSetGetAndOptions() throws {
         XCTAssertEqual(try run("SET", "a", "http://1.1.1.1:80"), .ok)
         XCTAssertEqual(try run("GET", "a"), .bulk("http://1.1.1.1:80"))
-        XCTAssertEqual(try run("TTL", "a"), .integer(600), "new entries get the default TTL")
+        XCTAssertEqual(try run("TTL", "a"), .integer(-1), "SET without an expiry keeps the key, as in Redis")
+        XCTAssertEqual(try run("PUT", "p", "http://1.1.1.1:80"), .ok)
+        XCTAssertEqual(try run("TTL", "p"), .integer(600), "the cache verb PUT applies --default-ttl")
+        XCTAssertEqual(try run("SET", "empty", ""), .ok)
+        XCTAssertEqual(try run("GET", "empty"), .bulk(""))
         XCTAssertEqual(try run("SET", "a", "http://2.2.2.2:80", "NX"), .null)
         XCTAssertEqual(try run("SET", "b", "http://2.2.2.2:80", "XX"), .null)
         XCTAssertEqual(try run("SET", "a", "http://3.3.3.3:80", "XX", "GET"), .bulk("http://1.1.1.1:80"))
@@ -110,7 +114,7 @@ final class CommandsEndToEndTests: XCTestCase {
         for index in stride(from: 0, to: all.count, by: 2) { fields[all[index].text!] = all[index + 1].text! }
         XCTAssertEqual(fields["proxy_url"], "http://h:1")
         XCTAssertEqual(fields["health_status"], "unknown")
-        XCTAssertEqual(fields["ttl_seconds"], "600")
+        XCTAssertEqual(fields["ttl_seconds"], "0", "HSET of a new key keeps it until deleted, as in Redis")
         XCTAssertEqual(try run("HLEN", "h"), .integer(Int64(all.count / 2)))
         XCTAssertEqual(try run("HKEYS", "h").array?.count, all.count / 2)
         XCTAssertEqual(try run("HVALS", "h").array?.count, all.count / 2)

@@ -140,10 +140,36 @@ final class ProtocolEndToEndTests: XCTestCase {
 
     func testHelloNegotiation() throws {
         let client = try Self.server.client()
-        XCTAssertEqual(try client.command(["HELLO", "3"]), .error("NOPROTO unsupported protocol version"))
+        XCTAssertEqual(try client.command(["HELLO", "4"]), .error("NOPROTO unsupported protocol version"))
+        XCTAssertEqual(
+            try client.command(["HELLO", "x"]),
+            .error("ERR Protocol version is not an integer or out of range")
+        )
         let reply = try client.command(["HELLO", "2"]).array
         XCTAssertEqual(reply?[4], .bulk("proto"))
         XCTAssertEqual(reply?[5], .integer(2))
+    }
+
+    /// After `HELLO 3` the connection gets RESP3 types where Redis 7 sends them; another connection stays on RESP2.
+    func testHello3SwitchesTheConnectionToRESP3() throws {
+        let client = try Self.server.client()
+        try client.send(
+            "HELLO 3\r\nGET resp3-missing\r\nHSET resp3-h proxy_url http://h:1\r\nHGET resp3-h username\r\n"
+                + "HELLO 2\r\nGET resp3-missing\r\nQUIT\r\n"
+        )
+        let text = try client.readUntilClosed()
+        XCTAssertTrue(text.hasPrefix("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), text)
+        XCTAssertTrue(text.contains("$5\r\nproto\r\n:3\r\n"), text)
+        XCTAssertTrue(text.contains("$5\r\nproto\r\n:2\r\n"), text)
+        let afterFirstHello = text.components(separatedBy: "$7\r\nmodules\r\n*0\r\n")
+        XCTAssertEqual(afterFirstHello.count, 3, text)
+        XCTAssertTrue(
+            afterFirstHello[1].hasPrefix("_\r\n:1\r\n_\r\n*14\r\n"),
+            "RESP3 nulls, then HELLO 2 answers in RESP2"
+        )
+        XCTAssertEqual(afterFirstHello[2], "$-1\r\n+OK\r\n")
+        let other = try Self.server.client()
+        XCTAssertEqual(try other.command(["GET", "resp3-missing"]), .null)
     }
 
     func testBulkArgumentsAreBinarySafe() throws {

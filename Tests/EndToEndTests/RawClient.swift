@@ -66,6 +66,16 @@ final class RawClient: @unchecked Sendable {
         return try readReply()
     }
 
+    /// Sends one command of arbitrary bytes as multibulk and reads its reply.
+    func command(bytes arguments: [[UInt8]]) throws -> RESPValue {
+        var out: [UInt8] = Array("*\(arguments.count)\r\n".utf8)
+        for argument in arguments {
+            out += Array("$\(argument.count)\r\n".utf8) + argument + [13, 10]
+        }
+        try send(out)
+        return try readReply()
+    }
+
     /// Reads the next reply; throws `.closed` if the server closed the connection first.
     func readReply() throws -> RESPValue {
         while true {
