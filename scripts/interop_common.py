@@ -18,6 +18,12 @@ PROXY_URL = b"http://10.9.0.1:3128"
 BINARY_VALUE = b"\x80\x04\x95\x00\xff\xfe\r\n$3\r\n\x00"
 
 
+def forced_protocol() -> int | None:
+    """The protocol INTEROP_FORCE_PROTOCOL asks for (a diagnostic, to see what lies behind a failing HELLO), or None."""
+    value = os.environ.get("INTEROP_FORCE_PROTOCOL", "")
+    return int(value) if value else None
+
+
 def shown(value, limit: int = 700) -> str:
     """The repr of a value, cut to `limit` characters so a failure stays readable."""
     text = repr(value)
@@ -64,7 +70,9 @@ class Checker:
             detail = f"raised {type(error).__module__}.{type(error).__name__}: {error}"
             if os.environ.get("INTEROP_TRACEBACK"):
                 detail += "\n" + "".join(traceback.format_exception(error))
+        # A server's error text may echo binary bytes (a NUL, U+FFFD): escape them so the line stays one text line.
         line = f"FAIL: {self.client} {name}: {detail}"
+        line = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
         self.failures.append(line)
         print(line, flush=True)
         if self.fail_fast:

@@ -36,7 +36,9 @@ async def checks(check: Checker, r, path: str) -> None:
 
     async def every_byte_key():
         k = key("key:") + ALL_BYTES
+        await r.delete([k])
         check.equal("SET <key of bytes 0x00-0xFF> v", True, await r.set(k, b"v-allbytes"))
+        check.equal("KEYS <prefix>key:*", {k}, set(await r.keys(key("key:*"))))
         check.equal("GET <key of bytes 0x00-0xFF>", b"v-allbytes", await r.get(k))
         check.equal("EXISTS <key of bytes 0x00-0xFF>", 1, await r.exists([k]))
         check.equal("DEL <key of bytes 0x00-0xFF>", 1, await r.delete([k]))

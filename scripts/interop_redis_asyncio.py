@@ -18,6 +18,7 @@ from interop_common import (
     CUSTOM_FIELDS,
     PROXY_URL,
     Checker,
+    forced_protocol,
     prefixed,
 )
 
@@ -53,7 +54,11 @@ async def main() -> None:
             lambda: check.equal("redis.utils.HIREDIS_AVAILABLE", hiredis, redis.utils.HIREDIS_AVAILABLE),
         )
 
-    r = redis.asyncio.Redis(unix_socket_path=path)
+    extra = {} if forced_protocol() is None else {"protocol": forced_protocol()}
+    if extra:
+        label += f"[protocol={forced_protocol()} forced, not the default]"
+        check.client = label
+    r = redis.asyncio.Redis(unix_socket_path=path, **extra)
 
     async def connect():
         check.equal("PING", True, await r.ping())
@@ -85,7 +90,9 @@ async def main() -> None:
 
     async def every_byte_key():
         k = key("key:") + ALL_BYTES
+        await r.delete(k)
         check.equal("SET <key of bytes 0x00-0xFF> v", True, await r.set(k, b"v-allbytes"))
+        check.equal("KEYS <prefix>key:*", [k], await r.keys(key("key:*")))
         check.equal("GET <key of bytes 0x00-0xFF>", b"v-allbytes", await r.get(k))
         check.equal("EXISTS <key of bytes 0x00-0xFF>", 1, await r.exists(k))
         check.equal("DEL <key of bytes 0x00-0xFF>", 1, await r.delete(k))
@@ -173,7 +180,7 @@ async def main() -> None:
     async def watch_aborts():
         k = key("watch-abort")
         await r.set(k, b"start")
-        other = redis.asyncio.Redis(unix_socket_path=path)
+        other = redis.asyncio.Redis(unix_socket_path=path, **extra)
         try:
             async with r.pipeline() as pipe:
                 await pipe.watch(k)

@@ -17,6 +17,7 @@ from interop_common import (
     CUSTOM_FIELDS,
     PROXY_URL,
     Checker,
+    forced_protocol,
     prefixed,
 )
 
@@ -58,7 +59,11 @@ def main() -> None:
             lambda: check.equal("utils.HIREDIS_AVAILABLE", options.expect_hiredis == "yes", hiredis_available),
         )
 
-    r = lib.Redis(unix_socket_path=path)
+    extra = {} if forced_protocol() is None else {"protocol": forced_protocol()}
+    if extra:
+        label += f"[protocol={forced_protocol()} forced, not the default]"
+        check.client = label
+    r = lib.Redis(unix_socket_path=path, **extra)
 
     def connect():
         check.equal("PING", True, r.ping())
@@ -91,7 +96,9 @@ def main() -> None:
 
     def every_byte_key():
         k = key("key:") + ALL_BYTES
+        r.delete(k)
         check.equal("SET <key of bytes 0x00-0xFF> v", True, r.set(k, b"v-allbytes"))
+        check.equal("KEYS <prefix>key:*", [k], r.keys(key("key:*")))
         check.equal("GET <key of bytes 0x00-0xFF>", b"v-allbytes", r.get(k))
         check.equal("EXISTS <key of bytes 0x00-0xFF>", 1, r.exists(k))
         check.equal("DEL <key of bytes 0x00-0xFF>", 1, r.delete(k))
@@ -223,7 +230,7 @@ def main() -> None:
     def watch_aborts():
         k = key("watch-abort")
         r.set(k, b"start")
-        other = lib.Redis(unix_socket_path=path)
+        other = lib.Redis(unix_socket_path=path, **extra)
         try:
             with r.pipeline() as pipe:
                 pipe.watch(k)

@@ -17,3 +17,10 @@ CACHES = {
         "LOCATION": f"unix://{os.environ['CACHESRVD_SOCKET']}",
     }
 }
+
+# A diagnostic only (scripts/interop.sh never sets it): INTEROP_FORCE_PROTOCOL=2 shows what lies behind a failing
+# HELLO 3.
+if os.environ.get("INTEROP_FORCE_PROTOCOL"):
+    CACHES["default"]["OPTIONS"] = {
+        "CONNECTION_POOL_KWARGS": {"protocol": int(os.environ["INTEROP_FORCE_PROTOCOL"])}
+    }
