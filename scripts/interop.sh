@@ -60,9 +60,15 @@ start_server() {
 # After a client ran: a server that died is a failure of that client; start it again so the others still run.
 server_survived() { # server_survived CLIENT
     if kill -0 "$pid" 2>/dev/null && timeout 10 redis-cli -s "$sock" PING >/dev/null 2>&1; then return 0; fi
-    fail "$1: the server died or stopped answering: $(tail -n 5 "$work/server.log" | tr '\n' ' ')"
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    local status=0 what="stopped answering PING"
+    if ! kill -0 "$pid" 2>/dev/null || ! ps -o stat= -p "$pid" | grep -qv Z; then
+        wait "$pid" 2>/dev/null || status=$?
+        what="exited with status $status"
+    else
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    fail "$1: the server $what; its last log lines: $(tail -n 3 "$work/server.log" | tr '\n' ' ')"
     rm -f "$sock"
     start_server
 }
@@ -128,7 +134,8 @@ bench() { # bench NAME TESTS ARGS...
             || missing+=("${test^^}")
     done
     if [ "$status" -ne 0 ] || [ ${#missing[@]} -gt 0 ]; then
-        fail "$name: exit status $status, no result for ${missing[*]:-(none)}: $(grep -iv 'rps=' "$work/bench.txt" | tr '\n' ' ')"
+        fail "$name: exit status $status, no result for ${missing[*]:-(none)}:" \
+            "$(grep -iv 'rps=' "$work/bench.txt" | tr '\n' ' ')"
     else
         echo "ok: $name"
         grep 'requests per second' "$work/bench.txt" | sed 's/^ */    /'
@@ -182,7 +189,8 @@ setup_venv "$pure_venv" "redis, valkey, coredis, django, django_redis" redis val
 "$pure_venv/bin/python" -m pip uninstall -q -y hiredis libvalkey >/dev/null 2>&1 || true
 setup_venv "$hiredis_venv" "redis, hiredis" redis hiredis
 versions() { "$1/bin/python" -m pip list --format=freeze 2>/dev/null | grep -iE "^($2)==" | tr '\n' ' '; }
-echo "versions (pure-Python venv): $(versions "$pure_venv" 'redis|valkey|coredis|django|django-redis|hiredis|libvalkey')"
+echo "versions (pure-Python venv):" \
+    "$(versions "$pure_venv" 'redis|valkey|coredis|django|django-redis|hiredis|libvalkey')"
 echo "versions (hiredis venv): $(versions "$hiredis_venv" 'redis|hiredis')"
 
 run_client() { # run_client NAME COMMAND...
@@ -209,7 +217,8 @@ run_client "redis-py asyncio, hiredis" \
     "$hiredis_venv/bin/python" scripts/interop_redis_asyncio.py "$sock" --expect-hiredis yes
 run_client "valkey-py sync" "$pure_venv/bin/python" scripts/interop_redis_py.py "$sock" --module valkey
 run_client "coredis" "$pure_venv/bin/python" scripts/interop_coredis.py "$sock"
-run_client "django-redis" env CACHESRVD_SOCKET="$sock" "$pure_venv/bin/python" scripts/interop_django/manage.py cachecheck
+run_client "django-redis" \
+    env CACHESRVD_SOCKET="$sock" "$pure_venv/bin/python" scripts/interop_django/manage.py cachecheck
 
 # SIGTERM: exit 0 and the socket file is gone.
 kill -TERM "$pid"
