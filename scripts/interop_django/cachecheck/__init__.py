@@ -1,0 +1,1 @@
+"""The app holding the `cachecheck` management command of the interop Django project."""
