@@ -45,8 +45,8 @@ extension CommandTable {
             arity: -2,
             flags: [.admin],
             group: "server",
-            syntax: "GET parameter [parameter ...]",
-            summary: "Reads settings (save, appendonly, maxclients, ...); settings are changed on the command line."
+            syntax: "GET parameter [parameter ...] | SET parameter value [parameter value ...] | RESETSTAT",
+            summary: "Reads settings, changes the ones that may change while running, resets the statistics."
         ) { call in try ConfigCommand.run(&call) },
         CommandSpec(
             "command",
@@ -63,69 +63,5 @@ extension CommandTable {
         if call.count == 2, !["ASYNC", "SYNC"].contains(call.option(1)) { throw CommandError.syntax }
         _ = try call.tier { () throws(TieredCacheError) in try call.cache.removeAll() }
         call.ok()
-    }
-}
-
-/// CONFIG GET over the settings redis tools ask for, plus ours.
-enum ConfigCommand {
-    static func run(_ call: inout CommandCall) throws {
-        guard call.option(1) == "GET" else {
-            if call.option(1) == "SET" {
-                throw CommandError("ERR CONFIG SET is not supported: cachesrvd takes its settings on the command line")
-            }
-            throw CommandError("ERR unknown subcommand '\(call.string(1))'. Try CONFIG HELP.")
-        }
-        guard call.count >= 3 else { throw CommandError.wrongArity("config|get") }
-        let settings = parameters(call.server)
-        var matched: [(String, String)] = []
-        for index in 2..<call.count {
-            let pattern = Array(call.string(index).lowercased().utf8)
-            for (name, value) in settings where RedisGlob.matches(pattern, name.utf8) {
-                if !matched.contains(where: { $0.0 == name }) { matched.append((name, value)) }
-            }
-        }
-        call.out.writeRESPMapHeader(matched.count)
-        for (name, value) in matched {
-            call.out.writeRESPBulkString(name)
-            call.out.writeRESPBulkString(value)
-        }
-    }
-
-    static func parameters(_ server: ServerContext) -> [(String, String)] {
-        let configuration = server.configuration
-        let cache = configuration.cache
-        return [
-            ("save", ""),
-            ("appendonly", configuration.tiers.count > 1 ? "yes" : "no"),
-            ("appendfsync", cache.fsync.rawValue),
-            ("databases", "1"),
-            ("maxclients", String(configuration.maxClients)),
-            ("proto-max-bulk-len", String(configuration.maxBulkLength)),
-            ("client-query-buffer-limit", String(configuration.maxQueryBuffer)),
-            ("unixsocket", configuration.socketPath),
-            ("unixsocketperm", String(configuration.socketMode, radix: 8)),
-            ("port", "0"),
-            ("dir", configuration.dataDirectory),
-            (
-                "tiers",
-                TierID.allCases.filter { configuration.tiers.contains($0) }.map(\.rawValue).joined(separator: ",")
-            ),
-            ("l1-max-entries", String(cache.l1MaxEntries)),
-            ("l2-max-entries", String(cache.l2MaxEntries)),
-            ("l3-max-entries", cache.l3MaxEntries.map(String.init) ?? "0"),
-            ("l2-backend", configuration.l2Backend.rawValue),
-            ("eviction-policy", cache.evictionPolicy.rawValue),
-            ("default-ttl", String(cache.defaultTTL)),
-            ("failure-threshold", String(cache.failureThreshold)),
-            ("health-invalidation", cache.healthInvalidation ? "yes" : "no"),
-            ("tier-failure-threshold", String(cache.tierFailureThreshold)),
-            ("health-history-limit", String(cache.healthHistoryLimit)),
-            ("cleanup-interval", FieldText.number(configuration.cleanupInterval)),
-            ("max-pending-writes", String(configuration.maxPendingWrites)),
-            ("bulk-command-keys", String(configuration.bulkCommandKeys)),
-            ("slowlog-log-slower-than", String(configuration.slowlogSlowerThan)),
-            ("slowlog-max-len", String(configuration.slowlogMaxLength)),
-            ("latency-monitor-threshold", String(configuration.latencyMonitorThreshold)),
-        ]
     }
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// The connected clients: ids, the `--max-clients` bound and `CLIENT LIST`.
 final class ClientRegistry: Sendable {
@@ -10,10 +11,16 @@ final class ClientRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    let maxClients: Int
+    private let maxClientsSetting: Synchronization.Atomic<Int>
 
     init(maxClients: Int) {
-        self.maxClients = maxClients
+        self.maxClientsSetting = Synchronization.Atomic(maxClients)
+    }
+
+    /// New connections beyond this many are refused (`maxclients`, CONFIG SET; connected clients stay).
+    var maxClients: Int {
+        get { maxClientsSetting.load(ordering: .relaxed) }
+        set { maxClientsSetting.store(newValue, ordering: .relaxed) }
     }
 
     /// Registers a new client, or returns nil when `maxClients` are already connected.

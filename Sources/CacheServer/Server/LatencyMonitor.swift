@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Redis's latency monitor: for each event (`command`, `fast-command`, a disk tier's commit), the latest and
 /// the largest latency at or above `latency-monitor-threshold` milliseconds, and a short history.
@@ -29,11 +30,17 @@ final class LatencyMonitor: Sendable {
     }
 
     private let events = NIOLockedValueBox([String: Series]())
-    /// The smallest latency recorded, milliseconds; 0 turns the monitor off (Redis's default).
-    let threshold: Int
+    private let thresholdSetting: Synchronization.Atomic<Int>
 
     init(threshold: Int) {
-        self.threshold = threshold
+        self.thresholdSetting = Synchronization.Atomic(threshold)
+    }
+
+    /// The smallest latency recorded, milliseconds; 0 turns the monitor off (Redis's default;
+    /// `latency-monitor-threshold`, CONFIG SET).
+    var threshold: Int {
+        get { thresholdSetting.load(ordering: .relaxed) }
+        set { thresholdSetting.store(newValue, ordering: .relaxed) }
     }
 
     /// Whether a latency of `milliseconds` is recorded.

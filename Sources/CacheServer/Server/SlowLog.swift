@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import Redaction
+import Synchronization
 import Tiers
 
 /// Redis's slow log: the most recent commands that ran longer than `slowlog-log-slower-than`.
@@ -38,14 +39,30 @@ final class SlowLog: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    /// Commands that run longer than this (microseconds) are logged; negative logs none, 0 logs every command.
-    let slowerThan: Int
-    /// The most entries kept; older ones are dropped.
-    let maxLength: Int
+    private let slowerThanSetting: Synchronization.Atomic<Int>
+    private let maxLengthSetting: Synchronization.Atomic<Int>
 
     init(slowerThan: Int, maxLength: Int) {
-        self.slowerThan = slowerThan
-        self.maxLength = maxLength
+        self.slowerThanSetting = Synchronization.Atomic(slowerThan)
+        self.maxLengthSetting = Synchronization.Atomic(maxLength)
+    }
+
+    /// Commands that run longer than this (microseconds) are logged; negative logs none, 0 logs every command
+    /// (`slowlog-log-slower-than`, CONFIG SET).
+    var slowerThan: Int {
+        get { slowerThanSetting.load(ordering: .relaxed) }
+        set { slowerThanSetting.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The most entries kept; older ones are dropped (`slowlog-max-len`, CONFIG SET).
+    var maxLength: Int {
+        get { maxLengthSetting.load(ordering: .relaxed) }
+        set {
+            maxLengthSetting.store(newValue, ordering: .relaxed)
+            state.withLockedValue { state in
+                if state.entries.count > newValue { state.entries.removeFirst(state.entries.count - max(0, newValue)) }
+            }
+        }
     }
 
     /// Whether a command that ran `microseconds` is to be logged.
