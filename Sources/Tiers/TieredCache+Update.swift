@@ -33,7 +33,10 @@ extension TieredCache {
                 if let slot = storage.slot(of: key) {
                     let entry = storage.remove(at: slot)
                     writeThrough(.delete(key: key))
-                    guard entry.isExpired(at: now) else { return .done(true) }
+                    guard entry.isExpired(at: now) else {
+                        changed(key)
+                        return .done(true)
+                    }
                     countTTLEviction(on: .l1)
                     return .done(false)
                 }
@@ -41,6 +44,7 @@ extension TieredCache {
                 if let known {
                     storage.epoch &+= 1
                     writeThrough(.delete(key: key))
+                    if known.isLive { changed(key) }
                     return .done(known.isLive)
                 }
                 return mode == .mayBlock ? .load(epoch: storage.epoch) : .wouldBlock
@@ -83,7 +87,7 @@ extension TieredCache {
                 changed.totalHealthCheckFailures += 1
                 changed.lastHealthError = report.error
             }
-            if !report.ok, configuration.healthInvalidation, changed.failureCount >= configuration.failureThreshold {
+            if !report.ok, policy.healthInvalidation, changed.failureCount >= policy.failureThreshold {
                 entry = nil
                 context.healthEviction = true
                 return .removed(failureCount: changed.failureCount)
@@ -154,11 +158,13 @@ extension TieredCache {
             if changed != current {
                 storage.replace(at: slot, with: changed)
                 writeThrough(.put(changed))
+                self.changed(key)
             }
             appendHealthRecord(key, context)
         } else {
             storage.remove(at: slot)
             writeThrough(.delete(key: key))
+            changed(key)
             if context.healthEviction { countHealthEviction() }
         }
         return result
@@ -176,6 +182,7 @@ extension TieredCache {
             created.key = key
             storage.insert(created)
             writeThrough(.put(created))
+            changed(key)
             appendHealthRecord(key, context)
         }
         return result

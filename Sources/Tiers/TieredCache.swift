@@ -82,6 +82,10 @@ public final class TieredCache: Sendable {
     let shutdownOutcome = NIOLockedValueBox<ShutdownReport?>(nil)
     /// FLUSHALLs running now: while it is not 0, disk reads find nothing (the tiers are being cleared).
     let flushesRunning = NIOLockedValueBox(0)
+    /// The rules that may change while running (CONFIG SET), starting from `configuration`'s.
+    public let policy: CachePolicy
+    /// Told of every key a caller's write changed (`observeChanges`): WATCH.
+    let changeObserver = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// Creates the cache over L1 and the given disk stores (either may be absent: `--tiers l1` runs L1 alone).
     ///
@@ -94,6 +98,11 @@ public final class TieredCache: Sendable {
         logger: Logger = Logger(label: "cachesrvd.tiers")
     ) {
         self.configuration = configuration
+        self.policy = CachePolicy(
+            defaultTTL: configuration.defaultTTL,
+            failureThreshold: configuration.failureThreshold,
+            healthInvalidation: configuration.healthInvalidation
+        )
         self.clock = clock
         self.logger = logger
         self.l1 = MemoryTier(maxEntries: configuration.l1MaxEntries, policy: configuration.evictionPolicy)
@@ -136,7 +145,7 @@ public final class TieredCache: Sendable {
     /// `put` does not apply it (an entry built with `ttlSeconds: nil` is permanent); the server calls this
     /// when a client gives no TTL and builds the entry with the result.
     public func resolvedTTL(source: String) -> Int? {
-        let ttl = configuration.sourceTTLs[source] ?? configuration.defaultTTL
+        let ttl = configuration.sourceTTLs[source] ?? policy.defaultTTL
         return ttl > 0 ? ttl : nil
     }
 
@@ -228,5 +237,16 @@ public final class TieredCache: Sendable {
             }
             writeThrough(.put(entry))
         }
+        changed(entry.key)
+    }
+
+    /// Calls `observer` with the key of every change a caller makes: a put, an update that changed or removed an
+    /// entry, a delete of a live entry. Not for what the cache does on its own (demotion, expiry, the sweep).
+    public func observeChanges(_ observer: @escaping @Sendable (String) -> Void) {
+        changeObserver.withLockedValue { $0 = observer }
+    }
+
+    func changed(_ key: String) {
+        changeObserver.withLockedValue { $0 }?(key)
     }
 }

@@ -20,6 +20,10 @@ struct CommandFlags: OptionSet, Sendable {
     static let bulk = CommandFlags(rawValue: 1 << 8)
     /// Runs before the client authenticated (AUTH, HELLO, QUIT).
     static let noAuth = CommandFlags(rawValue: 1 << 7)
+    /// Runs while no other command runs (EXEC), holding the transaction gate alone.
+    static let isolated = CommandFlags(rawValue: 1 << 9)
+    /// Refused inside MULTI (MONITOR), as Redis's `no-multi`.
+    static let noMulti = CommandFlags(rawValue: 1 << 10)
 
     /// The names `COMMAND INFO` prints.
     var names: [String] {
@@ -30,6 +34,7 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.fast) { names.append("fast") }
         if contains(.connection) { names.append("loading") }
         if contains(.noAuth) { names.append("no_auth") }
+        if contains(.noMulti) { names.append("no_multi") }
         return names
     }
 
@@ -45,6 +50,8 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.connection) { names.append("connection") }
         if contains(.transactionControl) { names.append("transaction-control") }
         if contains(.noAuth) { names.append("no-auth") }
+        if contains(.isolated) { names.append("isolated") }
+        if contains(.noMulti) { names.append("no-multi") }
         return names
     }
 }
@@ -73,6 +80,13 @@ struct CommandSpec: Sendable {
         guard firstKey > 0, keyStep > 0, argumentCount > firstKey else { return 0 }
         let last = lastKey < 0 ? argumentCount + lastKey : min(lastKey, argumentCount - 1)
         return last < firstKey ? 0 : (last - firstKey) / keyStep + 1
+    }
+
+    /// The argument indexes of the keys a call with `argumentCount` arguments names (WATCH touches, COMMAND
+    /// GETKEYS).
+    func keyPositions(argumentCount: Int) -> StrideTo<Int> {
+        let count = keyCount(argumentCount: argumentCount)
+        return stride(from: firstKey, to: firstKey + count * max(keyStep, 1), by: max(keyStep, 1))
     }
 
     init(

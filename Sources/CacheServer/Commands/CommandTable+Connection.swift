@@ -117,7 +117,7 @@ extension CommandTable {
                 call.session.updateInfo { $0.name = name }
             }
             if let protocolVersion {
-                call.session.protocolVersion = protocolVersion
+                call.session.state.switchProtocol(to: protocolVersion)
                 call.out.version = protocolVersion
             }
             call.out.writeRESPMapHeader(7)
@@ -126,7 +126,7 @@ extension CommandTable {
             call.out.writeRESPBulkString("version")
             call.out.writeRESPBulkString(ServerInfo.redisVersion)
             call.out.writeRESPBulkString("proto")
-            call.out.writeRESPInteger(call.session.protocolVersion.rawValue)
+            call.out.writeRESPInteger(call.session.state.protocolVersion.rawValue)
             call.out.writeRESPBulkString("id")
             call.out.writeRESPInteger(call.session.id)
             call.out.writeRESPBulkString("mode")
@@ -135,6 +135,19 @@ extension CommandTable {
             call.out.writeRESPBulkString("master")
             call.out.writeRESPBulkString("modules")
             call.out.writeRESPArrayHeader(0)
+        },
+        CommandSpec(
+            "monitor",
+            arity: 1,
+            flags: [.admin, .noMulti, .connection],
+            group: "server",
+            summary: "Streams every command the server runs, with its time and client; credentials are redacted."
+        ) { call in
+            if !call.session.state.isMonitor, let sink = call.session.monitorLineSink {
+                call.session.state.startMonitoring()
+                call.server.monitors.add(session: call.session.id, sink: sink)
+            }
+            call.ok()
         },
         CommandSpec(
             "client",
@@ -158,7 +171,7 @@ enum Authentication {
         guard call.server.access.authenticates(username: username, password: password) else {
             throw wrongPassword
         }
-        call.session.authenticated = true
+        call.session.state.authenticate()
     }
 }
 
@@ -168,52 +181,5 @@ enum ClientName {
 
     static func isValid(_ name: String) -> Bool {
         name.utf8.allSatisfy { $0 > 32 && $0 < 127 }
-    }
-}
-
-/// CLIENT subcommands.
-enum ClientCommand {
-    static func run(_ call: inout CommandCall) throws {
-        let sub = call.option(1)
-        switch (sub, call.count) {
-        case ("ID", 2):
-            call.out.writeRESPInteger(call.session.id)
-        case ("GETNAME", 2):
-            let name = call.session.info.name
-            if name.isEmpty { call.out.writeRESPNull() } else { call.out.writeRESPBulkString(name) }
-        case ("SETNAME", 3):
-            let name = call.string(2)
-            guard ClientName.isValid(name) || name.isEmpty else { throw ClientName.invalid }
-            call.session.updateInfo { $0.name = name }
-            call.ok()
-        case ("SETINFO", 4):
-            let value = call.string(3)
-            guard value.utf8.allSatisfy({ $0 >= 32 && $0 < 127 && $0 != 32 }) else {
-                throw CommandError("ERR \(call.string(2)) cannot contain spaces, newlines or special characters.")
-            }
-            switch call.option(2) {
-            case "LIB-NAME": call.session.updateInfo { $0.libraryName = value }
-            case "LIB-VER": call.session.updateInfo { $0.libraryVersion = value }
-            default: throw CommandError("ERR Unrecognized option '\(call.string(2))'")
-            }
-            call.ok()
-        case ("LIST", 2):
-            let now = call.server.cache.now()
-            let lines = call.server.clients.sessions.map { describe($0, now: now) }
-            call.out.writeRESPVerbatimString(lines.joined(separator: "\n") + "\n")
-        case ("INFO", 2):
-            call.out.writeRESPVerbatimString(describe(call.session, now: call.server.cache.now()) + "\n")
-        default:
-            throw CommandError(
-                "ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try CLIENT HELP."
-            )
-        }
-    }
-
-    private static func describe(_ session: ClientSession, now: Double) -> String {
-        let info = session.info
-        let age = Int(max(0, now - session.connectedAt))
-        return "id=\(session.id) addr=\(session.peer) age=\(age) db=0 name=\(info.name) "
-            + "lib-name=\(info.libraryName) lib-ver=\(info.libraryVersion)"
     }
 }

@@ -137,7 +137,6 @@ extension CommandTable {
 
 enum KeyspaceCommands {
     static func delete(_ call: inout CommandCall) throws {
-        try call.requireBlockingForMultipleKeys()
         var removed = 0
         for index in 1..<call.count {
             let key = call.binary(index)

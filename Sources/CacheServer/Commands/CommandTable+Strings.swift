@@ -73,7 +73,6 @@ extension CommandTable {
             syntax: "key [key ...]",
             summary: "GET of several keys."
         ) { call in
-            try call.requireBlockingForMultipleKeys()
             var urls: [String?] = []
             for index in 1..<call.count {
                 let key = call.binary(index)
@@ -87,15 +86,6 @@ extension CommandTable {
             }
         },
     ]
-}
-
-extension CommandCall {
-    /// Multi-key commands run whole off the event loop when disk tiers exist, so a retry never repeats half of them.
-    func requireBlockingForMultipleKeys() throws {
-        if mode == .memoryOnly, count > 2, cache.hasDiskTiers {
-            throw TieredCacheError.wouldBlock
-        }
-    }
 }
 
 /// SET with Redis 7's options.

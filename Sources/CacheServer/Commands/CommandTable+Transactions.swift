@@ -3,8 +3,8 @@ import NIOCore
 import Tiers
 
 extension CommandTable {
-    /// MULTI/EXEC queue commands and run them back to back with one array reply. Unlike Redis, other clients'
-    /// commands may interleave with an EXEC: it batches, it does not isolate.
+    /// MULTI/EXEC/DISCARD and WATCH/UNWATCH, as in Redis: EXEC runs the queued commands while no other command
+    /// runs (`TransactionGate`), and aborts with a null reply when a watched key changed since WATCH.
     static let transactionCommands: [CommandSpec] = [
         CommandSpec(
             "multi",
@@ -13,47 +13,102 @@ extension CommandTable {
             group: "transactions",
             summary: "Starts queuing commands for EXEC."
         ) { call in
-            guard call.session.transaction == nil else { throw CommandError("ERR MULTI calls can not be nested") }
-            call.session.transaction = []
-            call.session.transactionFailed = false
+            try call.session.state.beginTransaction()
             call.ok()
         },
         CommandSpec(
             "exec",
             arity: 1,
-            flags: [.write, .transactionControl, .wholeCache],
+            flags: [.write, .transactionControl, .isolated],
             group: "transactions",
-            summary: "Runs the queued commands in order; replies an array of their replies."
-        ) { call in
-            guard let queued = call.session.transaction else { throw CommandError("ERR EXEC without MULTI") }
-            call.session.transaction = nil
-            if call.session.transactionFailed {
-                call.session.transactionFailed = false
-                throw CommandError("EXECABORT Transaction discarded because of previous errors.")
-            }
-            call.out.writeRESPArrayHeader(queued.count)
-            let server = call.server
-            let session = call.session
-            let mode = call.mode
-            for arguments in queued {
-                let (result, _) = server.execute(arguments, session: session, mode: mode, into: &call.out.buffer)
-                if result == .wouldBlock {
-                    // Only reachable without disk access allowed; EXEC runs off the loop when disk tiers exist.
-                    call.out.writeRESPError("ERR command needs disk access inside MULTI")
-                }
-            }
-        },
+            summary: "Runs the queued commands in order, isolated from other clients; null if a watched key changed."
+        ) { call in try Transactions.exec(&call) },
         CommandSpec(
             "discard",
             arity: 1,
             flags: [.fast, .transactionControl],
             group: "transactions",
-            summary: "Drops the queued commands."
+            summary: "Drops the queued commands and unwatches every key."
         ) { call in
-            guard call.session.transaction != nil else { throw CommandError("ERR DISCARD without MULTI") }
-            call.session.transaction = nil
-            call.session.transactionFailed = false
+            let keys = try call.session.state.discardTransaction()
+            call.server.watches.unwatch(keys.map(\.key), session: call.session.id)
+            call.ok()
+        },
+        CommandSpec(
+            "watch",
+            arity: -2,
+            flags: [.fast, .readonly, .transactionControl],
+            keys: (1, -1, 1),
+            group: "transactions",
+            syntax: "key [key ...]",
+            summary: "Makes the next EXEC abort if any of these keys changes (or expires) before it."
+        ) { call in try Transactions.watch(&call) },
+        CommandSpec(
+            "unwatch",
+            arity: 1,
+            flags: [.fast],
+            group: "transactions",
+            summary: "Forgets every watched key."
+        ) { call in
+            let keys = call.session.state.unwatchAll()
+            call.server.watches.unwatch(keys.map(\.key), session: call.session.id)
             call.ok()
         },
     ]
+}
+
+enum Transactions {
+    static func watch(_ call: inout CommandCall) throws {
+        guard !call.session.state.inTransaction else { throw CommandError("ERR WATCH inside MULTI is not allowed") }
+        let names = (1..<call.count).map { call.binary($0) }
+        // Registered before the keys are read: a change in between marks the session dirty rather than being lost.
+        call.server.watches.watch(names, session: call.session.id)
+        let now = call.cache.now()
+        var keys: [ConnectionState.WatchedKey] = []
+        for key in names {
+            let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
+            keys.append(.init(key: key, expiresAt: entry.flatMap { $0.isExpired(at: now) ? nil : $0.expiresAt }))
+        }
+        try call.session.state.watch(keys)
+        call.ok()
+    }
+
+    static func exec(_ call: inout CommandCall) throws {
+        let server = call.server
+        let session = call.session
+        switch session.state.endTransaction() {
+        case .notInTransaction:
+            throw CommandError("ERR EXEC without MULTI")
+        case .abortedByErrors:
+            server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
+            throw CommandError("EXECABORT Transaction discarded because of previous errors.")
+        case .run(let queued, let watched):
+            let mode = call.mode
+            try server.gate.exclusive { () throws in
+                let now = server.cache.now()
+                let expired = watched.contains { key in key.expiresAt.map { now >= $0 } ?? false }
+                let dirty = expired || server.watches.isDirty(session: session.id)
+                server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
+                if dirty {
+                    call.out.writeRESPNullArray()
+                    return
+                }
+                call.out.writeRESPArrayHeader(queued.count)
+                for arguments in queued {
+                    let (result, _) = server.execute(
+                        arguments,
+                        spec: server.commands.lookup(arguments[0]),
+                        session: session,
+                        mode: mode,
+                        into: &call.out.buffer,
+                        insideExec: true
+                    )
+                    if result == .wouldBlock {
+                        // Not reachable: an EXEC with keyed commands runs off the loop when disk tiers exist.
+                        call.out.writeRESPError("ERR command needs disk access inside MULTI")
+                    }
+                }
+            }
+        }
+    }
 }

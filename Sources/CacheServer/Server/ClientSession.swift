@@ -2,45 +2,86 @@ import CacheProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Per-connection state that commands read and change.
+/// A connected client: its identity, its `ConnectionState`, and what other connections may read or do to it.
 ///
 /// `@unchecked Sendable`: the connection runs one command at a time, moving between its event loop and its
-/// blocking queue with a happens-before edge each way (`EventLoop.execute` / `DispatchQueue.async`), so the unlocked
-/// fields are never touched concurrently. `info` is read by other connections (CLIENT LIST), so it sits in a lock.
+/// blocking queue with a happens-before edge each way (`EventLoop.execute` / `DispatchQueue.async`), so `state` is
+/// never touched concurrently. `info` is read by other connections (CLIENT LIST), so it sits in a lock, and so does
+/// the way to close the connection (CLIENT KILL).
 final class ClientSession: @unchecked Sendable {
     struct Info: Sendable {
         var name: String = ""
         var libraryName: String = ""
         var libraryVersion: String = ""
         var lastCommand: String = ""
+        /// When the last command arrived (CLIENT LIST `idle`).
+        var lastCommandAt: Double = 0
+        var noEvict = false
+        var noTouch = false
+        /// Mirrors of the connection state for CLIENT LIST (`flags`, `multi`, `watch`, `resp`).
+        var protocolVersion = 2
+        var queuedCommands: Int? = nil
+        var watchedKeys = 0
+        var isMonitor = false
     }
 
     let id: Int
     let connectedAt: Double
     let peer: String
-    private let lockedInfo = NIOLockedValueBox(Info())
+    private let lockedInfo: NIOLockedValueBox<Info>
+    private let closer = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    private let monitorSink = NIOLockedValueBox<MonitorFeed.Sink?>(nil)
 
-    /// The protocol the client speaks: RESP2 until it says `HELLO 3`.
-    var protocolVersion = RESPVersion.resp2
-    /// The client may run commands: it gave the password, or none is required.
-    var authenticated: Bool
-    /// Commands queued by MULTI, or nil outside a transaction.
-    var transaction: [[ByteBuffer]]? = nil
-    /// A command queued in the open transaction was rejected: EXEC must abort.
-    var transactionFailed = false
+    /// Everything the connection remembers between commands (protocol, authentication, transaction, watches).
+    var state: ConnectionState
 
     init(id: Int, connectedAt: Double, peer: String, authenticated: Bool = true) {
         self.id = id
-        self.authenticated = authenticated
+        self.state = ConnectionState(authenticated: authenticated)
         self.connectedAt = connectedAt
         self.peer = peer
+        self.lockedInfo = NIOLockedValueBox(Info(lastCommandAt: connectedAt))
     }
 
     var info: Info {
-        get { lockedInfo.withLockedValue { $0 } }
+        lockedInfo.withLockedValue { $0 }
     }
 
     func updateInfo(_ body: (inout Info) -> Void) {
         lockedInfo.withLockedValue { body(&$0) }
+    }
+
+    /// A command arrived: records it for CLIENT LIST (`cmd`, `idle`) with what the connection state now shows.
+    func recordCommand(_ name: String, at time: Double) {
+        let state = state
+        lockedInfo.withLockedValue { info in
+            info.lastCommand = name
+            info.lastCommandAt = time
+            info.protocolVersion = state.protocolVersion.rawValue
+            info.queuedCommands = state.transaction?.queued.count
+            info.watchedKeys = state.watched.count
+            info.isMonitor = state.isMonitor
+        }
+    }
+
+    /// How to close the connection from elsewhere (CLIENT KILL); set by the connection handler.
+    func setCloser(_ close: (@Sendable () -> Void)?) {
+        closer.withLockedValue { $0 = close }
+    }
+
+    /// How to write MONITOR lines to this connection from any thread; set by the connection handler.
+    func setMonitorSink(_ sink: MonitorFeed.Sink?) {
+        monitorSink.withLockedValue { $0 = sink }
+    }
+
+    var monitorLineSink: MonitorFeed.Sink? {
+        monitorSink.withLockedValue { $0 }
+    }
+
+    /// Closes the connection (CLIENT KILL); returns whether it was still open.
+    func kill() -> Bool {
+        guard let close = closer.withLockedValue({ $0 }) else { return false }
+        close()
+        return true
     }
 }

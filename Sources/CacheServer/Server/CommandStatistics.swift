@@ -55,8 +55,10 @@ final class CommandStatistics: Sendable {
 
     /// Subcommands counted apart, as Redis 7 does for its container commands.
     static let subcommands: [String: [String]] = [
-        "client": ["id", "getname", "setname", "setinfo", "list", "info", "help"],
-        "command": ["count", "list", "info", "docs", "help"],
+        "client": ["id", "getname", "setname", "setinfo", "list", "info", "kill", "no-evict", "no-touch", "help"],
+        "command": ["count", "list", "info", "docs", "getkeys", "help"],
+        "memory": ["usage", "help"],
+        "object": ["encoding", "freq", "idletime", "refcount", "help"],
         "config": ["get", "set", "resetstat", "help"],
         "latency": ["latest", "history", "reset", "help"],
         "slowlog": ["get", "len", "reset", "help"],
@@ -105,6 +107,19 @@ final class CommandStatistics: Sendable {
             )
         }
         .sorted { $0.name < $1.name }
+    }
+
+    /// CONFIG RESETSTAT: every counter back to zero.
+    func reset() {
+        for entry in entries.values {
+            for counters in [entry.counters] + Array((entry.subcommands ?? [:]).values) {
+                counters.calls.store(0, ordering: .relaxed)
+                counters.nanoseconds.store(0, ordering: .relaxed)
+                counters.rejected.store(0, ordering: .relaxed)
+                counters.failed.store(0, ordering: .relaxed)
+            }
+        }
+        errors.withLockedValue { $0.removeAll() }
     }
 
     /// Error replies by code.

@@ -114,6 +114,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         self.session = session
+        let channel = context.channel
+        session.setCloser { channel.close(promise: nil) }
+        session.setMonitorSink { line in
+            guard channel.isActive else { return false }
+            guard channel.isWritable else {
+                // A monitor that cannot keep up is disconnected, as Redis does past its output buffer limit.
+                channel.close(promise: nil)
+                return false
+            }
+            channel.writeAndFlush(line, promise: nil)
+            return true
+        }
         logger.debug("client connected", metadata: ["connection.id": "\(session.id)"])
         context.fireChannelActive()
     }
@@ -253,8 +265,9 @@ extension ConnectionHandler {
             guard let request else { break }
             commandsSinceReport += 1
             let spec = server.commands.lookup(request.arguments[0])
-            if server.mustBlock(spec, session: session) {
-                runBlocking(request.arguments, spec: spec, session: session)
+            let placement = server.placement(of: spec, arguments: request.arguments, session: session)
+            if placement != .eventLoop {
+                runBlocking(request.arguments, spec: spec, session: session, bulk: placement == .bulk)
                 break
             }
             let (result, wrote) = server.execute(
@@ -268,7 +281,7 @@ extension ConnectionHandler {
             case .replied:
                 wroteSinceFlush = wroteSinceFlush || wrote
             case .wouldBlock:
-                runBlocking(request.arguments, spec: spec, session: session)
+                runBlocking(request.arguments, spec: spec, session: session, bulk: false)
             case .close:
                 state = .closing
                 closeWhenDrained()
@@ -284,10 +297,9 @@ extension ConnectionHandler {
     }
 
     /// Runs one command on the connection's serial blocking queue, then resumes the pipeline on the event loop.
-    private func runBlocking(_ arguments: [ByteBuffer], spec: CommandSpec?, session: ClientSession) {
+    private func runBlocking(_ arguments: [ByteBuffer], spec: CommandSpec?, session: ClientSession, bulk: Bool) {
         guard let context else { return }
         state = .blocked
-        let bulk = server.isBulk(spec, arguments: arguments, session: session)
         let queue: DispatchQueue
         if bulk {
             queue = server.bulkLane
@@ -361,7 +373,7 @@ extension ConnectionHandler {
         let durability = wroteSinceFlush ? server.cache.durabilityPoint() : nil
         let backlog =
             wroteSinceFlush && durability == nil
-            ? server.cache.backlogPoint(limit: server.configuration.maxPendingWrites) : nil
+            ? server.cache.backlogPoint(limit: server.live.maxPendingWrites) : nil
         if let point = durability ?? backlog {
             wroteSinceFlush = false
             let id = nextHeldID
@@ -453,6 +465,10 @@ extension ConnectionHandler {
         state = .closed
         reportCommands()
         if let session {
+            session.setCloser(nil)
+            session.setMonitorSink(nil)
+            server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
+            server.monitors.remove(session: session.id)
             server.clients.unregister(session)
             logger.debug("client disconnected", metadata: ["connection.id": "\(session.id)"])
             self.session = nil

@@ -14,7 +14,7 @@ final class MonitorFeed: Sendable {
     typealias Sink = @Sendable (ByteBuffer) -> Bool
 
     private let sinks = NIOLockedValueBox([Int: Sink]())
-    private let count = Atomic<Int>(0)
+    private let count = Synchronization.Atomic<Int>(0)
     private let socketPath: String
 
     init(socketPath: String) {

@@ -12,6 +12,16 @@ enum ExecutionResult: Equatable {
     case close
 }
 
+/// Where a request runs.
+enum Placement: Equatable {
+    /// On the connection's event loop, memory only; retried off the loop if it turns out to need the disk.
+    case eventLoop
+    /// On the connection's serial queue, off the loop, disk allowed.
+    case blocking
+    /// On the bulk lane, one at a time (whole-cache work, or many keys).
+    case bulk
+}
+
 extension ServerContext {
     /// Runs one request and writes its single reply into `out`.
     ///
@@ -25,41 +35,47 @@ extension ServerContext {
         execute(arguments, spec: commands.lookup(arguments[0]), session: session, mode: mode, into: &out)
     }
 
-    /// `execute` with the command already looked up (nil: unknown).
+    /// `execute` with the command already looked up (nil: unknown). `insideExec` is set for the commands an EXEC
+    /// runs: they run under the EXEC's exclusive hold of the gate.
     func execute(
         _ arguments: [ByteBuffer],
         spec: CommandSpec?,
         session: ClientSession,
         mode: IOMode,
-        into out: inout ByteBuffer
+        into out: inout ByteBuffer,
+        insideExec: Bool = false
     ) -> (result: ExecutionResult, wrote: Bool) {
-        guard let spec else {
-            if session.transaction != nil { session.transactionFailed = true }
-            out.writeRESPError(Self.unknownCommandMessage(arguments))
-            commandStatistics.countError(code: "ERR")
+        defer { session.recordCommand(Self.commandName(spec, arguments), at: cache.now()) }
+        switch session.state.receive(spec, arguments: arguments, locked: isLocked(session)) {
+        case .reject(let message):
+            out.writeRESPError(message)
+            let code = String(message.prefix { $0 != " " })
+            if let spec { countRejected(spec, arguments, code: code) } else { commandStatistics.countError(code: code) }
             return (.replied, false)
-        }
-        guard spec.accepts(argumentCount: arguments.count) else {
-            if session.transaction != nil { session.transactionFailed = true }
-            out.writeRESPError(CommandError.wrongArity(spec.name).message)
-            countRejected(spec, arguments)
-            return (.replied, false)
-        }
-        if isLocked(session), !spec.flags.contains(.noAuth) {
-            if session.transaction != nil { session.transactionFailed = true }
-            out.writeRESPError("NOAUTH Authentication required.")
-            countRejected(spec, arguments, code: "NOAUTH")
-            return (.replied, false)
-        }
-        if session.transaction != nil, !spec.flags.contains(.transactionControl) {
-            session.transaction!.append(arguments)
+        case .queue:
             out.writeRESPSimpleString("QUEUED")
             return (.replied, false)
+        case .run:
+            break
         }
+        guard let spec else { return (.replied, false) }  // receive rejects unknown commands
+        if spec.flags.contains(.isolated) || insideExec {
+            return run(spec, arguments, session: session, mode: mode, into: &out)
+        }
+        return gate.shared { run(spec, arguments, session: session, mode: mode, into: &out) }
+    }
+
+    private func run(
+        _ spec: CommandSpec,
+        _ arguments: [ByteBuffer],
+        session: ClientSession,
+        mode: IOMode,
+        into out: inout ByteBuffer
+    ) -> (result: ExecutionResult, wrote: Bool) {
         let mark = out.writerIndex
         var call = CommandCall(
             arguments: arguments,
-            out: RESPReplyWriter(buffer: ByteBuffer(), version: session.protocolVersion),
+            out: RESPReplyWriter(buffer: ByteBuffer(), version: session.state.protocolVersion),
             mode: mode,
             server: self,
             session: session
@@ -85,53 +101,64 @@ extension ServerContext {
         swap(&call.out.buffer, &out)
         if result == .wouldBlock {
             out.moveWriterIndex(to: mark)
-        } else {
-            observe(spec, arguments, session: session, since: started, reply: out, at: mark)
+            return (result, false)
         }
+        if !spec.flags.contains(.admin) {
+            monitors.feed(arguments, time: cache.now())
+        }
+        observe(spec, arguments, session: session, since: started, reply: out, at: mark)
         return (result, spec.flags.contains(.write))
     }
 
     /// Whether the client must authenticate before anything but AUTH, HELLO and QUIT: it has not, and a password is
     /// required (a reload that removes the password frees clients that were waiting, as in Redis).
     func isLocked(_ session: ClientSession) -> Bool {
-        !session.authenticated && access.requiresPassword
+        !session.state.authenticated && access.requiresPassword
     }
 
-    /// Whether a command must run off the event loop no matter what (it scans every tier). A client that must
-    /// authenticate first is answered on the loop.
-    func mustBlock(_ spec: CommandSpec?, session: ClientSession) -> Bool {
-        guard cache.hasDiskTiers, let spec, !isLocked(session) else { return false }
-        if session.transaction != nil, !spec.flags.contains(.transactionControl) {
-            return false  // it is only queued
+    /// Where a request runs, from the command table alone: a command that scans the whole cache, or names more
+    /// than one key, runs whole off the event loop when there are disk tiers (so a retry never repeats half of
+    /// it), on the bulk lane when it is long (`CommandFlags.bulk`, or more than `bulkCommandKeys` keys); an EXEC
+    /// runs where the most demanding of its queued commands would; anything else starts on the event loop.
+    /// A request that is only queued (inside MULTI) or refused (a client that must authenticate first) stays on
+    /// the loop.
+    func placement(of spec: CommandSpec?, arguments: [ByteBuffer], session: ClientSession) -> Placement {
+        guard cache.hasDiskTiers, let spec, !isLocked(session), spec.accepts(argumentCount: arguments.count) else {
+            return .eventLoop
         }
-        return spec.flags.contains(.wholeCache)
-    }
-
-    /// Whether a command that blocks goes to the bulk lane: a whole-cache scan or rewrite, a command naming more
-    /// keys than `bulkCommandKeys` (counted from the table's key positions, not its arguments), or an EXEC whose
-    /// queued commands together do.
-    func isBulk(_ spec: CommandSpec?, arguments: [ByteBuffer], session: ClientSession) -> Bool {
-        guard let spec else { return false }
-        if spec.flags.contains(.bulk) { return true }
-        let limit = configuration.bulkCommandKeys
-        if spec.flags.contains(.transactionControl), let queued = session.transaction {
-            let keys = queued.reduce(0) { total, command in
-                total + (commands.lookup(command[0])?.keyCount(argumentCount: command.count) ?? 0)
+        if session.state.inTransaction {
+            guard spec.flags.contains(.transactionControl) else { return .eventLoop }  // it is only queued
+        }
+        if spec.flags.contains(.isolated), let queued = session.state.transaction?.queued {
+            var keys = 0
+            var placement = Placement.eventLoop
+            for command in queued {
+                guard let queuedSpec = commands.lookup(command[0]) else { continue }
+                let count = queuedSpec.keyCount(argumentCount: command.count)
+                keys += count
+                if queuedSpec.flags.contains(.bulk) { return .bulk }
+                if count > 0 || queuedSpec.flags.contains(.wholeCache) { placement = .blocking }
             }
-            return keys > limit
+            return keys > live.bulkCommandKeys ? .bulk : placement
         }
-        return spec.keyCount(argumentCount: arguments.count) > limit
+        let keys = spec.keyCount(argumentCount: arguments.count)
+        if spec.flags.contains(.bulk) || keys > live.bulkCommandKeys { return .bulk }
+        if spec.flags.contains(.wholeCache) || keys > 1 { return .blocking }
+        return .eventLoop
+    }
+
+    /// The name CLIENT LIST shows in `cmd`: lowercase, with the subcommand of a container command
+    /// (`client|list`), `NULL` for an unknown command.
+    static func commandName(_ spec: CommandSpec?, _ arguments: [ByteBuffer]) -> String {
+        guard let spec else { return "NULL" }
+        guard CommandStatistics.subcommands[spec.name] != nil, arguments.count > 1,
+            arguments[1].readableBytes <= 32
+        else { return spec.name }
+        return spec.name + "|" + String(buffer: arguments[1]).lowercased()
     }
 
     /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
     static func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
-        var message = "ERR unknown command '\(String(buffer: arguments[0]).prefix(128))', with args beginning with: "
-        var budget = 128
-        for argument in arguments.dropFirst() where budget > 0 {
-            let text = String(String(buffer: argument).prefix(budget))
-            budget -= text.count
-            message += "'\(text)' "
-        }
-        return message
+        ConnectionState.unknownCommandMessage(arguments)
     }
 }

@@ -24,6 +24,14 @@ final class ServerContext: Sendable {
     let slowLog: SlowLog
     /// LATENCY.
     let latency: LatencyMonitor
+    /// Keeps EXEC isolated from every other command.
+    let gate = TransactionGate()
+    /// WATCH.
+    let watches = WatchRegistry()
+    /// MONITOR.
+    let monitors: MonitorFeed
+    /// Limits CONFIG SET may change.
+    let live: LiveSettings
 
     struct Counters: Sendable {
         var commandsProcessed = 0
@@ -49,7 +57,28 @@ final class ServerContext: Sendable {
         self.latency = LatencyMonitor(threshold: configuration.latencyMonitorThreshold)
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.access = AccessControl(configuration.access)
+        self.monitors = MonitorFeed(socketPath: configuration.socketPath)
+        self.live = LiveSettings(configuration)
+        let watches = self.watches
+        cache.observeChanges { key in watches.touch(CollectionOfOne(key)) }
         self.startedAt = cache.now()
         self.processID = processID
+    }
+}
+
+extension ServerContext {
+    /// CONFIG RESETSTAT: the figures INFO counts since start (commands, errors, refused peers, protocol errors,
+    /// commandstats, errorstats) start again from zero. The cache's own hit and miss counts are kept.
+    func resetStatistics() {
+        commandStatistics.reset()
+        counters.withLockedValue { counters in
+            counters.commandsProcessed = 0
+            counters.protocolErrors = 0
+            counters.refusedPeers = 0
+            counters.blockingCommands = 0
+            counters.bulkCommands = 0
+            counters.expiredSwept = 0
+            counters.sweeps = 0
+        }
     }
 }

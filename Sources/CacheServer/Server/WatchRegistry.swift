@@ -14,7 +14,7 @@ final class WatchRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let watchedKeys = Atomic<Int>(0)
+    private let watchedKeys = Synchronization.Atomic<Int>(0)
 
     /// Starts watching `keys` for session `id`.
     func watch(_ keys: [String], session id: Int) {
