@@ -110,7 +110,6 @@ final class CacheEntryFieldsTests: XCTestCase {
             (.expiresAt, "nan", "invalid value for 'expires_at': expected a number of seconds"),
             (.lastAccessed, "inf", "invalid value for 'last_accessed': expected a number of seconds"),
             (.nextCheckTime, "", "invalid value for 'next_check_time': expected a number of seconds"),
-            (.proxyURL, "", "invalid value for 'proxy_url': expected a non-empty URL"),
             (.evictedFromL1, "2", "invalid value for 'evicted_from_l1': expected 1 or 0"),
         ]
         for (field, value, message) in cases {

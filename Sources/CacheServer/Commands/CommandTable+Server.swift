@@ -120,6 +120,8 @@ enum ConfigCommand {
             ("health-invalidation", cache.healthInvalidation ? "yes" : "no"),
             ("tier-failure-threshold", String(cache.tierFailureThreshold)),
             ("health-history-limit", String(cache.healthHistoryLimit)),
+            ("max-custom-fields", String(cache.customFieldLimits.maxCount)),
+            ("max-custom-field-size", String(cache.customFieldLimits.maxFieldSize)),
             ("cleanup-interval", FieldText.number(configuration.cleanupInterval)),
             ("max-pending-writes", String(configuration.maxPendingWrites)),
             ("bulk-command-keys", String(configuration.bulkCommandKeys)),
