@@ -76,8 +76,9 @@ else
 fi
 
 # redis-benchmark: a short run (it stops at the first error reply).
-redis-benchmark -s "$sock" -q -n 20000 -c 20 -t ping,set,get >"$work/bench.txt" 2>&1 || fail "redis-benchmark: $(cat "$work/bench.txt")"
+redis-benchmark -s "$sock" -q -n 20000 -c 20 -t ping,set,get,hset >"$work/bench.txt" 2>&1 || fail "redis-benchmark: $(cat "$work/bench.txt")"
 grep -q "SET:" "$work/bench.txt" || fail "redis-benchmark printed no SET line: $(cat "$work/bench.txt")"
+grep -q "HSET:" "$work/bench.txt" || fail "redis-benchmark printed no HSET line: $(cat "$work/bench.txt")"
 redis-benchmark -s "$sock" -q -n 20000 -c 10 -P 16 -t set,get >>"$work/bench.txt" 2>&1 || fail "redis-benchmark -P 16"
 echo "ok: redis-benchmark"; sed 's/^/    /' "$work/bench.txt" | tr '\r' '\n' | grep -v '^\s*$' | grep 'requests per second' || true
 
