@@ -117,6 +117,31 @@ final class CustomFieldsEndToEndTests: XCTestCase {
         }
     }
 
+    func testCachectlPutKeepsAndExportWritesCustomFields() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let put = try runCachectl(
+            ["put", "http://1.2.3.4:8080", "--key", "p", "--field", "country=de", "--field", "anonymity=elite"],
+            socket: server.socketPath
+        )
+        XCTAssertEqual(put.status, 0, put.stderr)
+        let export = try runCachectl(["export", "-"], socket: server.socketPath)
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any],
+            export.stdout
+        )
+        XCTAssertEqual(object["country"] as? String, "de")
+        XCTAssertEqual(object["anonymity"] as? String, "elite")
+        XCTAssertTrue(
+            export.stdout.contains(#""total_health_check_failures":0,"country":"de","anonymity":"elite"}"#),
+            export.stdout
+        )
+    }
+
     func testRedisBenchmarkHSet() throws {
         let benchmark = "/usr/bin/redis-benchmark"
         guard FileManager.default.isExecutableFile(atPath: benchmark) else {
