@@ -61,6 +61,15 @@ extension CacheEntry {
             }
         }
 
+        /// Whether the field holds a number (a time, a count, a TTL, the 0/1 flag): HINCRBY and HINCRBYFLOAT may
+        /// change it, within its validation. The others hold text.
+        public var isNumeric: Bool {
+            switch self {
+            case .proxyURL, .username, .password, .source, .healthStatus, .lastHealthError: false
+            default: true
+            }
+        }
+
         private static func lowercased(_ byte: UInt8) -> UInt8 {
             byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
         }
@@ -117,7 +126,8 @@ extension CacheEntry {
     ///   - value: Its text, as a client sends it.
     ///   - now: The current time (Unix seconds), for the TTL fields.
     /// - Throws: `TieredCacheError.invalid` with a client-facing message: an unknown status, a negative or
-    ///   non-integer TTL or count, a time that is not a finite number, an empty proxy URL, a bool not 0/1.
+    ///   non-integer TTL or count, a time that is not a finite number, a bool not 0/1. An empty proxy URL is
+    ///   allowed: it is the value of a key made by `HSET key country de` or `SET key ""`.
     public mutating func set(_ field: Field, to value: String, now: Double) throws(TieredCacheError) {
         switch field {
         case .proxyURL: proxyURL = value

@@ -40,6 +40,9 @@ public struct CacheEntry: Sendable, Equatable {
     }
     public var totalHealthChecks: Int
     public var totalHealthCheckFailures: Int
+    /// The entry's own attributes beyond the schema (`HSET key country de`), in insertion order; names distinct as
+    /// bytes, never a schema field's. Empty for most entries, where it costs one pointer.
+    public internal(set) var customFields: [CustomField]
 
     /// Makes a new entry fetched at `now` that lives `ttlSeconds` (or forever when `nil`).
     public init(
@@ -72,6 +75,7 @@ public struct CacheEntry: Sendable, Equatable {
         self.lastHealthError = nil
         self.totalHealthChecks = 0
         self.totalHealthCheckFailures = 0
+        self.customFields = []
     }
 
     /// Whether the entry is expired at `now` (`now >= expiresAt`).

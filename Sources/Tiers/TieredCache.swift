@@ -48,6 +48,8 @@ public final class TieredCache: Sendable {
         public var fsync: FsyncPolicy = .everysec
         /// The most writes one writer transaction takes (`--write-batch-size`).
         public var writeBatchSize: Int = 1024
+        /// The bounds on an entry's custom fields (`--max-custom-fields`, `--max-custom-field-size`).
+        public var customFieldLimits = CustomFieldLimits()
 
         public init() {}
     }

@@ -161,6 +161,10 @@ extension ServeOptions {
         configuration.cache.tierFailureThreshold = tierFailureThreshold
         configuration.cache.healthHistoryLimit = healthHistoryLimit
         configuration.cache.fsync = fsync
+        configuration.cache.customFieldLimits = CustomFieldLimits(
+            maxCount: maxCustomFields,
+            maxFieldSize: maxCustomFieldSize
+        )
         return configuration
     }
 

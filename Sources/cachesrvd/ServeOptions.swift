@@ -72,6 +72,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Health checks kept per key in L3's history.")
     var healthHistoryLimit: Int = 100
 
+    @Option(help: "Most custom fields (HSET of a field outside the schema) one entry may hold.")
+    var maxCustomFields: Int = 64
+
+    @Option(help: "Most bytes of name plus value one custom field may take.")
+    var maxCustomFieldSize: Int = 8192
+
     @Option(help: "When disk writes are synced: always (group commit), everysec or no.")
     var fsync: FsyncPolicy = .everysec
 
@@ -159,6 +165,8 @@ struct ServeOptions: ParsableArguments {
         if failureThreshold < 1 { throw ValidationError("--failure-threshold must be at least 1") }
         if tierFailureThreshold < 1 { throw ValidationError("--tier-failure-threshold must be at least 1") }
         if healthHistoryLimit < 1 { throw ValidationError("--health-history-limit must be at least 1") }
+        if maxCustomFields < 0 { throw ValidationError("--max-custom-fields must be 0 (none allowed) or more") }
+        if maxCustomFieldSize < 1 { throw ValidationError("--max-custom-field-size must be at least 1") }
         if cleanupInterval < 0 { throw ValidationError("--cleanup-interval must be 0 (off) or more") }
         if maxPendingWrites < 1 { throw ValidationError("--max-pending-writes must be at least 1") }
         if bulkCommandKeys < 1 { throw ValidationError("--bulk-command-keys must be at least 1") }

@@ -88,7 +88,7 @@ final class CachectlEndToEndTests: XCTestCase {
         let socket = server.socketPath
         XCTAssertEqual(try runCachectl(["get", "missing"], socket: socket).status, 1, "not found")
         XCTAssertEqual(try runCachectl(["ttl", "missing"], socket: socket).status, 1, "not found")
-        let error = try runCachectl(["raw", "HSET", "k", "bogus", "1"], socket: socket)
+        let error = try runCachectl(["raw", "HSET", "k", "access_count", "many"], socket: socket)
         XCTAssertEqual(error.status, 2, "server error")
         XCTAssertTrue(error.stderr.contains("ERR"), error.stderr)
         XCTAssertEqual(try runCachectl(["health", "k", "maybe"], socket: socket).status, 64, "usage")

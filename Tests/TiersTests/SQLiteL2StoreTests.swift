@@ -61,7 +61,7 @@ final class SQLiteL2StoreTests: XCTestCase {
                 "access_count", "ttl_seconds", "expires_at", "health_status", "failure_count", "evicted_from_l1",
                 "last_health_check", "consecutive_health_failures", "consecutive_health_successes", "recovery_attempt",
                 "next_check_time", "last_health_error", "total_health_checks", "total_health_check_failures",
-                "proxy_url_encrypted",
+                "proxy_url_encrypted", "custom_fields",
             ]
         )
         XCTAssertEqual(

@@ -111,7 +111,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         for name in ["last_health_check", "next_check_time", "last_health_error", "total_health_check_failures"] {
             XCTAssertTrue(columns.contains { $0.hasPrefix(name + ":") }, "\(name) in \(columns)")
         }
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["2"])
+        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
         XCTAssertEqual(
             try SQLiteTestSupport.rawQuery(path, "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"),
             ["idx_l2_expires_at", "idx_l2_last_accessed", "idx_l2_source", "sqlite_autoindex_l2_cache_1"]
@@ -166,7 +166,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "SELECT count(*) FROM health_history"), ["1"])
         XCTAssertTrue(try columns(path, "health_history").contains("check_url:0"))
         XCTAssertTrue(try columns(path, "cache_entries").contains("evicted_from_l1:0"))
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["2"])
+        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
     }
 
     func testMissingColumnsAreAddedInPlaceWhenNothingMustBeRebuilt() throws {

@@ -60,7 +60,7 @@ enum SQLiteTestSupport {
         CredentialCipher(current: .generate())
     }
 
-    /// An entry with every optional field set to something distinctive.
+    /// An entry with every optional field set to something distinctive, and two custom fields.
     static func fullEntry(_ key: String, now: Double = 1_700_000_000.25) -> CacheEntry {
         var entry = CacheEntry(
             key: key,
@@ -84,6 +84,11 @@ enum SQLiteTestSupport {
         entry.lastHealthError = "timeout after 5 s"
         entry.totalHealthChecks = 11
         entry.totalHealthCheckFailures = 6
+        // Custom fields, in an order that is not sorted, one with characters JSON escapes.
+        entry.restoreCustomFields([
+            CustomField(name: "country", value: "de"),
+            CustomField(name: "Anonymity", value: "elite \"quoted\"\n\u{1}\u{E9}"),
+        ])
         return entry
     }
 

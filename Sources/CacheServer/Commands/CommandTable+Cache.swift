@@ -14,14 +14,17 @@ extension CommandTable {
             summary: "Stores one whole entry, written through every tier (source TTL or default unless ttl_seconds)."
         ) { call in
             guard call.count % 2 == 1 else { throw CommandError.wrongArity("put") }
-            let fields = try HashCommands.fields(call, from: 3, step: 2)
+            let fields = HashCommands.fields(call, from: 3, step: 2)
             let now = call.cache.now()
+            let limits = HashCommands.limits(call)
             var entry = try call.newEntry(key: call.binary(1), proxyURL: call.binary(2), now: now)
             for (offset, field) in fields.enumerated() {
                 let value = call.binary(4 + offset * 2)
-                try call.tier { () throws(TieredCacheError) in try entry.set(field, to: value, now: now) }
+                _ = try call.tier { () throws(TieredCacheError) in
+                    try entry.set(field, to: value, now: now, limits: limits)
+                }
             }
-            if !fields.contains(.ttlSeconds), !fields.contains(.expiresAt) {
+            if !fields.contains(.schema(.ttlSeconds)), !fields.contains(.schema(.expiresAt)) {
                 entry.applyDefaultTTL(of: call.cache, now: now)
             }
             call.cache.put(entry)

@@ -97,6 +97,8 @@ struct ConfigParameter: Sendable {
             get: { $0.cache.policy.healthInvalidation },
             set: { server, value in server.cache.policy.healthInvalidation = value }
         ),
+        .fixed("max-custom-fields") { String($0.configuration.cache.customFieldLimits.maxCount) },
+        .fixed("max-custom-field-size") { String($0.configuration.cache.customFieldLimits.maxFieldSize) },
         .fixed("tier-failure-threshold") { String($0.configuration.cache.tierFailureThreshold) },
         .fixed("health-history-limit") { String($0.configuration.cache.healthHistoryLimit) },
         .fixed("cleanup-interval") { FieldText.number($0.configuration.cleanupInterval) },

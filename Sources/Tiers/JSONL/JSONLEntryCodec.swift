@@ -8,6 +8,8 @@ import Foundation
 /// Writing is done by hand (fixed field order, `"expires_at": null` for an entry that never
 /// expires); reading uses `JSONDecoder` and accepts proxywhirl's lines (times as text or numbers,
 /// health fields absent). A line that is not such an object decodes to `nil` (a corrupt line).
+/// Custom fields follow the schema fields as `"custom_fields": [["name", "value"], ...]` in insertion order, only
+/// when the entry has some: lines without them are as before.
 enum JSONLEntryCodec {
     /// Appends `record` as one line, newline included, to `output`.
     static func encode(_ record: JSONLRecord, into output: inout [UInt8]) {
@@ -38,6 +40,9 @@ enum JSONLEntryCodec {
         writer.field("last_health_error", string: entry.lastHealthError)
         writer.field("total_health_checks", int: entry.totalHealthChecks)
         writer.field("total_health_check_failures", int: entry.totalHealthCheckFailures)
+        if !entry.customFields.isEmpty {
+            writer.field("custom_fields", pairs: entry.customFields.map { ($0.name, $0.value) })
+        }
         output = writer.finish()
         output.append(UInt8(ascii: "\n"))
     }
@@ -85,6 +90,20 @@ private struct JSONObjectWriter {
     mutating func field(_ name: String, bool value: Bool) {
         appendName(name)
         output += Array((value ? "true" : "false").utf8)
+    }
+
+    /// A member holding an array of `[name, value]` string pairs.
+    mutating func field(_ name: String, pairs: [(String, String)]) {
+        appendName(name)
+        output.append(UInt8(ascii: "["))
+        for (index, (first, second)) in pairs.enumerated() {
+            output += index == 0 ? [UInt8(ascii: "[")] : [UInt8(ascii: ","), UInt8(ascii: " "), UInt8(ascii: "[")]
+            appendString(first)
+            output += [UInt8(ascii: ","), UInt8(ascii: " ")]
+            appendString(second)
+            output.append(UInt8(ascii: "]"))
+        }
+        output.append(UInt8(ascii: "]"))
     }
 
     mutating func finish() -> [UInt8] {

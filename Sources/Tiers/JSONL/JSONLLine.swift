@@ -1,6 +1,7 @@
 /// The decoding side of a shard line, lenient where proxywhirl's lines differ from ours: times as
 /// ISO-8601 text or Unix seconds, health-monitoring fields optional, `expires_at` absent (then
-/// derived from `fetch_time + ttl_seconds`) or `null` (never expires).
+/// derived from `fetch_time + ttl_seconds`) or `null` (never expires); `custom_fields` optional (lines written
+/// before custom fields existed have none).
 struct JSONLLine: Decodable {
     let record: JSONLRecord
 
@@ -27,6 +28,7 @@ struct JSONLLine: Decodable {
         case lastHealthError = "last_health_error"
         case totalHealthChecks = "total_health_checks"
         case totalHealthCheckFailures = "total_health_check_failures"
+        case customFields = "custom_fields"
     }
 
     private struct BadField: Error {}
@@ -63,6 +65,10 @@ struct JSONLLine: Decodable {
         entry.lastHealthError = try c.decodeIfPresent(String.self, forKey: .lastHealthError)
         entry.totalHealthChecks = try c.decodeIfPresent(Int.self, forKey: .totalHealthChecks) ?? 0
         entry.totalHealthCheckFailures = try c.decodeIfPresent(Int.self, forKey: .totalHealthCheckFailures) ?? 0
+        if let pairs = try c.decodeIfPresent([[String]].self, forKey: .customFields) {
+            guard let fields = CustomFieldsCodec.fields(of: pairs) else { throw BadField() }
+            entry.restoreCustomFields(fields)
+        }
         record = JSONLRecord(
             entry: entry,
             usernameToken: try Self.token(c, .usernameEncrypted),

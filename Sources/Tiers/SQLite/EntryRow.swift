@@ -1,9 +1,10 @@
 /// Maps a `CacheEntry` to and from a row of an entries table, in the column order of
-/// `SQLiteSchema.entryColumns` (parameters 1...22 when binding, columns 0...21 when reading).
+/// `SQLiteSchema.entryColumns` (parameters 1...23 when binding, columns 0...22 when reading).
 ///
 /// Credentials are stored only as Fernet tokens: the token's ASCII bytes in the `*_encrypted`
 /// BLOBs, as proxywhirl stores `fernet.encrypt(...)`; NULL when absent. A `proxy_url` with a password
-/// is stored masked, the whole URL in `proxy_url_encrypted` (see `ProxyURLSeal`).
+/// is stored masked, the whole URL in `proxy_url_encrypted` (see `ProxyURLSeal`). Custom fields are in
+/// `custom_fields` as `CustomFieldsCodec`'s JSON text, NULL when the entry has none.
 enum EntryRow {
     /// How many columns (and parameters) an entry takes.
     static let columnCount = Int32(SQLiteSchema.entryColumns.count)
@@ -36,6 +37,7 @@ enum EntryRow {
         statement.bind(20, entry.totalHealthChecks)
         statement.bind(21, entry.totalHealthCheckFailures)
         statement.bindBlob(22, url.token.map { Array($0.utf8) })
+        statement.bind(23, CustomFieldsCodec.encode(entry.customFields))
     }
 
     /// Reads the entry in columns 0...`columnCount - 1` of the current row (or of a salvaged row).
@@ -70,6 +72,10 @@ enum EntryRow {
         entry.lastHealthError = statement.optionalText(18)
         entry.totalHealthChecks = statement.int(19)
         entry.totalHealthCheckFailures = statement.int(20)
+        if let custom = statement.optionalText(22) {
+            // Only damage makes a cell unreadable: the entry is still served, without the fields it lost.
+            entry.restoreCustomFields(CustomFieldsCodec.decode(custom) ?? [])
+        }
         return entry
     }
 

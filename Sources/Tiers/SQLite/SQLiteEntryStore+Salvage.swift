@@ -39,7 +39,7 @@ extension SQLiteEntryStore {
         let pages = reader?.records().records ?? []
 
         // The file's own column order when SQLite could read its schema; else the orders our files can have: as
-        // created now, and as upgraded from schema 1 (ALTER TABLE appended proxy_url_encrypted after the rest).
+        // created now, and as upgraded from older versions (ALTER TABLE appended the newer columns after the rest).
         let entryLayouts = entryTable.columns.map { [$0] } ?? entryLayouts(of: schema)
         let entryWidth = entryLayouts.map(\.count).max() ?? 0
         let historyNames = historyTable?.columns ?? schema.history?.columns.map(\.name) ?? []
@@ -107,12 +107,19 @@ extension SQLiteEntryStore {
         return salvaged
     }
 
-    /// The column orders an entries table of `schema` can have on disk: as created now, and as upgraded from
-    /// schema 1, where `proxy_url_encrypted` was appended after every other column.
+    /// The column orders an entries table of `schema` can have on disk: as created now, and as upgraded from an
+    /// older version, where the columns later versions added (`SQLiteSchema.appendedEntryColumns`) come after every
+    /// other column.
     static func entryLayouts(of schema: SQLiteSchema) -> [[String]] {
         let current = schema.entries.columns.map(\.name)
-        let upgraded = current.filter { $0 != "proxy_url_encrypted" } + ["proxy_url_encrypted"]
-        return upgraded == current ? [current] : [current, upgraded]
+        var layouts = [current]
+        let appended = SQLiteSchema.appendedEntryColumns
+        for start in appended.indices {
+            let later = Array(appended[start...])
+            let upgraded = current.filter { !later.contains($0) } + later
+            if !layouts.contains(upgraded) { layouts.append(upgraded) }
+        }
+        return layouts
     }
 
     /// The largest rowid key of the interior pages above `leaves` (directly or through other interior pages).
@@ -151,6 +158,10 @@ extension SQLiteEntryStore {
         }
         // Damaged bytes inside a cell can still parse as a number: keep only values a client could have set
         // (finite times up to the year 5138, counts that cannot overflow), or TTL on the row would trap later.
+        if case .text(let custom) = values[22], CustomFieldsCodec.decode(String(decoding: custom, as: UTF8.self)) == nil
+        {
+            return nil
+        }
         guard let entry = try? EntryRow.read(SalvagedEntryRow(values: values), cipher: cipher),
             entry.hasFieldsWithinBounds
         else { return nil }

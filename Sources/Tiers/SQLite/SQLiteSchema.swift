@@ -38,8 +38,12 @@ struct SQLiteSchema: Sendable {
         }
     }
 
-    /// The schema version this code writes (`PRAGMA user_version`): 1 first, 2 added `proxy_url_encrypted`.
-    static let currentVersion = 2
+    /// The schema version this code writes (`PRAGMA user_version`): 1 first, 2 added `proxy_url_encrypted`, 3 added
+    /// `custom_fields`.
+    static let currentVersion = 3
+
+    /// The columns later versions appended, oldest first: an upgraded file has them after every other column.
+    static let appendedEntryColumns = ["proxy_url_encrypted", "custom_fields"]
 
     /// The table of entries (`l2_cache` or `cache_entries`).
     var entries: Table
@@ -73,6 +77,8 @@ struct SQLiteSchema: Sendable {
         Column(name: "total_health_check_failures", declaration: "INTEGER DEFAULT 0"),
         // Schema version 2: the whole proxy_url as a Fernet token when it carries a password (ProxyURLSeal).
         Column(name: "proxy_url_encrypted", declaration: "BLOB"),
+        // Schema version 3: the entry's custom fields (CustomFieldsCodec's JSON), NULL when it has none.
+        Column(name: "custom_fields", declaration: "TEXT"),
     ]
 
     /// L2: `l2_cache` in `l2_cache.db`.
