@@ -112,7 +112,10 @@ struct ParityCaseFile {
                             continue
                         }
                         if next == UInt8(ascii: "x"), index + 3 < bytes.count,
-                            let value = UInt8(String(decoding: bytes[(index + 2)...(index + 3)], as: UTF8.self), radix: 16)
+                            let value = UInt8(
+                                String(decoding: bytes[(index + 2)...(index + 3)], as: UTF8.self),
+                                radix: 16
+                            )
                         {
                             word.append(value)
                             index += 4

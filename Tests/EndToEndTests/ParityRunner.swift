@@ -29,8 +29,13 @@ enum ParityRunner {
             if flushed.0 != flushed.1 {
                 mismatches.append(
                     ParityMismatch(
-                        file: file.name, line: block.line, command: "FLUSHALL (the start of block '\(block.title)')",
-                        comparison: .exact, expected: flushed.0, actual: flushed.1)
+                        file: file.name,
+                        line: block.line,
+                        command: "FLUSHALL (the start of block '\(block.title)')",
+                        comparison: .exact,
+                        expected: flushed.0,
+                        actual: flushed.1
+                    )
                 )
             }
             for parityCase in block.cases {
@@ -39,8 +44,13 @@ enum ParityRunner {
                 if !matches(expected, actual, parityCase.comparison) {
                     mismatches.append(
                         ParityMismatch(
-                            file: file.name, line: parityCase.line, command: parityCase.text,
-                            comparison: parityCase.comparison, expected: expected, actual: actual)
+                            file: file.name,
+                            line: parityCase.line,
+                            command: parityCase.text,
+                            comparison: parityCase.comparison,
+                            expected: expected,
+                            actual: actual
+                        )
                     )
                 }
             }

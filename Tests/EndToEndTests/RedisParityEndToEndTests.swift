@@ -88,13 +88,18 @@ final class RedisParityEndToEndTests: XCTestCase {
     }
 
     /// Counts per configuration, then each differing case once, naming every configuration that answered it alike.
-    static func summary(of cases: ParityCaseFile, mismatches: [(configuration: String, mismatch: ParityMismatch)])
+    static func summary(
+        of cases: ParityCaseFile,
+        mismatches: [(configuration: String, mismatch: ParityMismatch)]
+    )
         -> String
     {
         var lines = ["parity \(cases.name): \(cases.caseCount) cases in \(cases.blocks.count) blocks"]
         for configuration in configurations {
             let failed = Set(mismatches.filter { $0.configuration == configuration.name }.map(\.mismatch.line)).count
-            lines.append("  cachesrvd --tiers \(configuration.name): \(cases.caseCount - failed) passed, \(failed) failed")
+            lines.append(
+                "  cachesrvd --tiers \(configuration.name): \(cases.caseCount - failed) passed, \(failed) failed"
+            )
         }
         var grouped: [(configurations: [String], mismatch: ParityMismatch)] = []
         for (configuration, mismatch) in mismatches {
