@@ -88,6 +88,22 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// Reads the next reply and returns its exact bytes, RESP2 or RESP3 (the parity test compares bytes, not values);
+    /// throws `.closed` if the server closed the connection first.
+    func readRawReply() throws -> [UInt8] {
+        while true {
+            let before = buffer
+            if try parser.next(&buffer) != nil {
+                return before.getBytes(at: before.readerIndex, length: buffer.readerIndex - before.readerIndex) ?? []
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { throw RawClientError.closed }
+            guard count > 0 else { throw RawClientError.io("recv: \(errno)") }
+            buffer.writeBytes(chunk[0..<count])
+        }
+    }
+
     /// Reads until the server closes the connection; returns what arrived (for protocol-error tests).
     func readUntilClosed() throws -> String {
         var collected = Array(buffer.readableBytesView)
