@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Properties of a command that dispatch, `COMMAND` and the docs read.
 struct CommandFlags: OptionSet, Sendable {
     let rawValue: UInt32
@@ -56,6 +58,17 @@ struct CommandFlags: OptionSet, Sendable {
     }
 }
 
+/// A subcommand of a container command (CLIENT LIST, CONFIG GET, ...): its name and its arity, counted with the
+/// container's name as Redis counts it (`client|setname` has arity 3).
+struct SubcommandSpec: Sendable {
+    let name: String
+    let arity: Int
+
+    func accepts(argumentCount count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+}
+
 /// One command, declared once: dispatch, arity errors, `COMMAND` output and the docs all come from it.
 struct CommandSpec: Sendable {
     /// Lowercase name, as Redis prints it.
@@ -73,6 +86,9 @@ struct CommandSpec: Sendable {
     let syntax: String
     /// One line of what it does.
     let summary: String
+    /// The subcommands of a container command; dispatch checks their names and arities before the command runs,
+    /// and INFO commandstats counts them apart, as Redis 7 does.
+    let subcommands: [SubcommandSpec]
     let run: @Sendable (inout CommandCall) throws -> Void
 
     /// How many keys a call with `argumentCount` arguments (its name included) names, from the key positions.
@@ -97,8 +113,10 @@ struct CommandSpec: Sendable {
         group: String,
         syntax: String = "",
         summary: String,
+        subcommands: [(String, Int)] = [],
         run: @escaping @Sendable (inout CommandCall) throws -> Void
     ) {
+        self.subcommands = subcommands.map { SubcommandSpec(name: $0.0, arity: $0.1) }
         self.name = name
         self.arity = arity
         self.flags = flags
@@ -109,6 +127,13 @@ struct CommandSpec: Sendable {
         self.syntax = syntax
         self.summary = summary
         self.run = run
+    }
+
+    /// The subcommand named by `argument` (any case), nil when there is none such.
+    func subcommand(_ argument: ByteBuffer) -> SubcommandSpec? {
+        guard argument.readableBytes <= 32 else { return nil }
+        let name = String(buffer: argument).lowercased()
+        return subcommands.first { $0.name == name }
     }
 
     /// Whether `count` arguments (with the name) satisfy the arity.

@@ -154,8 +154,14 @@ extension CommandTable {
             arity: -2,
             flags: [.connection],
             group: "connection",
-            syntax: "ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | LIST | INFO",
-            summary: "Connection introspection and naming."
+            syntax:
+                "ID | GETNAME | SETNAME name | SETINFO LIB-NAME|LIB-VER value | LIST [TYPE type] [ID id ...] | INFO"
+                + " | KILL filter value [filter value ...] | NO-EVICT ON|OFF | NO-TOUCH ON|OFF | HELP",
+            summary: "Connection introspection and naming.",
+            subcommands: [
+                ("id", 2), ("getname", 2), ("setname", 3), ("setinfo", 4), ("list", -2), ("info", 2), ("kill", -3),
+                ("no-evict", 3), ("no-touch", 3), ("help", 2),
+            ]
         ) { call in
             try ClientCommand.run(&call)
         },

@@ -9,7 +9,8 @@ extension CommandTable {
             flags: [.admin],
             group: "server",
             syntax: "GET [count] | LEN | RESET | HELP",
-            summary: "Commands slower than slowlog-log-slower-than microseconds, newest first, secrets redacted."
+            summary: "Commands slower than slowlog-log-slower-than microseconds, newest first, secrets redacted.",
+            subcommands: [("get", -2), ("len", 2), ("reset", 2), ("help", 2)]
         ) { call in try SlowLogCommand.run(&call) },
         CommandSpec(
             "latency",
@@ -17,7 +18,8 @@ extension CommandTable {
             flags: [.admin],
             group: "server",
             syntax: "LATEST | HISTORY event | RESET [event ...] | HELP",
-            summary: "Latency samples at or above latency-monitor-threshold milliseconds (0: off), by event."
+            summary: "Latency samples at or above latency-monitor-threshold milliseconds (0: off), by event.",
+            subcommands: [("latest", 2), ("history", 3), ("reset", -2), ("help", 2)]
         ) { call in try LatencyCommand.run(&call) },
     ]
 }

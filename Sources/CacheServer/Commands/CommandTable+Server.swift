@@ -46,22 +46,30 @@ extension CommandTable {
             flags: [.admin],
             group: "server",
             syntax: "GET parameter [parameter ...] | SET parameter value [parameter value ...] | RESETSTAT",
-            summary: "Reads settings, changes the ones that may change while running, resets the statistics."
+            summary: "Reads settings, changes the ones that may change while running, resets the statistics.",
+            subcommands: [("get", -3), ("set", -4), ("resetstat", 2), ("help", 2)]
         ) { call in try ConfigCommand.run(&call) },
         CommandSpec(
             "command",
             arity: -1,
             flags: [.connection],
             group: "server",
-            syntax: "[COUNT | LIST | INFO [name ...] | DOCS [name ...]]",
-            summary: "Describes the commands, from the one table that drives dispatch."
+            syntax: "[COUNT | LIST | INFO [name ...] | DOCS [name ...] | GETKEYS command [arg ...] | HELP]",
+            summary: "Describes the commands, from the one table that drives dispatch.",
+            subcommands: [("count", 2), ("list", -2), ("info", -2), ("docs", -2), ("getkeys", -4), ("help", 2)]
         ) { call in try CommandCommand.run(&call) },
     ]
 
     private static func flush(_ call: inout CommandCall) throws {
         guard call.count <= 2 else { throw CommandError.syntax }
         if call.count == 2, !["ASYNC", "SYNC"].contains(call.option(1)) { throw CommandError.syntax }
+        // Watched keys that exist are changed by the flush (Redis's touchAllWatchedKeysInDb); absent ones are not.
+        let watched = call.server.watches.allWatchedKeys
+        let existing = try watched.filter { key in
+            try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) } != nil
+        }
         _ = try call.tier { () throws(TieredCacheError) in try call.cache.removeAll() }
+        call.server.watches.touch(existing)
         call.ok()
     }
 }

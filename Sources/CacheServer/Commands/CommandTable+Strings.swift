@@ -12,7 +12,8 @@ extension CommandTable {
             group: "string",
             syntax:
                 "key proxy_url [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time | PXAT unix-ms | KEEPTTL]",
-            summary: "Replaces the entry with a new one for this proxy URL (default or source TTL unless given)."
+            summary:
+                "Replaces the entry with a new one for this proxy URL; it keeps no expiry unless one is given, as in Redis."
         ) { call in try SetCommand.run(&call) },
         CommandSpec(
             "get",

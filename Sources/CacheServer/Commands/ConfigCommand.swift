@@ -6,13 +6,11 @@ enum ConfigCommand {
     static func run(_ call: inout CommandCall) throws {
         switch call.option(1) {
         case "GET":
-            guard call.count >= 3 else { throw CommandError.wrongArity("config|get") }
             try get(&call)
         case "SET":
-            guard call.count >= 4, call.count % 2 == 0 else { throw CommandError.wrongArity("config|set") }
+            guard call.count % 2 == 0 else { throw CommandError.syntax }
             try set(&call)
         case "RESETSTAT":
-            guard call.count == 2 else { throw CommandError.wrongArity("config|resetstat") }
             call.server.resetStatistics()
             call.ok()
         case "HELP" where call.count == 2:
@@ -33,16 +31,21 @@ enum ConfigCommand {
     }
 
     private static func get(_ call: inout CommandCall) throws {
-        var matched: [ConfigParameter] = []
+        // A name without glob characters is answered under the name as given, as Redis 7.0 does.
+        var matched: [(shown: String, parameter: ConfigParameter)] = []
         for index in 2..<call.count {
-            let pattern = Array(call.string(index).lowercased().utf8)
+            let given = call.string(index)
+            let pattern = Array(given.lowercased().utf8)
+            let isPattern = pattern.contains { [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "[")].contains($0) }
             for parameter in ConfigParameter.all where RedisGlob.matches(pattern, parameter.name.utf8) {
-                if !matched.contains(where: { $0.name == parameter.name }) { matched.append(parameter) }
+                if !matched.contains(where: { $0.parameter.name == parameter.name }) {
+                    matched.append((isPattern ? parameter.name : given, parameter))
+                }
             }
         }
         call.out.writeRESPMapHeader(matched.count)
-        for parameter in matched {
-            call.out.writeRESPBulkString(parameter.name)
+        for (shown, parameter) in matched {
+            call.out.writeRESPBulkString(shown)
             call.out.writeRESPBulkString(parameter.get(call.server))
         }
     }

@@ -45,24 +45,13 @@ final class CommandStatistics: Sendable {
         var entries: [String: Entry] = [:]
         for spec in table.all {
             var entry = Entry()
-            if let names = Self.subcommands[spec.name] {
-                entry.subcommands = Dictionary(uniqueKeysWithValues: names.map { ($0, Counters()) })
+            if !spec.subcommands.isEmpty {
+                entry.subcommands = Dictionary(uniqueKeysWithValues: spec.subcommands.map { ($0.name, Counters()) })
             }
             entries[spec.name] = entry
         }
         self.entries = entries
     }
-
-    /// Subcommands counted apart, as Redis 7 does for its container commands.
-    static let subcommands: [String: [String]] = [
-        "client": ["id", "getname", "setname", "setinfo", "list", "info", "kill", "no-evict", "no-touch", "help"],
-        "command": ["count", "list", "info", "docs", "getkeys", "help"],
-        "memory": ["usage", "help"],
-        "object": ["encoding", "freq", "idletime", "refcount", "help"],
-        "config": ["get", "set", "resetstat", "help"],
-        "latency": ["latest", "history", "reset", "help"],
-        "slowlog": ["get", "len", "reset", "help"],
-    ]
 
     /// The counters a call updates: its `container|subcommand`'s when counted apart, else its command's (nil for
     /// a name not in the table).

@@ -60,6 +60,8 @@ struct ConnectionState: Sendable {
         if let spec {
             if !spec.accepts(argumentCount: arguments.count) {
                 decision = .reject(CommandError.wrongArity(spec.name).message)
+            } else if let problem = Self.subcommandProblem(spec, arguments) {
+                decision = .reject(problem)
             } else if locked, !spec.flags.contains(.noAuth) {
                 decision = .reject("NOAUTH Authentication required.")
             } else if transaction != nil, spec.flags.contains(.noMulti) {
@@ -77,6 +79,19 @@ struct ConnectionState: Sendable {
         return decision
     }
 
+    /// Redis's rejection of a container command's subcommand: unknown, or with the wrong number of arguments.
+    static func subcommandProblem(_ spec: CommandSpec, _ arguments: [ByteBuffer]) -> String? {
+        guard !spec.subcommands.isEmpty, arguments.count > 1 else { return nil }
+        guard let subcommand = spec.subcommand(arguments[1]) else {
+            let given = String(buffer: arguments[1]).prefix(128)
+            return "ERR unknown subcommand '\(given)'. Try \(spec.name.uppercased()) HELP."
+        }
+        guard subcommand.accepts(argumentCount: arguments.count) else {
+            return CommandError.wrongArity(spec.name + "|" + subcommand.name).message
+        }
+        return nil
+    }
+
     /// MULTI.
     mutating func beginTransaction() throws(CommandError) {
         guard transaction == nil else { throw CommandError("ERR MULTI calls can not be nested") }
@@ -91,6 +106,13 @@ struct ConnectionState: Sendable {
             return .abortedByErrors
         }
         return .run(transaction.queued, watched: watched)
+    }
+
+    /// An EXEC refused before it ran (wrong arity, NOAUTH): the transaction, if any, is discarded and every key
+    /// unwatched, as Redis's `execCommandAbort` does; returns the keys to unregister.
+    mutating func abortTransaction() -> [WatchedKey] {
+        transaction = nil
+        return unwatchAll()
     }
 
     /// DISCARD: drops the transaction; returns the watched keys, which it also forgets.

@@ -47,7 +47,13 @@ extension ServerContext {
     ) -> (result: ExecutionResult, wrote: Bool) {
         defer { session.recordCommand(Self.commandName(spec, arguments), at: cache.now()) }
         switch session.state.receive(spec, arguments: arguments, locked: isLocked(session)) {
-        case .reject(let message):
+        case .reject(var message):
+            if let spec, spec.flags.contains(.isolated) {
+                // A refused EXEC ends the transaction: Redis replies EXECABORT with the reason.
+                watches.unwatch(session.state.abortTransaction().map(\.key), session: session.id)
+                let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
+                message = "EXECABORT Transaction discarded because of: \(reason)"
+            }
             out.writeRESPError(message)
             let code = String(message.prefix { $0 != " " })
             if let spec { countRejected(spec, arguments, code: code) } else { commandStatistics.countError(code: code) }
@@ -151,10 +157,8 @@ extension ServerContext {
     /// (`client|list`), `NULL` for an unknown command.
     static func commandName(_ spec: CommandSpec?, _ arguments: [ByteBuffer]) -> String {
         guard let spec else { return "NULL" }
-        guard CommandStatistics.subcommands[spec.name] != nil, arguments.count > 1,
-            arguments[1].readableBytes <= 32
-        else { return spec.name }
-        return spec.name + "|" + String(buffer: arguments[1]).lowercased()
+        guard arguments.count > 1, let subcommand = spec.subcommand(arguments[1]) else { return spec.name }
+        return spec.name + "|" + subcommand.name
     }
 
     /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
