@@ -152,6 +152,7 @@ enum MemoryCommand {
         if let entry { call.out.writeRESPInteger(entry.estimatedMemoryUsage) } else { call.out.writeRESPNull() }
     }
 
+    /// Redis's help without STATS, which this server does not answer (INFO memory has its figures).
     static let help = [
         "DOCTOR",
         "    Return memory problems reports.",
@@ -159,8 +160,6 @@ enum MemoryCommand {
         "    Return internal statistics report from the memory allocator.",
         "PURGE",
         "    Attempt to purge dirty pages for reclamation by the allocator.",
-        "STATS",
-        "    Return information about the memory usage of the server.",
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
