@@ -86,8 +86,10 @@ extension TierWriter {
             return false
         }
         health.clearLost(keys)
+        let committedAt = health.clock.now()
         health.count { figures in
             figures.commits += 1
+            figures.lastCommitTime = committedAt
             figures.commitMicroseconds += elapsed
             figures.slowestCommitMicroseconds = max(figures.slowestCommitMicroseconds, elapsed)
         }
@@ -164,7 +166,11 @@ extension TierWriter {
         loop.sizeUpperBound = nil  // repairs add rows outside commit(): count again after the next commit
         if health.attempt({ () throws(StoreError) in try store.apply(writes) }) != nil {
             health.clearLost(lost.lazy.map(\.key))
-            health.count { $0.commits += 1 }
+            let committedAt = health.clock.now()
+            health.count { figures in
+                figures.commits += 1
+                figures.lastCommitTime = committedAt
+            }
             loop.dirty = true
             health.logger.info("Disk tier repaired after lost writes", metadata: ["cache.keys": "\(lost.count)"])
         }

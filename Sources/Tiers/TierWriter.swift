@@ -149,7 +149,8 @@ final class TierWriter: @unchecked Sendable {
     func whenCommitted(through sequence: UInt64, _ callback: @escaping @Sendable (Bool) -> Void) {
         condition.lock()
         if committedSequence >= sequence || stopped {
-            let committed = !stopped && sequence > lostThrough
+            // Sequence 0: nothing was ever queued (FLUSHALL of a new server), so nothing can have been lost.
+            let committed = !stopped && (sequence == 0 || sequence > lostThrough)
             condition.unlock()
             callback(committed)
             return

@@ -77,6 +77,8 @@ public struct TierStatistics: Sendable, Equatable {
     public var syncs: Int
     public var syncMicroseconds: Int
     public var slowestSyncMicroseconds: Int
+    /// When the writer last committed a transaction (cache clock, Unix seconds); nil before the first (LASTSAVE).
+    public var lastCommitTime: Double?
     /// A short description of the backend ("memory lru", "sqlite /path", "jsonl /dir").
     public var backend: String
 
@@ -106,6 +108,7 @@ public struct TierStatistics: Sendable, Equatable {
         self.syncs = 0
         self.syncMicroseconds = 0
         self.slowestSyncMicroseconds = 0
+        self.lastCommitTime = nil
         self.backend = backend
     }
 }

@@ -37,7 +37,8 @@ struct CommandTable: Sendable {
     /// The table of this server.
     static let standard = CommandTable(
         CommandTable.connectionCommands + CommandTable.serverCommands + CommandTable.stringCommands
-            + CommandTable.keyspaceCommands + CommandTable.hashCommands + CommandTable.cacheCommands
+            + CommandTable.keyspaceCommands + CommandTable.expiryCommands + CommandTable.renameCommands
+            + CommandTable.introspectionCommands + CommandTable.hashCommands + CommandTable.cacheCommands
             + CommandTable.transactionCommands + CommandTable.observabilityCommands
     )
 }

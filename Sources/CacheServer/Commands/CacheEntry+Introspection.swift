@@ -1,0 +1,73 @@
+import BinaryText
+import Tiers
+
+/// How Redis 7.0 would hold a string value (`tryObjectEncoding`), for OBJECT ENCODING and REFCOUNT.
+struct RedisEncoding: Equatable {
+    /// "int", "embstr" or "raw".
+    let name: String
+    /// An integer from 0 to 9999: Redis answers with one of its shared integer objects (refcount INT_MAX) when
+    /// maxmemory is 0, as it is here.
+    let isSharedInteger: Bool
+
+    /// The longest string Redis embeds in its object header (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+    static let embeddedLimit = 44
+    /// Redis's shared integers are 0 to `sharedIntegers - 1` (`OBJ_SHARED_INTEGERS`).
+    static let sharedIntegers = 10_000
+
+    init(value bytes: [UInt8]) {
+        if bytes.count <= 20, let number = RedisNumber.parseInteger(bytes) {
+            name = "int"
+            isSharedInteger = number >= 0 && number < Self.sharedIntegers
+        } else {
+            name = bytes.count <= Self.embeddedLimit ? "embstr" : "raw"
+            isSharedInteger = false
+        }
+    }
+}
+
+extension CacheEntry {
+    /// The encoding Redis would give the entry's string value.
+    var redisEncoding: RedisEncoding {
+        RedisEncoding(value: BinaryText.bytes(of: proxyURL))
+    }
+
+    /// Whole seconds since the entry was last read or written (OBJECT IDLETIME).
+    func idleSeconds(now: Double) -> Int {
+        max(0, Int((now - lastAccessed).rounded(.down)))
+    }
+
+    /// Redis's logarithmic access counter (OBJECT FREQ) as it would stand after `accessCount` reads, with
+    /// Redis's defaults (lfu-log-factor 10, lfu-decay-time 1 minute): a new value starts at 5; going from
+    /// `5 + n` to `5 + n + 1` takes `10n + 1` reads on average, so `n` is the largest with `5n² - 4n` reads
+    /// or fewer; then it loses one per whole minute idle, and stays within 0...255.
+    func logarithmicFrequency(now: Double) -> Int {
+        let initial = 5
+        let reads = accessCount
+        var steps = 0
+        while initial + steps < 255, 5 * (steps + 1) * (steps + 1) - 4 * (steps + 1) <= reads { steps += 1 }
+        let idleMinutes = idleSeconds(now: now) / 60
+        return max(0, initial + steps - idleMinutes)
+    }
+
+    /// An estimate of the bytes the entry takes in L1 (MEMORY USAGE): the entry value, its slot and index entry,
+    /// and the heap storage of every string too long to be held inline.
+    var estimatedMemoryUsage: Int {
+        // The slot around the entry (links, frequency bucket, stamp) and the key's index entry, at the index's
+        // load factor.
+        let slotOverhead = 32
+        let indexEntry = 32
+        var bytes = MemoryLayout<CacheEntry>.stride + slotOverhead + indexEntry
+        for text in [key, proxyURL, username, password, source, lastHealthError] {
+            if let text { bytes += Self.heapBytes(of: text) }
+        }
+        return bytes
+    }
+
+    /// The heap a native Swift string takes: none up to 15 UTF-8 bytes (held inline), else a 32-byte header
+    /// and the bytes with their terminator, in 16-byte allocation steps.
+    private static func heapBytes(of text: String) -> Int {
+        let count = text.utf8.count
+        guard count > 15 else { return 0 }
+        return (32 + count + 1 + 15) / 16 * 16
+    }
+}
