@@ -30,7 +30,7 @@ final class CommandsEndToEndTests: XCTestCase {
     func testSetGetAndOptions() throws {
         XCTAssertEqual(try run("SET", "a", "http://1.1.1.1:80"), .ok)
         XCTAssertEqual(try run("GET", "a"), .bulk("http://1.1.1.1:80"))
-        XCTAssertEqual(try run("TTL", "a"), .integer(600), "new entries get the default TTL")
+        XCTAssertEqual(try run("TTL", "a"), .integer(-1), "SET without an expiry keeps the key until deleted, as Redis")
         XCTAssertEqual(try run("SET", "a", "http://2.2.2.2:80", "NX"), .null)
         XCTAssertEqual(try run("SET", "b", "http://2.2.2.2:80", "XX"), .null)
         XCTAssertEqual(try run("SET", "a", "http://3.3.3.3:80", "XX", "GET"), .bulk("http://1.1.1.1:80"))
