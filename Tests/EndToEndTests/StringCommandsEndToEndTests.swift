@@ -380,6 +380,48 @@ final class StringCommandsEndToEndTests: XCTestCase {
         }
     }
 
+    // MARK: - Concurrency
+
+    /// Clients counting on one key at once lose no increment and no append: each command reads, changes and
+    /// writes its key in one step.
+    func testConcurrentIncrementsAndAppendsAreNotLost() throws {
+        for arguments in [Self.memoryOnly, Self.diskTiers] {
+            let server = try Self.startServer(arguments)
+            defer {
+                XCTAssertEqual(server.stop(), 0)
+                server.removeDirectory()
+            }
+            let clients = 4
+            let rounds = 300
+            let failures = SharedCounter()
+            let socketPath = server.socketPath
+            DispatchQueue.concurrentPerform(iterations: clients) { _ in
+                do {
+                    let client = try RawClient(path: socketPath)
+                    var pipeline = ByteBuffer()
+                    for _ in 0..<rounds {
+                        pipeline.writeRESPCommand(["INCR", "counter"])
+                        pipeline.writeRESPCommand(["INCRBYFLOAT", "float", "0.5"])
+                        pipeline.writeRESPCommand(["APPEND", "log", "x"])
+                        // Other keys between them, so with a two-entry L1 the counters go to disk and back.
+                        pipeline.writeRESPCommand(["SET", "other\(Int.random(in: 0..<10))", "v"])
+                    }
+                    try client.send(Array(pipeline.readableBytesView))
+                    for _ in 0..<(rounds * 4) {
+                        if try client.readReply().isError { failures.increment() }
+                    }
+                } catch {
+                    failures.increment()
+                }
+            }
+            XCTAssertEqual(failures.value, 0)
+            let s = Session(client: try server.client(), name: arguments.joined(separator: " "))
+            try s.expect(["GET", "counter"], .bulk(String(clients * rounds)))
+            try s.expect(["GET", "float"], .bulk(String(clients * rounds / 2)))
+            try s.expect(["STRLEN", "log"], .integer(Int64(clients * rounds)))
+        }
+    }
+
     // MARK: - Restart
 
     /// What the string commands wrote is on disk: a restart serves the same values and expiries, binary bytes too,
