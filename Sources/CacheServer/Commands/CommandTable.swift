@@ -37,6 +37,7 @@ struct CommandTable: Sendable {
     /// The table of this server.
     static let standard = CommandTable(
         CommandTable.connectionCommands + CommandTable.serverCommands + CommandTable.stringCommands
+            + CommandTable.stringVariantCommands + CommandTable.stringEditCommands + CommandTable.counterCommands
             + CommandTable.keyspaceCommands + CommandTable.expiryCommands + CommandTable.renameCommands
             + CommandTable.introspectionCommands + CommandTable.hashCommands + CommandTable.cacheCommands
             + CommandTable.transactionCommands + CommandTable.observabilityCommands
