@@ -58,8 +58,19 @@ final class CommandsEndToEndTests: XCTestCase {
         XCTAssertEqual(try run("MGET", "k1", "nope", "k3"), .array([.bulk("http://1:1"), .null, .bulk("http://3:3")]))
         XCTAssertEqual(try run("EXISTS", "k1", "k2", "nope", "k1"), .integer(3))
         XCTAssertEqual(try run("DBSIZE"), .integer(3))
-        XCTAssertEqual(try run("TYPE", "k1"), .simpleString("hash"))
+        XCTAssertEqual(try run("TYPE", "k1"), .simpleString("string"), "an entry without custom fields is a string")
         XCTAssertEqual(try run("TYPE", "nope"), .simpleString("none"))
+        XCTAssertEqual(try run("HSET", "k3", "country", "de"), .integer(1))
+        XCTAssertEqual(try run("TYPE", "k3"), .simpleString("hash"), "an entry with custom fields is a hash")
+        XCTAssertEqual(try run("SCAN", "0", "TYPE", "hash"), .array([.bulk("0"), .array([.bulk("k3")])]))
+        XCTAssertEqual(try run("HSET", "plain", "f1", "v1"), .integer(1))
+        XCTAssertEqual(
+            try run("HGETALL", "plain"),
+            .array([.bulk("f1"), .bulk("v1")]),
+            "a plain hash lists only its own fields"
+        )
+        XCTAssertEqual(try run("HDEL", "plain", "f1"), .integer(1))
+        XCTAssertEqual(try run("EXISTS", "plain"), .integer(0), "a hash whose last field is deleted is gone")
         XCTAssertEqual(try run("DEL", "k1", "nope"), .integer(1))
         XCTAssertEqual(try run("UNLINK", "k2"), .integer(1))
         XCTAssertEqual(try run("GETDEL", "k3"), .bulk("http://3:3"))

@@ -26,6 +26,26 @@ struct RedisEncoding: Equatable {
 }
 
 extension CacheEntry {
+    /// The Redis type the entry shows (TYPE, SCAN TYPE, redis-cli --bigkeys): `hash` when it has custom fields
+    /// (a Redis hash, or a proxy with attributes of its own), else `string` (its value is `proxy_url`; the schema
+    /// fields are the cache's record of it, readable with the hash commands either way).
+    var redisType: String {
+        customFields.isEmpty ? "string" : "hash"
+    }
+
+    /// The fields the hash commands list (HGETALL, HKEYS, HVALS, HLEN, HRANDFIELD): a proxy (an entry with a
+    /// `proxy_url`) shows its whole record, the schema fields the cache keeps in canonical order and then its
+    /// custom fields; a plain Redis hash (made by HSET, no `proxy_url`) shows only the fields a client set, as
+    /// Redis would. Either kind still answers HGET of a schema field by name.
+    var hashView: [(name: String, value: String)] {
+        proxyURL.isEmpty ? customFields.map { ($0.name, $0.value) } : allFieldValues
+    }
+
+    /// A hash whose last custom field was removed and that holds no string value: Redis would have no key left.
+    var isEmptyHash: Bool {
+        customFields.isEmpty && proxyURL.isEmpty
+    }
+
     /// The encoding Redis would give the entry's string value.
     var redisEncoding: RedisEncoding {
         RedisEncoding(value: BinaryText.bytes(of: proxyURL))
@@ -59,6 +79,10 @@ extension CacheEntry {
         var bytes = MemoryLayout<CacheEntry>.stride + slotOverhead + indexEntry
         for text in [key, proxyURL, username, password, source, lastHealthError] {
             if let text { bytes += Self.heapBytes(of: text) }
+        }
+        if !customFields.isEmpty {
+            bytes += 32 + customFields.count * MemoryLayout<CustomField>.stride
+            for field in customFields { bytes += Self.heapBytes(of: field.name) + Self.heapBytes(of: field.value) }
         }
         return bytes
     }

@@ -130,12 +130,15 @@ enum ExpiryCommands {
         }
 
         /// Whether the new expiry may replace `current` (nil: the key has none, which GT and LT take as an
-        /// infinite TTL).
+        /// infinite TTL). Times compare in whole milliseconds, as Redis keeps them, so `SET k v EX 200` then
+        /// `EXPIRE k 200 GT` within the same millisecond is not greater.
         func allow(_ new: Double, replacing current: Double?) -> Bool {
             if nx, current != nil { return false }
             if xx, current == nil { return false }
-            if gt, current == nil || new <= current! { return false }
-            if lt, let current, new >= current { return false }
+            let newMilliseconds = (new * 1000).rounded(.down)
+            let currentMilliseconds = current.map { ($0 * 1000).rounded(.down) }
+            if gt, currentMilliseconds == nil || newMilliseconds <= currentMilliseconds! { return false }
+            if lt, let currentMilliseconds, newMilliseconds >= currentMilliseconds { return false }
             return true
         }
     }

@@ -16,7 +16,7 @@ extension CommandTable {
             + "allowed; at most max-arguments)."
     ) { call in
         guard call.count >= 3 else {
-            let fields = try HashCommands.peek(call)?.allFieldValues ?? []
+            let fields = try HashCommands.peek(call)?.hashView ?? []
             if let chosen = fields.randomElement() {
                 call.out.writeRESPBulkString(chosen.name)
             } else {
@@ -41,7 +41,7 @@ extension CommandTable {
         guard count >= -call.server.configuration.maxArguments else {
             throw CommandError("ERR value is out of range")
         }
-        let fields = try HashCommands.peek(call)?.allFieldValues ?? []
+        let fields = try HashCommands.peek(call)?.hashView ?? []
         let chosen: [(name: String, value: String)]
         if count == 0 || fields.isEmpty {
             chosen = []

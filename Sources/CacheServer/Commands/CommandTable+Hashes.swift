@@ -64,7 +64,7 @@ extension CommandTable {
             syntax: "key field [field ...]",
             summary:
                 "Removes custom fields and unsets optional schema fields (credentials, last_health_error, ...); "
-                + "replies how many were set. The entry stays, even with no field left to remove."
+                + "replies how many were set. A hash left empty (no custom field, empty proxy_url) is removed."
         ) { call in
             let fields = HashCommands.fields(call, from: 2, step: 1)
             let key = call.binary(1)
@@ -75,7 +75,8 @@ extension CommandTable {
                     for field in fields {
                         if try changed.unset(field) { removed += 1 }
                     }
-                    entry = changed
+                    // As Redis removes a hash whose last field is deleted.
+                    entry = changed.isEmptyHash ? nil : changed
                     return removed
                 }
             }
@@ -130,7 +131,7 @@ extension CommandTable {
                 "Every set field as field/value pairs: schema fields in canonical order, then custom fields in "
                 + "insertion order. Counts as a cache hit."
         ) { call in
-            let fields = try HashCommands.get(call)?.allFieldValues ?? []
+            let fields = try HashCommands.get(call)?.hashView ?? []
             call.out.writeRESPMapHeader(fields.count)
             for (name, value) in fields {
                 call.out.writeRESPBulkString(name)
@@ -146,7 +147,7 @@ extension CommandTable {
             syntax: "key",
             summary: "The names of the entry's set fields, in HGETALL's order."
         ) { call in
-            let fields = try HashCommands.get(call)?.allFieldValues ?? []
+            let fields = try HashCommands.get(call)?.hashView ?? []
             call.out.writeRESPArrayHeader(fields.count)
             for (name, _) in fields { call.out.writeRESPBulkString(name) }
         },
@@ -159,7 +160,7 @@ extension CommandTable {
             syntax: "key",
             summary: "The values of the entry's set fields, in HGETALL's order."
         ) { call in
-            let fields = try HashCommands.get(call)?.allFieldValues ?? []
+            let fields = try HashCommands.get(call)?.hashView ?? []
             call.out.writeRESPArrayHeader(fields.count)
             for (_, value) in fields { call.out.writeRESPBulkString(value) }
         },
@@ -172,7 +173,7 @@ extension CommandTable {
             syntax: "key",
             summary: "How many fields of the entry are set, schema and custom (0 when absent)."
         ) { call in
-            call.out.writeRESPInteger(try HashCommands.peek(call)?.fieldCount ?? 0)
+            call.out.writeRESPInteger(try HashCommands.peek(call)?.hashView.count ?? 0)
         },
         CommandSpec(
             "hexists",

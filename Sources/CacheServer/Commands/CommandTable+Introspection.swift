@@ -44,8 +44,7 @@ extension CommandTable {
             group: "server",
             summary: "Unix time of the last commit of a disk tier, or of the server's start when none committed."
         ) { call in
-            let committed = call.cache.statistics().tiers.compactMap(\.lastCommitTime).max()
-            call.out.writeRESPInteger(Int((committed ?? call.server.startedAt).rounded(.down)))
+            call.out.writeRESPInteger(call.server.lastSave(call.cache.statistics()))
         },
     ]
 }

@@ -48,11 +48,11 @@ extension CommandTable {
             keys: (1, 1, 1),
             group: "keyspace",
             syntax: "key",
-            summary: "`hash` for an entry (its fields), `none` when absent."
+            summary: "`hash` for an entry with custom fields, `string` for any other, `none` when absent."
         ) { call in
             let key = call.binary(1)
             let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
-            call.out.writeRESPSimpleString(entry == nil ? "none" : "hash")
+            call.out.writeRESPSimpleString(entry?.redisType ?? "none")
         },
         CommandSpec(
             "keys",
@@ -132,7 +132,7 @@ enum KeyspaceCommands {
         }
         var pattern: [UInt8]?
         var count = 10
-        var typeMatches = true
+        var type: String?
         var index = 2
         while index < call.count {
             guard index + 1 < call.count else { throw CommandError.syntax }
@@ -141,7 +141,7 @@ enum KeyspaceCommands {
             case "COUNT":
                 count = try call.integer(index + 1)
                 guard count >= 1 else { throw CommandError.syntax }
-            case "TYPE": typeMatches = call.string(index + 1).lowercased() == "hash"
+            case "TYPE": type = call.string(index + 1).lowercased()
             default: throw CommandError.syntax
             }
             index += 2
@@ -149,11 +149,15 @@ enum KeyspaceCommands {
         let step = try call.tier { () throws(TieredCacheError) in
             try call.cache.scan(cursor: cursor, count: min(count, 100_000))
         }
-        var keys = typeMatches ? step.keys : []
-        if call.cache.hasDiskTiers {
+        var keys = step.keys
+        if call.cache.hasDiskTiers || type != nil {
             // Disk tiers list expired entries until the sweep removes them; Redis's SCAN never returns one.
             keys = try keys.filter { key in
-                try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) } != nil
+                let entry = try call.tier { () throws(TieredCacheError) in
+                    try call.cache.peek(key, mode: call.mode)
+                }
+                guard let entry else { return false }
+                return type.map { $0 == entry.redisType } ?? true
             }
         }
         if let pattern, pattern != [UInt8(ascii: "*")] {

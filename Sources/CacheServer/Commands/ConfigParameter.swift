@@ -122,7 +122,7 @@ struct ConfigParameter: Sendable {
         ),
         .integer(
             "slowlog-max-len",
-            0...Int(Int32.max),
+            0...Int.max,
             get: { $0.slowLog.maxLength },
             set: { server, value in server.slowLog.maxLength = value }
         ),

@@ -151,12 +151,16 @@ struct ConnectionState: Sendable {
         isMonitor = true
     }
 
-    /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
+    /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `. Each word ends at a NUL byte, as
+    /// Redis's C formatting ends it.
     static func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
-        var message = "ERR unknown command '\(String(buffer: arguments[0]).prefix(128))', with args beginning with: "
+        func text(_ argument: ByteBuffer) -> String {
+            String(decoding: argument.readableBytesView.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        var message = "ERR unknown command '\(text(arguments[0]).prefix(128))', with args beginning with: "
         var budget = 128
         for argument in arguments.dropFirst() where budget > 0 {
-            let text = String(String(buffer: argument).prefix(budget))
+            let text = String(text(argument).prefix(budget))
             budget -= text.count
             message += "'\(text)' "
         }

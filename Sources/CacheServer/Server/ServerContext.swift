@@ -32,6 +32,8 @@ final class ServerContext: Sendable {
     let monitors: MonitorFeed
     /// Limits CONFIG SET may change.
     let live: LiveSettings
+    /// INFO replication's `master_replid`: 40 random hex digits, new at every start, as Redis makes it.
+    let replicationID = String((0..<40).map { _ in "0123456789abcdef".randomElement()! })
 
     struct Counters: Sendable {
         var commandsProcessed = 0
@@ -80,5 +82,14 @@ extension ServerContext {
             counters.expiredSwept = 0
             counters.sweeps = 0
         }
+    }
+}
+
+extension ServerContext {
+    /// LASTSAVE and INFO's `rdb_last_save_time`: the Unix time of the last commit of a disk tier, or of the
+    /// server's start when none committed yet.
+    func lastSave(_ statistics: CacheStatistics) -> Int {
+        let committed = statistics.tiers.compactMap(\.lastCommitTime).max()
+        return Int((committed ?? startedAt).rounded(.down))
     }
 }

@@ -70,8 +70,15 @@ enum ServerInfo {
         case "clients":
             return [
                 ("connected_clients", String(server.clients.connectedCount)),
+                ("cluster_connections", "0"),
+                ("maxclients", String(server.clients.maxClients)),
+                ("client_recent_max_input_buffer", "0"),
+                ("client_recent_max_output_buffer", "0"),
                 ("blocked_clients", "0"),
-                ("maxclients", String(configuration.maxClients)),
+                ("tracking_clients", "0"),
+                ("clients_in_timeout_table", "0"),
+                ("watching_keys", String(server.watches.watchedKeyCount)),
+                ("monitors", String(server.monitors.monitorCount)),
                 ("client_query_buffer_limit", String(configuration.maxQueryBuffer)),
                 ("proto_max_bulk_len", String(configuration.maxBulkLength)),
             ]
@@ -95,8 +102,16 @@ enum ServerInfo {
                 ("eviction_policy", configuration.cache.evictionPolicy.rawValue),
             ]
         case "persistence":
+            let pending = statistics.tiers.reduce(0) { $0 + $1.pendingWrites }
             var lines: [(String, String)] = [
                 ("loading", "0"),
+                ("async_loading", "0"),
+                ("rdb_changes_since_last_save", String(pending)),
+                ("rdb_bgsave_in_progress", "0"),
+                ("rdb_last_save_time", String(server.lastSave(statistics))),
+                ("rdb_last_bgsave_status", statistics.tiers.contains { $0.configured && $0.degraded } ? "err" : "ok"),
+                ("aof_enabled", configuration.tiers.count > 1 ? "1" : "0"),
+                ("aof_rewrite_in_progress", "0"),
                 ("fsync", configuration.cache.fsync.rawValue),
                 ("data_dir", configuration.dataDirectory),
                 ("l2_backend", configuration.tiers.contains(.l2) ? configuration.l2Backend.rawValue : "off"),
@@ -130,12 +145,27 @@ enum ServerInfo {
                 ("background_swept_entries", String(counters.expiredSwept)),
             ]
         case "replication":
-            return [("role", "master"), ("connected_slaves", "0")]
+            // A standalone master with no replicas, in Redis 7.0's fields (tools read role and the offsets).
+            return [
+                ("role", "master"),
+                ("connected_slaves", "0"),
+                ("master_failover_state", "no-failover"),
+                ("master_replid", server.replicationID),
+                ("master_replid2", String(repeating: "0", count: 40)),
+                ("master_repl_offset", "0"),
+                ("second_repl_offset", "-1"),
+                ("repl_backlog_active", "0"),
+                ("repl_backlog_size", "0"),
+                ("repl_backlog_first_byte_offset", "0"),
+                ("repl_backlog_histlen", "0"),
+            ]
         case "cpu":
             let cpu = ProcessFigures.cpuSeconds()
             return [
                 ("used_cpu_sys", fixed(cpu.system, decimals: 6)),
                 ("used_cpu_user", fixed(cpu.user, decimals: 6)),
+                ("used_cpu_sys_children", fixed(0, decimals: 6)),
+                ("used_cpu_user_children", fixed(0, decimals: 6)),
             ]
         case "commandstats":
             return server.commandStatistics.infoLines
