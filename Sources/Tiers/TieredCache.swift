@@ -87,7 +87,13 @@ public final class TieredCache: Sendable {
     /// The rules that may change while running (CONFIG SET), starting from `configuration`'s.
     public let policy: CachePolicy
     /// Told of every key a caller's write changed (`observeChanges`): WATCH.
-    let changeObserver = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
+    let changeObserver = NIOLockedValueBox(ChangeObserver(call: nil))
+
+    /// The observer in a struct: a closure kept directly in a generic box is reabstracted on every `inout`
+    /// access, and each write-back wraps it in two more thunks, so every call would get slower than the last.
+    struct ChangeObserver: Sendable {
+        var call: (@Sendable (String) -> Void)?
+    }
 
     /// Creates the cache over L1 and the given disk stores (either may be absent: `--tiers l1` runs L1 alone).
     ///
@@ -245,10 +251,10 @@ public final class TieredCache: Sendable {
     /// Calls `observer` with the key of every change a caller makes: a put, an update that changed or removed an
     /// entry, a delete of a live entry. Not for what the cache does on its own (demotion, expiry, the sweep).
     public func observeChanges(_ observer: @escaping @Sendable (String) -> Void) {
-        changeObserver.withLockedValue { $0 = observer }
+        changeObserver.withLockedValue { $0.call = observer }
     }
 
     func changed(_ key: String) {
-        changeObserver.withLockedValue { $0 }?(key)
+        changeObserver.withLockedValue { $0 }.call?(key)
     }
 }

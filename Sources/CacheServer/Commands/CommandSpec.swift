@@ -26,6 +26,9 @@ struct CommandFlags: OptionSet, Sendable {
     static let isolated = CommandFlags(rawValue: 1 << 9)
     /// Refused inside MULTI (MONITOR), as Redis's `no-multi`.
     static let noMulti = CommandFlags(rawValue: 1 << 10)
+    /// Writes whole entries without reading any tier (MSET): never needs the disk, so it runs on the event loop
+    /// whatever its number of keys.
+    static let blindWrite = CommandFlags(rawValue: 1 << 11)
 
     /// The names `COMMAND INFO` prints.
     var names: [String] {
@@ -54,6 +57,7 @@ struct CommandFlags: OptionSet, Sendable {
         if contains(.noAuth) { names.append("no-auth") }
         if contains(.isolated) { names.append("isolated") }
         if contains(.noMulti) { names.append("no-multi") }
+        if contains(.blindWrite) { names.append("blind-write") }
         return names
     }
 }

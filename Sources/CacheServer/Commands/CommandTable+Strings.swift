@@ -49,7 +49,7 @@ extension CommandTable {
         CommandSpec(
             "mset",
             arity: -3,
-            flags: [.write],
+            flags: [.write, .blindWrite],
             keys: (1, -1, 2),
             group: "string",
             syntax: "key proxy_url [key proxy_url ...]",

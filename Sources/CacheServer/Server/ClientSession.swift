@@ -29,8 +29,14 @@ final class ClientSession: @unchecked Sendable {
     let connectedAt: Double
     let peer: String
     private let lockedInfo: NIOLockedValueBox<Info>
-    private let closer = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
-    private let monitorSink = NIOLockedValueBox<MonitorFeed.Sink?>(nil)
+    /// How to reach the connection from other threads. The closures sit in a struct: kept directly in a generic
+    /// box, each `inout` access would wrap them in more reabstraction thunks.
+    private struct Reach: Sendable {
+        var close: (@Sendable () -> Void)?
+        var monitorSink: MonitorFeed.Sink?
+    }
+
+    private let reach = NIOLockedValueBox(Reach())
 
     /// Everything the connection remembers between commands (protocol, authentication, transaction, watches).
     var state: ConnectionState
@@ -66,21 +72,21 @@ final class ClientSession: @unchecked Sendable {
 
     /// How to close the connection from elsewhere (CLIENT KILL); set by the connection handler.
     func setCloser(_ close: (@Sendable () -> Void)?) {
-        closer.withLockedValue { $0 = close }
+        reach.withLockedValue { $0.close = close }
     }
 
     /// How to write MONITOR lines to this connection from any thread; set by the connection handler.
     func setMonitorSink(_ sink: MonitorFeed.Sink?) {
-        monitorSink.withLockedValue { $0 = sink }
+        reach.withLockedValue { $0.monitorSink = sink }
     }
 
     var monitorLineSink: MonitorFeed.Sink? {
-        monitorSink.withLockedValue { $0 }
+        reach.withLockedValue { $0.monitorSink }
     }
 
     /// Closes the connection (CLIENT KILL); returns whether it was still open.
     func kill() -> Bool {
-        guard let close = closer.withLockedValue({ $0 }) else { return false }
+        guard let close = reach.withLockedValue({ $0.close }) else { return false }
         close()
         return true
     }

@@ -143,11 +143,13 @@ extension ServerContext {
                 let count = queuedSpec.keyCount(argumentCount: command.count)
                 keys += count
                 if queuedSpec.flags.contains(.bulk) { return .bulk }
+                if queuedSpec.flags.contains(.blindWrite) { continue }
                 if count > 0 || queuedSpec.flags.contains(.wholeCache) { placement = .blocking }
             }
             return keys > live.bulkCommandKeys ? .bulk : placement
         }
         let keys = spec.keyCount(argumentCount: arguments.count)
+        if spec.flags.contains(.blindWrite) { return .eventLoop }
         if spec.flags.contains(.bulk) || keys > live.bulkCommandKeys { return .bulk }
         if spec.flags.contains(.wholeCache) || keys > 1 { return .blocking }
         return .eventLoop
