@@ -58,7 +58,7 @@ extension CacheCtl {
                 if file == "-" {
                     Console.writeError(summary + "\n")
                 } else {
-                    print(summary)
+                    Console.output(summary)
                 }
             }
         }

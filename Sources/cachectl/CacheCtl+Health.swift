@@ -122,9 +122,9 @@ extension CacheCtl {
                 lines.append(columns.joined(separator: "\t"))
             }
             if options.json {
-                print(JSONValue.array(records).jsonText)
+                Console.output(JSONValue.array(records).jsonText)
             } else if !lines.isEmpty {
-                print(lines.joined(separator: "\n"))
+                Console.output(lines.joined(separator: "\n"))
             }
         }
     }

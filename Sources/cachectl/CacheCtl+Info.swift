@@ -34,7 +34,7 @@ extension CacheCtl {
         func execute(_ connection: Connection) throws(CacheCtlError) {
             let pairs = try connection.call(["STATS"]).pairs(for: "STATS")
             if options.json {
-                print(JSONValue.object(pairs.map { ($0.0, Self.json($0.1)) }).jsonText)
+                Console.output(JSONValue.object(pairs.map { ($0.0, Self.json($0.1)) }).jsonText)
                 return
             }
             let width = pairs.map(\.0.count).max() ?? 0
@@ -42,7 +42,7 @@ extension CacheCtl {
                 name + String(repeating: " ", count: width - name.count + 1) + value
             }
             if !lines.isEmpty {
-                print(lines.joined(separator: "\n"))
+                Console.output(lines.joined(separator: "\n"))
             }
         }
 

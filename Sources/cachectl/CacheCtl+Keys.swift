@@ -21,12 +21,12 @@ extension CacheCtl {
         func execute(_ connection: Connection) throws(CacheCtlError) {
             if options.json {
                 let keys = try KeyScanner.allKeys(connection, matching: pattern)
-                print(JSONValue.array(keys.map { .string($0) }).jsonText)
+                Console.output(JSONValue.array(keys.map { .string($0) }).jsonText)
                 return
             }
             try KeyScanner.scan(connection, matching: pattern) { (page: [String]) throws(CacheCtlError) in
                 if !page.isEmpty {
-                    print(page.joined(separator: "\n"))
+                    Console.output(page.joined(separator: "\n"))
                 }
             }
         }

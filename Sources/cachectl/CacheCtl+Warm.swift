@@ -76,7 +76,7 @@ extension CacheCtl {
                 let summary: [(String, JSONValue)] = [
                     ("loaded", .integer(loaded)), ("skipped", .integer(parsed.skipped)), ("failed", .integer(failed)),
                 ]
-                print(
+                Console.output(
                     options.json
                         ? JSONValue.object(summary).jsonText
                         : "loaded \(loaded), skipped \(parsed.skipped), failed \(failed)"

@@ -22,7 +22,7 @@ extension ClientCommand {
 
     /// Prints `plain`, or the JSON text of `json` with `--json`, as one line on stdout.
     func emit(_ plain: @autoclosure () -> String, json: @autoclosure () -> JSONValue) {
-        print(options.json ? json().jsonText : plain())
+        Console.output(options.json ? json().jsonText : plain())
     }
 }
 
@@ -34,7 +34,7 @@ extension CacheCtl {
             try body()
         } catch {
             if error.exitCode == .notFound, json {
-                print("null")
+                Console.output("null")
             } else {
                 Console.error(error.message)
             }

@@ -1,3 +1,5 @@
+import BinaryText
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -11,6 +13,30 @@ import Darwin
 /// Standard output goes through `print` (buffered by the Swift runtime, flushed at exit); standard error is written
 /// unbuffered with `write(2)`, so messages and progress appear at once.
 enum Console {
+    /// Writes `text` and a newline to stdout: the bytes it stands for (``BinaryText``), so a value of any bytes is
+    /// printed exactly as the server holds it.
+    static func output(_ text: String) {
+        var bytes = BinaryText.bytes(of: text)
+        if let utf8 = String(validating: bytes, as: UTF8.self) {
+            print(utf8)
+            return
+        }
+        // Not text: flush what print buffered, then write the bytes themselves.
+        fflush(nil)
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(1, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
     /// Writes `message` and a newline to stderr, prefixed with `cachectl: `.
     static func error(_ message: String) {
         writeError("cachectl: \(message)\n")

@@ -34,6 +34,6 @@ enum GlobalOptionHoisting {
 extension CacheCtl {
     /// The entry point: hoists leading shared options, then parses and runs as ArgumentParser does.
     static func main() {
-        main(GlobalOptionHoisting.rewrite(Array(CommandLine.arguments.dropFirst())))
+        main(GlobalOptionHoisting.rewrite(Array(RawArguments.all.dropFirst())))
     }
 }

@@ -1,3 +1,5 @@
+import BinaryText
+
 extension JSONValue {
     /// The value as compact JSON text on one line (no spaces), UTF-8 left unescaped.
     var jsonText: String {
@@ -16,7 +18,7 @@ extension JSONValue {
         case .number(let text):
             out.append(contentsOf: text.utf8)
         case .string(let text):
-            Self.writeString(text, into: &out)
+            Self.writeValueString(text, into: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
@@ -36,6 +38,19 @@ extension JSONValue {
                 out.append(UInt8(ascii: ":"))
                 value.write(into: &out)
             }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends a string value. A value whose bytes (``BinaryText``) are UTF-8 is a JSON string; one whose bytes are
+    /// not (a binary value) cannot be one, and is written `{"base64": "..."}`, which `warm` reads back.
+    static func writeValueString(_ text: String, into out: inout [UInt8]) {
+        let bytes = BinaryText.bytes(of: text)
+        if let utf8 = String(validating: bytes, as: UTF8.self) {
+            writeString(utf8, into: &out)
+        } else {
+            out.append(contentsOf: #"{"base64":"#.utf8)
+            writeString(Base64.encode(bytes), into: &out)
             out.append(UInt8(ascii: "}"))
         }
     }

@@ -1,13 +1,15 @@
+import BinaryText
 import CacheProtocol
 
 extension RESPValue {
-    /// The text of a simple string or a non-nil bulk string (invalid UTF-8 replaced); nil otherwise.
+    /// The text of a simple string, or the string that stands for a non-nil bulk string's bytes (``BinaryText``,
+    /// lossless); nil otherwise.
     var string: String? {
         switch self {
         case .simpleString(let text):
             return text
         case .bulkString(let bytes?):
-            return String(decoding: bytes, as: UTF8.self)
+            return BinaryText.string(from: bytes)
         default:
             return nil
         }

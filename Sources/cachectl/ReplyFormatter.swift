@@ -1,3 +1,4 @@
+import BinaryText
 import CacheProtocol
 
 /// Turns replies into text the way people and programs expect: redis-cli's terminal format, or JSON.
@@ -12,8 +13,9 @@ enum ReplyFormatter {
         return out
     }
 
-    /// The reply as JSON: strings for simple and bulk strings (invalid UTF-8 replaced by U+FFFD), numbers for
-    /// integers, `null` for nil, arrays for arrays, and `{"error": "message"}` for an error reply.
+    /// The reply as JSON: strings for simple and bulk strings (bytes that are not UTF-8 as `{"base64": ...}`, see
+    /// `JSONValue.writeString`), numbers for integers, `null` for nil, arrays for arrays, and
+    /// `{"error": "message"}` for an error reply.
     static func json(_ reply: RESPValue) -> JSONValue {
         switch reply {
         case .simpleString(let text):
@@ -23,7 +25,7 @@ enum ReplyFormatter {
         case .integer(let value):
             return .integer(value)
         case .bulkString(let bytes):
-            return bytes.map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null
+            return bytes.map { .string(BinaryText.string(from: $0)) } ?? .null
         case .array(let elements):
             return elements.map { .array($0.map(json)) } ?? .null
         }

@@ -1,3 +1,5 @@
+import BinaryText
+
 /// One proxy read from a warm file: what becomes one `PUT`.
 ///
 /// proxywhirl's `warm_from_file` reads `proxy_url` (required), `username`, `password` and `source`; cachectl also
@@ -35,6 +37,10 @@ struct WarmRow: Equatable, Sendable {
                 return .some(nil)
             case .some(.string(let text)):
                 return .some(text)
+            case .some(.object(let members)) where members.count == 1 && members[0].0 == "base64":
+                // A binary value as `cachectl export --json` writes it.
+                guard case .string(let encoded) = members[0].1, let bytes = Base64.decode(encoded) else { return nil }
+                return .some(BinaryText.string(from: bytes))
             default:
                 return nil
             }

@@ -292,4 +292,16 @@ final class MiscTests: XCTestCase {
         XCTAssertThrowsError(try CacheCtl.Put.parse(["http://a:1", "--field", "=x"]))
         XCTAssertThrowsError(try CacheCtl.Put.parse(["http://a:1", "--ttl", "-1"]))
     }
+
+    func testBase64RoundTripsEveryLengthAndRejectsBadInput() {
+        for length in 0..<10 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 250) }
+            XCTAssertEqual(Base64.decode(Base64.encode(bytes)), bytes)
+        }
+        XCTAssertEqual(Base64.encode(Array("foobar".utf8)), "Zm9vYmFy")
+        XCTAssertEqual(Base64.encode(Array("fo".utf8)), "Zm8=")
+        XCTAssertNil(Base64.decode("Zm8"))
+        XCTAssertNil(Base64.decode("Z=9v"))
+        XCTAssertNil(Base64.decode("Zm9v!A=="))
+    }
 }

@@ -63,6 +63,53 @@ final class CachectlEndToEndTests: XCTestCase {
         XCTAssertEqual(try ctl("get", "fe229370330820fe", "--all").stdout.contains("password pw1"), true)
     }
 
+    /// Keys and values of any bytes: given on the command line (bash's `$'\xfe'`), printed raw, exported as
+    /// `{"base64": ...}` and read back by warm.
+    func testBinaryKeysAndValuesPassThroughUnchanged() throws {
+        let server = try ServerProcess()
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let cachectl = ServerProcess.binary("cachectl")
+        let directory = server.directory
+        func shell(_ script: String) throws -> (status: Int32, stdout: [UInt8]) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "export CACHESRVD_SOCKET='\(server.socketPath)'; cd '\(directory)'; " + script]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let bytes = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, Array(bytes))
+        }
+        XCTAssertEqual(try shell("'\(cachectl)' put --key $'k\\xfe' $'http://h\\xff:1'").status, 0)
+        let client = try server.client()
+        XCTAssertEqual(
+            try client.command(bytes: [Array("GET".utf8), [0x6B, 0xFE]]),
+            .bulkString(Array("http://h".utf8) + [0xFF] + Array(":1".utf8))
+        )
+        XCTAssertEqual(
+            try shell("'\(cachectl)' get $'k\\xfe'").stdout,
+            Array("http://h".utf8) + [0xFF] + Array(":1\n".utf8)
+        )
+        XCTAssertEqual(try shell("'\(cachectl)' keys").stdout, [0x6B, 0xFE, 0x0A])
+        XCTAssertEqual(try shell("'\(cachectl)' export out.jsonl").status, 0)
+        let exported = try String(contentsOfFile: directory + "/out.jsonl", encoding: .utf8)
+        XCTAssertTrue(
+            exported.hasPrefix(#"{"key":{"base64":"a/4="},"proxy_url":{"base64":"aHR0cDovL2j/OjE="}"#),
+            exported
+        )
+        XCTAssertEqual(try client.command(["FLUSHALL"]), .ok)
+        XCTAssertEqual(try shell("'\(cachectl)' warm out.jsonl").status, 0)
+        XCTAssertEqual(
+            try client.command(bytes: [Array("GET".utf8), [0x6B, 0xFE]]),
+            .bulkString(Array("http://h".utf8) + [0xFF] + Array(":1".utf8))
+        )
+    }
+
     func testWarmCountsALineThatIsNotJSONAsFailed() throws {
         let server = try ServerProcess(arguments: ["--tiers", "l1"])
         defer {
