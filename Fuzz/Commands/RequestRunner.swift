@@ -23,10 +23,10 @@ struct RequestRunner {
     @discardableResult
     mutating func run(_ arguments: [ByteBuffer]) -> ExecutionResult {
         let spec = server.commands.lookup(arguments[0])
-        let queuedBefore = spec?.name == "exec" ? session.transaction?.count : nil
+        let queuedBefore = spec?.name == "exec" ? session.state.transaction?.queued.count : nil
         let mark = out.writerIndex
         var result: ExecutionResult
-        if server.mustBlock(spec, session: session) {
+        if server.placement(of: spec, arguments: arguments, session: session) != .eventLoop {
             result = server.execute(arguments, spec: spec, session: session, mode: .mayBlock, into: &out).result
         } else {
             result = server.execute(arguments, spec: spec, session: session, mode: .memoryOnly, into: &out).result
