@@ -71,8 +71,13 @@ final class BinarySafetyEndToEndTests: XCTestCase {
 
     /// With a one-entry L1, every read but the last write's comes from the disk tiers; then again after a restart.
     func testBytesRoundTripThroughTheDiskTiersAndARestart() throws {
-        for backend in ["sqlite", "jsonl"] {
-            let arguments = ["--l2-backend", backend, "--l1-max-entries", "1"]
+        let configurations = [
+            ["--l2-backend", "sqlite", "--l1-max-entries", "1"],
+            ["--l2-backend", "jsonl", "--l1-max-entries", "1"],
+            ["--tiers", "l1,l3", "--l1-max-entries", "1"],
+        ]
+        for arguments in configurations {
+            let backend = arguments.joined(separator: " ")
             let first = try ServerProcess(arguments: arguments)
             defer { first.removeDirectory() }
             try writeAll(first.client())
