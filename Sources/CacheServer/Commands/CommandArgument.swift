@@ -2,7 +2,8 @@
 /// the command table declares, so the table stays the one declaration of each command.
 ///
 /// The syntax line's grammar: words separated by spaces; `[ ... ]` is optional; `a | b` (spaced) chooses one of
-/// its sides; `A|B` (unspaced) chooses one token; a trailing `...` repeats, and `x [x ...]` is one repeated `x`;
+/// its sides; `A|B` (unspaced) chooses one token; a trailing `...` repeats, `x [x ...]` is one repeated `x` and
+/// `x y [x y ...]` one repeated block of `x y`;
 /// an UPPERCASE word is a token, followed by a lowercase word it is a token that takes that argument (`EX
 /// seconds`); a lowercase word is an argument, of type `key` when named `key`, `pattern` when named `pattern`,
 /// `integer` for counts and times, `string` otherwise.
@@ -23,21 +24,36 @@ struct CommandArgument: Equatable, Sendable {
 
     /// The arguments of a syntax line.
     static func parse(_ syntax: String) -> [CommandArgument] {
-        var words = Substring(syntax).split(separator: " ").map(String.init)[...]
+        var words = words(of: syntax)[...]
         return sequence(&words, until: nil)
     }
 
     // MARK: - Parsing
 
+    /// The words of a syntax line, each bracket a word of its own (`[key` is `[` `key`, `...]]` is `...` `]` `]`).
+    private static func words(of syntax: String) -> [String] {
+        var words: [String] = []
+        for word in syntax.split(separator: " ") {
+            var bare = word[...]
+            while bare.first == "[" {
+                words.append("[")
+                bare = bare.dropFirst()
+            }
+            var closing = 0
+            while bare.last == "]" {
+                closing += 1
+                bare = bare.dropLast()
+            }
+            if !bare.isEmpty { words.append(String(bare)) }
+            words += repeatElement("]", count: closing)
+        }
+        return words
+    }
+
     /// Items up to `closing` (or the end), split into alternatives at a spaced `|`.
     private static func sequence(_ words: inout ArraySlice<String>, until closing: String?) -> [CommandArgument] {
         var alternatives: [[CommandArgument]] = [[]]
-        while let word = words.first {
-            if word == closing {
-                words.removeFirst()
-                break
-            }
-            words.removeFirst()
+        while let word = words.popFirst(), word != closing {
             switch word {
             case "|":
                 alternatives.append([])
@@ -47,18 +63,11 @@ struct CommandArgument: Equatable, Sendable {
                 }
             case "[":
                 append(group(&words), to: &alternatives[alternatives.count - 1])
+            case "]":
+                break  // unbalanced: ignored
             default:
-                if word.hasPrefix("[") {
-                    words.insert(String(word.dropFirst()), at: words.startIndex)
-                    append(group(&words), to: &alternatives[alternatives.count - 1])
-                } else {
-                    let closes = word.hasSuffix("]") && closing == "]"
-                    let bare = closes ? String(word.dropLast()) : word
-                    if !bare.isEmpty { appendWord(bare, to: &alternatives[alternatives.count - 1], words: &words) }
-                    if closes { break }
-                }
+                appendWord(word, to: &alternatives[alternatives.count - 1], words: &words)
             }
-            if word.hasSuffix("]"), closing == "]", word != "[" { break }
         }
         let choices = alternatives.filter { !$0.isEmpty }
         guard choices.count > 1 else { return choices.first ?? [] }
@@ -73,26 +82,41 @@ struct CommandArgument: Equatable, Sendable {
         ]
     }
 
-    /// `[ ... ]` after its opening bracket: optional, one argument or a block.
+    /// `[ ... ]` after its opening bracket: optional, one argument or a block. `[x y ...]` repeats the whole block.
     private static func group(_ words: inout ArraySlice<String>) -> CommandArgument? {
-        let inner = sequence(&words, until: "]")
+        var inner = sequence(&words, until: "]")
         guard !inner.isEmpty else { return nil }
-        var argument = inner.count == 1 ? inner[0] : CommandArgument(name: inner[0].name, kind: .block, children: inner)
-        argument.optional = true
-        return argument
+        if inner.count == 1 {
+            inner[0].optional = true
+            return inner[0]
+        }
+        let repeats = inner[inner.count - 1].multiple
+        inner[inner.count - 1].multiple = false
+        return CommandArgument(name: inner[0].name, kind: .block, optional: true, multiple: repeats, children: inner)
     }
 
     private static func append(_ argument: CommandArgument?, to items: inout [CommandArgument]) {
-        guard var argument else { return }
+        guard let argument else { return }
         // `x [x ...]`: the optional repetition of the argument before it makes that argument multiple.
-        if argument.optional, argument.multiple, let last = items.last, last.name == argument.name,
-            last.kind == argument.kind
+        if argument.optional, argument.multiple, argument.kind != .block, let last = items.last,
+            last.name == argument.name, last.kind == argument.kind
         {
             items[items.count - 1].multiple = true
             return
         }
-        if argument.kind == .block, argument.children.count > 1, argument.multiple {
-            argument.multiple = true
+        // `x y [x y ...]`: the arguments before it become one repeated block.
+        if argument.kind == .block, argument.multiple, items.count >= argument.children.count {
+            let before = items.suffix(argument.children.count)
+            let same = zip(before, argument.children).allSatisfy {
+                $0.name == $1.name && $0.kind == $1.kind && $0.token == nil && !$0.optional && !$0.multiple
+            }
+            if same {
+                items.removeLast(argument.children.count)
+                var repeated = argument
+                repeated.optional = false
+                items.append(repeated)
+                return
+            }
         }
         items.append(argument)
     }
@@ -108,11 +132,9 @@ struct CommandArgument: Equatable, Sendable {
             return
         }
         if isToken(word) {
-            if let next = words.first, !isToken(next), next != "|", next != "...", !next.hasPrefix("["), next != "[" {
+            if let next = words.first, !isToken(next), !["|", "...", "[", "]"].contains(next) {
                 words.removeFirst()
-                let bare = next.hasSuffix("]") ? String(next.dropLast()) : next
-                if next.hasSuffix("]") { words.insert("]", at: words.startIndex) }
-                items.append(CommandArgument(name: bare, kind: kind(of: bare), token: word))
+                items.append(CommandArgument(name: next, kind: kind(of: next), token: word))
             } else {
                 items.append(CommandArgument(name: word.lowercased(), kind: .pureToken, token: word))
             }
