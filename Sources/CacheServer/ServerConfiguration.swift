@@ -1,3 +1,4 @@
+import Logging
 import Tiers
 
 #if canImport(Glibc)
@@ -65,6 +66,21 @@ public struct ServerConfiguration: Sendable {
     public var latencyMonitorThreshold: Int = 0
     /// The tiered cache's settings.
     public var cache: TieredCache.Configuration = .init()
+    /// The log level as the process keeps it, for CONFIG GET/SET `loglevel`; nil when the server does not own its
+    /// logging (tests).
+    public var logLevel: LogLevelControl? = nil
+
+    /// Reads and changes the process's log level.
+    public struct LogLevelControl: Sendable {
+        public var current: @Sendable () -> Logger.Level
+        public var change: @Sendable (Logger.Level) -> Void
+
+        public init(current: @escaping @Sendable () -> Logger.Level, change: @escaping @Sendable (Logger.Level) -> Void)
+        {
+            self.current = current
+            self.change = change
+        }
+    }
 
     /// The L2 backend.
     public enum L2Backend: String, Sendable, CaseIterable {

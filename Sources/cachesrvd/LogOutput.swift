@@ -25,6 +25,11 @@ final class LogOutput: Sendable {
 
     var level: Logger.Level { state.withLockedValue { $0.level } }
 
+    /// Changes the level only (CONFIG SET loglevel).
+    func setLevel(_ level: Logger.Level) {
+        state.withLockedValue { $0.level = level }
+    }
+
     /// Applies a reloaded level and path, and reopens the file (a rotated file is replaced by a new one).
     ///
     /// - Throws: `ConfigFileError` when the new file cannot be opened; the old destination stays in use then.

@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         let malloc = MallocTuning.apply(environment: environment)
         logger.debug("\(malloc)")
         var configuration = try options.makeConfiguration(environment: environment)
+        configuration.logLevel = .init(current: { output.level }, change: { output.setLevel($0) })
         do {
             configuration.inheritedListener = try SocketActivation.inheritedListener(environment: environment)
             configuration.notifier = SystemdNotifier(environment: environment)

@@ -40,6 +40,32 @@ final class ConfigCommandEndToEndTests: XCTestCase {
         }
     }
 
+    /// `loglevel` takes Redis's names and changes what the log receives at once: debug lines appear only after it.
+    func testLoglevelChangesTheLogAtOnce() throws {
+        try withServer(["--tiers", "l1", "--log-level", "info"]) { server in
+            let client = try server.client()
+            XCTAssertEqual(try config(client, "loglevel"), "verbose")
+            XCTAssertEqual(try client.command(["CONFIG", "SET", "loglevel", "debug"]), .ok)
+            XCTAssertEqual(try config(client, "loglevel"), "debug")
+            _ = try server.client().command(["PING"])  // connecting and leaving log at debug level
+            let deadline = Date().addingTimeInterval(10)
+            var log = ""
+            while Date() < deadline {
+                log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+                if log.contains("client disconnected") { break }
+                usleep(20_000)
+            }
+            XCTAssertTrue(log.contains("client disconnected"), "debug lines are written after CONFIG SET loglevel debug")
+            XCTAssertEqual(
+                try client.command(["CONFIG", "SET", "loglevel", "loud"]),
+                .error(
+                    "ERR CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of "
+                        + "the following: debug, verbose, notice, warning"
+                )
+            )
+        }
+    }
+
     func testDefaultTTLAppliesToPutNotToSet() throws {
         for arguments in [["--tiers", "l1"], ["--l1-max-entries", "4"]] {
             try withServer(arguments) { server in

@@ -99,6 +99,22 @@ struct ConfigParameter: Sendable {
         ),
         .fixed("max-custom-fields") { String($0.configuration.cache.customFieldLimits.maxCount) },
         .fixed("max-custom-field-size") { String($0.configuration.cache.customFieldLimits.maxFieldSize) },
+        ConfigParameter(
+            name: "loglevel",
+            get: { server in
+                LogLevelNames.redis(server.configuration.logLevel?.current() ?? .info)
+            }
+        ) { server, text throws(ConfigValueError) in
+            guard let control = server.configuration.logLevel else {
+                throw ConfigValueError(reason: "can't set immutable config")
+            }
+            guard let level = LogLevelNames.level(redisName: text) else {
+                throw ConfigValueError(
+                    reason: "argument(s) must be one of the following: debug, verbose, notice, warning"
+                )
+            }
+            return { _ in control.change(level) }
+        },
         .fixed("tier-failure-threshold") { String($0.configuration.cache.tierFailureThreshold) },
         .fixed("health-history-limit") { String($0.configuration.cache.healthHistoryLimit) },
         .fixed("cleanup-interval") { FieldText.number($0.configuration.cleanupInterval) },
