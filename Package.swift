@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TiersTests",
-            dependencies: ["Tiers", "Redaction"],
+            dependencies: ["BinaryText", "Tiers", "Redaction"],
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+import BinaryText
+
 /// One of an entry's own attributes (`HSET key country de`): a field outside the entry's schema.
 ///
 /// Names are compared as bytes (case-sensitive, no Unicode normalisation), unlike schema field names, which are
@@ -14,7 +16,7 @@ public struct CustomField: Sendable {
     }
 
     /// Bytes of name and value, what `CustomFieldLimits.maxFieldSize` bounds.
-    public var size: Int { name.utf8.count + value.utf8.count }
+    public var size: Int { BinaryText.byteCount(of: name) + BinaryText.byteCount(of: value) }
 
     /// Whether `name` names this field, byte for byte.
     @inlinable

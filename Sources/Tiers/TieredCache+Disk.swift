@@ -23,7 +23,11 @@ extension TieredCache {
 
     /// Hands an entry evicted from L1 to the disk tiers (called under the evicting shard's lock).
     func demote(_ entry: CacheEntry) {
-        guard !disks.isEmpty else { return }
+        guard !disks.isEmpty else {
+            // With L1 alone an eviction deletes the key: a change for WATCH, as Redis signals an evicted key.
+            changed(entry.key)
+            return
+        }
         var demoted = entry
         demoted.evictedFromL1 = true
         writeThrough(.put(demoted))

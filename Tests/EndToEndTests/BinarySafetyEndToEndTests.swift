@@ -75,6 +75,8 @@ final class BinarySafetyEndToEndTests: XCTestCase {
             ["--l2-backend", "sqlite", "--l1-max-entries", "1"],
             ["--l2-backend", "jsonl", "--l1-max-entries", "1"],
             ["--tiers", "l1,l3", "--l1-max-entries", "1"],
+            // JSONL alone below L1: the empty key must load back from a shard line too.
+            ["--tiers", "l1,l2", "--l2-backend", "jsonl", "--l1-max-entries", "1"],
         ]
         for arguments in configurations {
             let backend = arguments.joined(separator: " ")

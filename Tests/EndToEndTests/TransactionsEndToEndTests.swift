@@ -100,6 +100,23 @@ final class TransactionsEndToEndTests: XCTestCase {
         }
     }
 
+    /// With L1 alone, an eviction deletes the key: a change, as Redis signals an evicted key to its watchers.
+    func testEvictionOfAWatchedKeyWithL1AloneAbortsExec() throws {
+        let server = try ServerProcess(arguments: ["--tiers", "l1", "--l1-max-entries", "1"])
+        defer {
+            XCTAssertEqual(server.stop(), 0)
+            server.removeDirectory()
+        }
+        let watcher = try server.client()
+        XCTAssertEqual(try watcher.command(["SET", "w", "http://w:1"]), .ok)
+        XCTAssertEqual(try watcher.command(["WATCH", "w"]), .ok)
+        XCTAssertEqual(try server.client().command(["SET", "other", "http://o:1"]), .ok, "evicts w")
+        XCTAssertEqual(try watcher.command(["MULTI"]), .ok)
+        XCTAssertEqual(try watcher.command(["PING"]), .simpleString("QUEUED"))
+        XCTAssertEqual(try raw(watcher, "EXEC"), Self.aborted)
+        XCTAssertEqual(try watcher.command(["EXISTS", "w"]), .integer(0))
+    }
+
     func testReadsAndOtherKeysDoNotAbortExec() throws {
         let harmless: [(setup: [[String]], change: [[String]])] = [
             ([["SET", "w", "http://w:1"]], [["GET", "w"], ["EXISTS", "w"], ["TTL", "w"], ["HGETALL", "w"]]),

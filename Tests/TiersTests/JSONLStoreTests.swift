@@ -1,3 +1,4 @@
+import BinaryText
 import Foundation
 import XCTest
 
@@ -25,6 +26,21 @@ final class JSONLStoreTests: JSONLTestCase {
         XCTAssertEqual(try reopened.count(), 1)
         reopened.close()
         XCTAssertEqual(try makeStore().count(), 1)
+    }
+
+    /// A line an older version wrote with a key outside BinaryText's plain range (as text) is read back under the
+    /// form the same bytes map to now, from the same shard, so a client's bytes reach it.
+    func testOlderTextKeysAreReadInTheFormOfTheirBytes() throws {
+        let older = try makeStore()
+        try older.apply([.put(entry("日本")), .put(entry("café"))])
+        older.close()
+        let escaped = BinaryText.string(from: Array("日本".utf8))
+        XCTAssertEqual(shardOf(escaped), shardOf("日本"), "the shard of the key's bytes")
+        let store = try makeStore()
+        defer { store.close() }
+        XCTAssertEqual(try store.get(escaped)?.proxyURL, "http://10.0.0.1:8080/日本")
+        XCTAssertEqual(try store.get(escaped)?.key, escaped)
+        XCTAssertEqual(try store.get("café")?.key, "café", "Latin text is its own form")
     }
 
     func testShardFilesFollowProxywhirlsLayout() throws {

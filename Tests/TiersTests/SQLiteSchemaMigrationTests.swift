@@ -1,3 +1,4 @@
+import BinaryText
 import XCTest
 
 @testable import Tiers
@@ -167,6 +168,35 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         XCTAssertTrue(try columns(path, "health_history").contains("check_url:0"))
         XCTAssertTrue(try columns(path, "cache_entries").contains("evicted_from_l1:0"))
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
+    }
+
+    /// Keys written as text before keys became bytes (here by proxywhirl) are rewritten into the form a client's
+    /// bytes map to, with their history, so the same bytes reach them; plain keys stay as they were.
+    func testOlderKeysOutsideThePlainRangeAreRekeyedWithTheirHistory() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let path = directory.file("older.db")
+        try SQLiteTestSupport.rawExecute(path, Self.proxywhirlL3)
+        try SQLiteTestSupport.rawExecute(
+            path,
+            """
+            INSERT INTO cache_entries (key, proxy_url, source, fetch_time, last_accessed, ttl_seconds, expires_at,
+                created_at, updated_at)
+            VALUES ('日本', 'http://1.1.1.1:80', 's', 1, 1, 0, 4102444800, 1, 1),
+                   ('café', 'http://2.2.2.2:80', 's', 1, 1, 0, 4102444800, 1, 1),
+                   ('plain', 'http://3.3.3.3:80', 's', 1, 1, 0, 4102444800, 1, 1);
+            INSERT INTO health_history (proxy_key, check_time, status, check_url)
+            VALUES ('日本', 10, 'healthy', 'http://check');
+            """
+        )
+        let store = try SQLiteL3Store(path: path, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        defer { store.close() }
+        let japan = BinaryText.string(from: Array("日本".utf8))
+        XCTAssertFalse(japan.utf8.elementsEqual("日本".utf8), "outside the plain range: escaped")
+        XCTAssertEqual(try store.get(japan)?.proxyURL, "http://1.1.1.1:80")
+        XCTAssertEqual(try store.history(japan, limit: 10).map(\.checkTime), [10])
+        XCTAssertEqual(try store.get("café")?.proxyURL, "http://2.2.2.2:80", "Latin text is kept as it was")
+        XCTAssertEqual(try store.get("plain")?.proxyURL, "http://3.3.3.3:80")
+        XCTAssertEqual(try store.count(), 3)
     }
 
     func testMissingColumnsAreAddedInPlaceWhenNothingMustBeRebuilt() throws {

@@ -22,7 +22,8 @@ struct CommandFlags: OptionSet, Sendable {
     static let bulk = CommandFlags(rawValue: 1 << 8)
     /// Runs before the client authenticated (AUTH, HELLO, QUIT).
     static let noAuth = CommandFlags(rawValue: 1 << 7)
-    /// Runs while no other command runs (EXEC), holding the transaction gate alone.
+    /// Runs while no other command runs, holding the transaction gate alone: EXEC, and the commands that read and
+    /// write two keys (RENAME, RENAMENX, COPY), so they are one step for every other client, as in Redis.
     static let isolated = CommandFlags(rawValue: 1 << 9)
     /// Refused inside MULTI (MONITOR), as Redis's `no-multi`.
     static let noMulti = CommandFlags(rawValue: 1 << 10)

@@ -6,7 +6,7 @@ extension CommandTable {
         CommandSpec(
             "rename",
             arity: 3,
-            flags: [.write],
+            flags: [.write, .isolated],
             keys: (1, 2, 1),
             group: "keyspace",
             syntax: "key newkey",
@@ -15,7 +15,7 @@ extension CommandTable {
         CommandSpec(
             "renamenx",
             arity: 3,
-            flags: [.write, .fast],
+            flags: [.write, .fast, .isolated],
             keys: (1, 2, 1),
             group: "keyspace",
             syntax: "key newkey",
@@ -24,7 +24,7 @@ extension CommandTable {
         CommandSpec(
             "copy",
             arity: -3,
-            flags: [.write],
+            flags: [.write, .isolated],
             keys: (1, 2, 1),
             group: "keyspace",
             syntax: "source destination [DB destination-db] [REPLACE]",

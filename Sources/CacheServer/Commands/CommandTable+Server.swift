@@ -69,7 +69,9 @@ extension CommandTable {
             try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) } != nil
         }
         _ = try call.tier { () throws(TieredCacheError) in try call.cache.removeAll() }
-        call.server.watches.touch(existing)
+        // A WATCH that arrived while the tiers were flushed may have seen its key before it went: touch it too.
+        let registeredMeanwhile = Set(call.server.watches.allWatchedKeys).subtracting(watched)
+        call.server.watches.touch(existing + registeredMeanwhile)
         call.ok()
     }
 }

@@ -62,12 +62,18 @@ enum Transactions {
         guard !call.session.state.inTransaction else { throw CommandError("ERR WATCH inside MULTI is not allowed") }
         let names = (1..<call.count).map { call.binary($0) }
         // Registered before the keys are read: a change in between marks the session dirty rather than being lost.
-        call.server.watches.watch(names, session: call.session.id)
+        let added = call.server.watches.watch(names, session: call.session.id)
         let now = call.cache.now()
         var keys: [ConnectionState.WatchedKey] = []
-        for key in names {
-            let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
-            keys.append(.init(key: key, expiresAt: entry.flatMap { $0.isExpired(at: now) ? nil : $0.expiresAt }))
+        do {
+            for key in names {
+                let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
+                keys.append(.init(key: key, expiresAt: entry.flatMap { $0.isExpired(at: now) ? nil : $0.expiresAt }))
+            }
+        } catch {
+            // Nothing was watched: take back what this call registered (a retry off the loop registers again).
+            call.server.watches.forget(added, session: call.session.id)
+            throw error
         }
         try call.session.state.watch(keys)
         call.ok()
@@ -84,29 +90,29 @@ enum Transactions {
             throw CommandError("EXECABORT Transaction discarded because of previous errors.")
         case .run(let queued, let watched):
             let mode = call.mode
-            try server.gate.exclusive { () throws in
-                let now = server.cache.now()
-                let expired = watched.contains { key in key.expiresAt.map { now >= $0 } ?? false }
-                let dirty = expired || server.watches.isDirty(session: session.id)
-                server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
-                if dirty {
-                    call.out.writeRESPNullArray()
-                    return
-                }
-                call.out.writeRESPArrayHeader(queued.count)
-                for arguments in queued {
-                    let (result, _) = server.execute(
-                        arguments,
-                        spec: server.commands.lookup(arguments[0]),
-                        session: session,
-                        mode: mode,
-                        into: &call.out.buffer,
-                        insideExec: true
-                    )
-                    if result == .wouldBlock {
-                        // Not reachable: an EXEC with keyed commands runs off the loop when disk tiers exist.
-                        call.out.writeRESPError("ERR command needs disk access inside MULTI")
-                    }
+            // The gate is held alone for all of it (`CommandFlags.isolated`): nothing of another client runs until
+            // the last queued command has replied.
+            let now = server.cache.now()
+            let expired = watched.contains { key in key.expiresAt.map { now >= $0 } ?? false }
+            let dirty = expired || server.watches.isDirty(session: session.id)
+            server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
+            if dirty {
+                call.out.writeRESPNullArray()
+                return
+            }
+            call.out.writeRESPArrayHeader(queued.count)
+            for arguments in queued {
+                let (result, _) = server.execute(
+                    arguments,
+                    spec: server.commands.lookup(arguments[0]),
+                    session: session,
+                    mode: mode,
+                    into: &call.out.buffer,
+                    insideExec: true
+                )
+                if result == .wouldBlock {
+                    // Not reachable: an EXEC with keyed commands runs off the loop when disk tiers exist.
+                    call.out.writeRESPError("ERR command needs disk access inside MULTI")
                 }
             }
         }

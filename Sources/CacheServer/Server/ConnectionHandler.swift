@@ -47,6 +47,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var wroteSinceFlush = false
     private var commandsSinceReport = 0
     private var blockingQueue: DispatchQueue?
+    /// The queue running this connection's command off the loop, while one runs.
+    private var inFlightQueue: DispatchQueue?
     /// Replies written but waiting for durability, in order.
     private var held = CircularBuffer<HeldReplies>()
     private var nextHeldID = 0
@@ -317,6 +319,7 @@ extension ConnectionHandler {
             $0.blockingCommands += 1
             if bulk { $0.bulkCommands += 1 }
         }
+        inFlightQueue = queue
         queue.async {
             var reply = allocator.buffer(capacity: 256)
             let (result, wrote) = server.execute(
@@ -334,6 +337,7 @@ extension ConnectionHandler {
     }
 
     private func resumeAfterBlocking(reply: ByteBuffer, result: ExecutionResult, wrote: Bool) {
+        inFlightQueue = nil
         guard state == .blocked else { return }
         var reply = reply
         outbound.writeBuffer(&reply)
@@ -467,8 +471,18 @@ extension ConnectionHandler {
         if let session {
             session.setCloser(nil)
             session.setMonitorSink(nil)
-            server.watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
             server.monitors.remove(session: session.id)
+            // The session's state belongs to the command still running off the loop, if one is: forget its watches
+            // on that command's serial queue, after it (a WATCH in flight registers first, then is removed).
+            let watches = server.watches
+            let forget: @Sendable () -> Void = {
+                watches.unwatch(session.state.unwatchAll().map(\.key), session: session.id)
+            }
+            if let queue = inFlightQueue {
+                queue.async(execute: forget)
+            } else {
+                forget()
+            }
             server.clients.unregister(session)
             logger.debug("client disconnected", metadata: ["connection.id": "\(session.id)"])
             self.session = nil

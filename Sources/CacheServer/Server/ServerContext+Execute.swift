@@ -48,7 +48,7 @@ extension ServerContext {
         defer { session.recordCommand(Self.commandName(spec, arguments), at: cache.now()) }
         switch session.state.receive(spec, arguments: arguments, locked: isLocked(session)) {
         case .reject(var message):
-            if let spec, spec.flags.contains(.isolated) {
+            if let spec, spec.flags.contains([.isolated, .transactionControl]) {
                 // A refused EXEC ends the transaction: Redis replies EXECABORT with the reason.
                 watches.unwatch(session.state.abortTransaction().map(\.key), session: session.id)
                 let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
@@ -65,8 +65,11 @@ extension ServerContext {
             break
         }
         guard let spec else { return (.replied, false) }  // receive rejects unknown commands
-        if spec.flags.contains(.isolated) || insideExec {
+        if insideExec {
             return run(spec, arguments, session: session, mode: mode, into: &out)
+        }
+        if spec.flags.contains(.isolated) {
+            return gate.exclusive { run(spec, arguments, session: session, mode: mode, into: &out) }
         }
         return gate.shared { run(spec, arguments, session: session, mode: mode, into: &out) }
     }
@@ -135,7 +138,7 @@ extension ServerContext {
         if session.state.inTransaction {
             guard spec.flags.contains(.transactionControl) else { return .eventLoop }  // it is only queued
         }
-        if spec.flags.contains(.isolated), let queued = session.state.transaction?.queued {
+        if spec.flags.contains([.isolated, .transactionControl]), let queued = session.state.transaction?.queued {
             var keys = 0
             var placement = Placement.eventLoop
             for command in queued {

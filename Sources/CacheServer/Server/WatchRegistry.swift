@@ -16,11 +16,25 @@ final class WatchRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
     private let watchedKeys = Synchronization.Atomic<Int>(0)
 
-    /// Starts watching `keys` for session `id`.
-    func watch(_ keys: [String], session id: Int) {
+    /// Starts watching `keys` for session `id`; returns the keys it was not watching yet.
+    @discardableResult
+    func watch(_ keys: [String], session id: Int) -> [String] {
         state.withLockedValue { state in
+            var added: [String] = []
             for key in keys where state.watchers[key, default: []].insert(id).inserted {
                 watchedKeys.add(1, ordering: .relaxed)
+                added.append(key)
+            }
+            return added
+        }
+    }
+
+    /// Takes back registrations of a WATCH that failed, leaving the session's dirty mark as it was.
+    func forget(_ keys: [String], session id: Int) {
+        state.withLockedValue { state in
+            for key in keys where state.watchers[key]?.remove(id) != nil {
+                watchedKeys.subtract(1, ordering: .relaxed)
+                if state.watchers[key]?.isEmpty == true { state.watchers[key] = nil }
             }
         }
     }

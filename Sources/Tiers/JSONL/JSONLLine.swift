@@ -1,3 +1,5 @@
+import BinaryText
+
 /// The decoding side of a shard line, lenient where proxywhirl's lines differ from ours: times as
 /// ISO-8601 text or Unix seconds, health-monitoring fields optional, `expires_at` absent (then
 /// derived from `fetch_time + ttl_seconds`) or `null` (never expires); `custom_fields` optional (lines written
@@ -35,8 +37,9 @@ struct JSONLLine: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let key = try c.decode(String.self, forKey: .key)
-        guard !key.isEmpty else { throw BadField() }
+        // The empty key is a key like any other (Redis's `SET "" v`). A key an older version wrote as text outside
+        // BinaryText's plain range is read in the form the same bytes map to now, so clients reach it.
+        let key = BinaryText.canonical(try c.decode(String.self, forKey: .key))
         let fetchTime = try Self.time(c, .fetchTime) ?? 0
         let ttl = try c.decodeIfPresent(Int.self, forKey: .ttlSeconds)
         var entry = CacheEntry(

@@ -1,3 +1,4 @@
+import BinaryText
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -64,7 +65,9 @@ final class JSONLShard: @unchecked Sendable {
     /// The shard (0-15) of `key`, as proxywhirl picks it: `int(md5(key).hexdigest(), 16) % 16`,
     /// i.e. the low nibble of the digest's last byte; and the key's position in a scan.
     static func locate(_ key: String) -> (shard: Int, scanHash: UInt32) {
-        let digest = MD5.digest(key.utf8)
+        // The MD5 of the key's bytes (``BinaryText``), as proxywhirl hashes its text: a key written as text by an
+        // older version stays in its shard when it is read in its escaped form.
+        let digest = BinaryText.withBytes(of: key) { MD5.digest($0) }
         let scanHash = digest[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         return (Int(digest[15] & 0x0F), scanHash)
     }

@@ -152,7 +152,7 @@ extension SQLiteEntryStore {
             guard accepts(value, declaration: column.declaration) else { return nil }
             values.append(value)
         }
-        guard case .text(let key) = values[0], !key.isEmpty else { return nil }
+        guard case .text = values[0] else { return nil }  // the empty key is valid (Redis's `SET "" v`)
         if case .text(let status) = values[10], HealthStatus(rawValue: String(decoding: status, as: UTF8.self)) == nil {
             return nil
         }
@@ -171,7 +171,6 @@ extension SQLiteEntryStore {
     /// A health check of `health_history` (file column name -> value), or `nil` when it does not validate.
     static func validHistory(_ named: [String: SQLiteSalvage.Value]) -> (key: String, record: HealthCheckRecord)? {
         guard case .text(let keyBytes) = named["proxy_key"], let key = String(validatedUTF8: keyBytes),
-            !key.isEmpty,
             let checkTime = number(named["check_time"]),
             case .text(let statusBytes) = named["status"] ?? .text(Array("unknown".utf8)),
             let status = HealthStatus(rawValue: String(decoding: statusBytes, as: UTF8.self))

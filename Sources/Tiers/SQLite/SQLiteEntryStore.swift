@@ -157,6 +157,7 @@ final class SQLiteEntryStore: Sendable {
                     "schema.from": "\(report.fromVersion)", "schema.to": "\(report.toVersion)",
                     "schema.created": "\(report.created)", "schema.rebuilt": "\(report.rebuilt)",
                     "schema.added": "\(report.addedColumns)", "schema.sealed_rows": "\(report.sealedRows)",
+                    "schema.rekeyed_rows": "\(report.rekeyedRows)",
                 ]
             )
             if report.sealedRows > 0 {

@@ -152,7 +152,8 @@ struct SQLiteSalvage {
         var claimed: Set<Int> = []
     }
 
-    private func readCell(_ page: ArraySlice<UInt8>, at pointer: Int, overflow budget: inout OverflowBudget) -> Record? {
+    private func readCell(_ page: ArraySlice<UInt8>, at pointer: Int, overflow budget: inout OverflowBudget) -> Record?
+    {
         let usable = pageSize - reserved
         guard pointer >= 8, pointer < usable else { return nil }
         var position = page.startIndex + pointer

@@ -11,6 +11,8 @@ extension SQLiteSchema {
         var addedColumns: [String] = []
         /// Rows whose URL passwords were sealed or masked (`sealLegacySecrets`).
         var sealedRows = 0
+        /// Keys rewritten into the form clients' bytes map to (`canonicalizeKeys`).
+        var rekeyedRows = 0
     }
 
     /// Creates the tables of a new file or upgrades an older one (a proxywhirl-made file has
@@ -44,6 +46,9 @@ extension SQLiteSchema {
             }
             if version < Self.sealedVersion && !report.created.contains(entries.name) {
                 report.sealedRows = try sealLegacySecrets(in: db, cipher: cipher)
+            }
+            if version < Self.binaryKeysVersion && !report.created.contains(entries.name) {
+                report.rekeyedRows = try canonicalizeKeys(in: db)
             }
             if let history {
                 // proxywhirl never enabled foreign keys, so its history may point at deleted entries.

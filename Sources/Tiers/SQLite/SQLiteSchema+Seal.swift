@@ -63,7 +63,7 @@ extension SQLiteSchema {
     }
 
     /// `(rowid, text)` of every row `sql` selects.
-    private func rows(_ sql: String, in db: SQLiteDatabase) throws(StoreError) -> [(Int, String)] {
+    func rows(_ sql: String, in db: SQLiteDatabase) throws(StoreError) -> [(Int, String)] {
         let statement = try db.prepare(sql)
         defer { statement.finalize() }
         var result: [(Int, String)] = []
