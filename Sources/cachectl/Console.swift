@@ -24,17 +24,7 @@ enum Console {
         // Not text: flush what print buffered, then write the bytes themselves.
         fflush(nil)
         bytes.append(UInt8(ascii: "\n"))
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(1, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        bytes.withUnsafeBytes { writeAll($0, to: 1) }
     }
 
     /// Writes `message` and a newline to stderr, prefixed with `cachectl: `.
@@ -45,16 +35,19 @@ enum Console {
     /// Writes `text` to stderr as is (no newline added).
     static func writeError(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
+        text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: 2) }
+    }
+
+    /// Writes all of `bytes` to `descriptor` (retrying after EINTR; giving up on any other error).
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
             }
+            offset += written
         }
     }
 
