@@ -83,6 +83,7 @@ public enum BinaryText {
 
     /// `bytes` as text when they are valid UTF-8 of scalars below U+0300 only, else nil.
     private static func plainText(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
         var index = 0
         let count = bytes.count
         while index < count {
@@ -98,6 +99,24 @@ public enum BinaryText {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether every byte is below 0x80, eight bytes at a time: keys and URLs are ASCII, and this runs for every
+    /// argument a command reads.
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var index = 0
+        let count = bytes.count
+        while index + 8 <= count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < count {
+            if bytes[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
+    }
+
     private static func plainText(_ bytes: [UInt8]) -> String? {
         bytes.withUnsafeBufferPointer { plainText($0) }
     }
@@ -106,7 +125,7 @@ public enum BinaryText {
     /// U+100000 up).
     private static func isPlain(_ string: String) -> Bool {
         var copy = string
-        return copy.withUTF8 { !$0.contains(0xF4) }
+        return copy.withUTF8 { isASCII($0) || !$0.contains(0xF4) }
     }
 
     /// Whether every scalar of `string` is ASCII or an escape: the form of a string made from non-plain bytes.

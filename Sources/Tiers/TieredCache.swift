@@ -1,5 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// The tiered cache: L1 in memory, then the optional disk tiers L2 and L3.
 ///
@@ -88,6 +89,8 @@ public final class TieredCache: Sendable {
     public let policy: CachePolicy
     /// Told of every key a caller's write changed (`observeChanges`): WATCH.
     let changeObserver = NIOLockedValueBox(ChangeObserver(call: nil))
+    /// Whether anyone wants changes yet (`wantChanges`): until then a write pays one atomic load, not the lock.
+    let changesWanted = Synchronization.Atomic<Bool>(false)
 
     /// The observer in a struct: a closure kept directly in a generic box is reabstracted on every `inout`
     /// access, and each write-back wraps it in two more thunks, so every call would get slower than the last.
@@ -254,7 +257,14 @@ public final class TieredCache: Sendable {
         changeObserver.withLockedValue { $0.call = observer }
     }
 
+    /// Turns the change observer on (the first WATCH does): from then on every change is reported. Call it before
+    /// the change that matters can happen (WATCH registers its keys after this).
+    public func wantChanges() {
+        changesWanted.store(true, ordering: .sequentiallyConsistent)
+    }
+
     func changed(_ key: String) {
+        guard changesWanted.load(ordering: .sequentiallyConsistent) else { return }
         changeObserver.withLockedValue { $0 }.call?(key)
     }
 }

@@ -27,7 +27,7 @@ final class ServerContext: Sendable {
     /// Keeps EXEC isolated from every other command.
     let gate = TransactionGate()
     /// WATCH.
-    let watches = WatchRegistry()
+    let watches: WatchRegistry
     /// MONITOR.
     let monitors: MonitorFeed
     /// Limits CONFIG SET may change.
@@ -60,6 +60,7 @@ final class ServerContext: Sendable {
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.access = AccessControl(configuration.access)
         self.monitors = MonitorFeed(socketPath: configuration.socketPath)
+        self.watches = WatchRegistry(beforeFirstWatch: { [cache] in cache.wantChanges() })
         self.live = LiveSettings(configuration)
         let watches = self.watches
         cache.observeChanges { key in watches.touch(CollectionOfOne(key)) }

@@ -15,11 +15,19 @@ final class WatchRegistry: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let watchedKeys = Synchronization.Atomic<Int>(0)
+    /// Called before the first key is ever watched: turns on the tiers' change reports, which cost nothing until
+    /// then.
+    private let beforeFirstWatch: @Sendable () -> Void
+
+    init(beforeFirstWatch: @escaping @Sendable () -> Void = {}) {
+        self.beforeFirstWatch = beforeFirstWatch
+    }
 
     /// Starts watching `keys` for session `id`; returns the keys it was not watching yet.
     @discardableResult
     func watch(_ keys: [String], session id: Int) -> [String] {
-        state.withLockedValue { state in
+        beforeFirstWatch()
+        return state.withLockedValue { state in
             var added: [String] = []
             for key in keys where state.watchers[key, default: []].insert(id).inserted {
                 watchedKeys.add(1, ordering: .relaxed)
