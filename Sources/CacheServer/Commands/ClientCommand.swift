@@ -169,7 +169,10 @@ enum ClientCommand {
         if victim.id == call.session.id {
             call.closeAfterReply = true
         } else {
+            // Gone from CLIENT LIST at once, as Redis frees another client synchronously; the socket closes on its
+            // own event loop.
             _ = victim.kill()
+            call.server.clients.unregister(victim)
         }
     }
 
