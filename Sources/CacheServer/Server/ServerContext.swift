@@ -60,7 +60,8 @@ final class ServerContext: Sendable {
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.access = AccessControl(configuration.access)
         self.monitors = MonitorFeed(socketPath: configuration.socketPath)
-        self.watches = WatchRegistry(beforeFirstWatch: { [cache] in cache.wantChanges() })
+        // Weak: the cache holds the registry through its change observer.
+        self.watches = WatchRegistry(beforeFirstWatch: { [weak cache] in cache?.wantChanges() })
         self.live = LiveSettings(configuration)
         let watches = self.watches
         cache.observeChanges { key in watches.touch(CollectionOfOne(key)) }
