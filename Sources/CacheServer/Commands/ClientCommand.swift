@@ -58,31 +58,30 @@ enum ClientCommand {
             }
             call.ok()
         case ("HELP", 2):
-            let lines = [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GETNAME", "    Return the name of the current connection.",
-                "ID", "    Return the ID of the current connection.",
-                "INFO", "    Return information about the current client connection.",
-                "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-                "KILL <option> <value> [<option> <value> [...]]",
-                "    Kill connections. Options are:",
-                "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
-                "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
-                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
-                "    * USER <username>", "      Kill connections authenticated by <username>.",
-                "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
-                "    * ID <client-id>", "      Kill connections by client id.",
-                "LIST [options ...]", "    Return information about client connections. Options:",
-                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
-                "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
-                "NO-EVICT (ON|OFF)", "    Accepted; the cache evicts by its own policy.",
-                "NO-TOUCH (ON|OFF)", "    Accepted; the cache counts accesses by its own rules.",
-                "SETNAME <name>", "    Assign the name <name> to the current connection.",
-                "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
-                "HELP", "    Print this help.",
-            ]
-            call.out.writeRESPArrayHeader(lines.count)
-            for line in lines { call.out.writeRESPSimpleString(line) }
+            Subcommand.help(
+                &call,
+                [
+                    "GETNAME", "    Return the name of the current connection.",
+                    "ID", "    Return the ID of the current connection.",
+                    "INFO", "    Return information about the current client connection.",
+                    "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+                    "KILL <option> <value> [<option> <value> [...]]",
+                    "    Kill connections. Options are:",
+                    "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+                    "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+                    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+                    "    * USER <username>", "      Kill connections authenticated by <username>.",
+                    "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+                    "    * ID <client-id>", "      Kill connections by client id.",
+                    "LIST [options ...]", "    Return information about client connections. Options:",
+                    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
+                    "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
+                    "NO-EVICT (ON|OFF)", "    Accepted; the cache evicts by its own policy.",
+                    "NO-TOUCH (ON|OFF)", "    Accepted; the cache counts accesses by its own rules.",
+                    "SETNAME <name>", "    Assign the name <name> to the current connection.",
+                    "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+                ]
+            )
         default:
             throw CommandError(
                 "ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try CLIENT HELP."

@@ -14,15 +14,14 @@ enum ConfigCommand {
             call.server.resetStatistics()
             call.ok()
         case "HELP" where call.count == 2:
-            let lines = [
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-                "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-                "RESETSTAT", "    Reset statistics reported by the INFO command.",
-                "HELP", "    Print this help.",
-            ]
-            call.out.writeRESPArrayHeader(lines.count)
-            for line in lines { call.out.writeRESPSimpleString(line) }
+            Subcommand.help(
+                &call,
+                [
+                    "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                ]
+            )
         default:
             throw CommandError(
                 "ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try CONFIG HELP."
