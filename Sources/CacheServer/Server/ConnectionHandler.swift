@@ -138,7 +138,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         reply.writeRESPError(message)
         state = .closed
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in
+            // Half-close first: the client reads the error, then the end. Closing outright with a request of its
+            // still unread here would reset the connection and lose the error. The channel closes when the
+            // client does, or after a second at most.
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -207,6 +213,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if state == .closed, (event as? ChannelEvent) == .inputClosed {
+            context.close(promise: nil)  // a refused client went away
+            return
+        }
         if event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed {
             draining = true
             if state == .running, !pausedForWritability {
