@@ -57,7 +57,7 @@ final class CommandTableTests: XCTestCase {
     }
 
     func testUnknownCommandMessageMatchesRedis() {
-        let message = ServerContext.unknownCommandMessage([ByteBuffer(string: "FOO"), ByteBuffer(string: "bar")])
+        let message = ConnectionState.unknownCommandMessage([ByteBuffer(string: "FOO"), ByteBuffer(string: "bar")])
         XCTAssertEqual(message, "ERR unknown command 'FOO', with args beginning with: 'bar' ")
     }
 }

@@ -55,11 +55,10 @@ enum ObjectCommand {
         let subcommand = call.option(1)
         switch subcommand {
         case "HELP":
-            try Subcommand.check(call, arity: 2)
             Subcommand.help(&call, help)
             return
         case "ENCODING", "FREQ", "IDLETIME", "REFCOUNT":
-            try Subcommand.check(call, arity: 3)
+            break  // each takes one key; dispatch checked the arity from the table
         default:
             throw Subcommand.unknown(call)
         }
@@ -117,23 +116,18 @@ enum MemoryCommand {
     static func run(_ call: inout CommandCall) throws {
         switch call.option(1) {
         case "HELP":
-            try Subcommand.check(call, arity: 2)
             Subcommand.help(&call, help)
         case "USAGE":
-            try Subcommand.check(call, arity: -3)
             try usage(&call)
         case "DOCTOR":
-            try Subcommand.check(call, arity: 2)
             call.out.writeRESPVerbatimString(
                 "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this "
                     + "base.\n"
             )
         case "MALLOC-STATS":
-            try Subcommand.check(call, arity: 2)
             // What Redis answers when built with the C library's allocator, as this server is.
             call.out.writeRESPBulkString("Stats not supported for the current allocator")
         case "PURGE":
-            try Subcommand.check(call, arity: 2)
             call.ok()
         default:
             throw Subcommand.unknown(call)

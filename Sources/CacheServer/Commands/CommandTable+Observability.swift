@@ -32,13 +32,6 @@ enum Subcommand {
         )
     }
 
-    /// Throws Redis's arity error (`'slowlog|get'`) unless the call has `arity` arguments (negative: at least).
-    static func check(_ call: CommandCall, arity: Int) throws {
-        guard arity >= 0 ? call.count == arity : call.count >= -arity else {
-            throw CommandError.wrongArity(call.string(0).lowercased() + "|" + call.string(1).lowercased())
-        }
-    }
-
     static func help(_ call: inout CommandCall, _ lines: [String]) {
         let header = "\(call.string(0).uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
         let all = [header] + lines + ["HELP", "    Prints this help."]
@@ -55,7 +48,6 @@ enum SlowLogCommand {
         let slowLog = call.server.slowLog
         switch call.option(1) {
         case "GET":
-            try Subcommand.check(call, arity: -2)
             guard call.count <= 3 else { throw CommandError.wrongArity("slowlog|get") }
             var count: Int? = 10
             if call.count == 3 {
@@ -80,14 +72,11 @@ enum SlowLogCommand {
                 call.out.writeRESPBulkString(entry.clientName)
             }
         case "LEN":
-            try Subcommand.check(call, arity: 2)
             call.out.writeRESPInteger(slowLog.count)
         case "RESET":
-            try Subcommand.check(call, arity: 2)
             slowLog.reset()
             call.ok()
         case "HELP":
-            try Subcommand.check(call, arity: 2)
             Subcommand.help(
                 &call,
                 [
@@ -114,7 +103,6 @@ enum LatencyCommand {
         let monitor = call.server.latency
         switch call.option(1) {
         case "LATEST":
-            try Subcommand.check(call, arity: 2)
             let latest = monitor.latest
             call.out.writeRESPArrayHeader(latest.count)
             for event in latest {
@@ -125,7 +113,6 @@ enum LatencyCommand {
                 call.out.writeRESPInteger(event.max)
             }
         case "HISTORY":
-            try Subcommand.check(call, arity: 3)
             let samples = monitor.history(call.string(2))
             call.out.writeRESPArrayHeader(samples.count)
             for sample in samples {
@@ -134,10 +121,8 @@ enum LatencyCommand {
                 call.out.writeRESPInteger(sample.milliseconds)
             }
         case "RESET":
-            try Subcommand.check(call, arity: -2)
             call.out.writeRESPInteger(monitor.reset((2..<call.count).map { call.string($0) }))
         case "HELP":
-            try Subcommand.check(call, arity: 2)
             Subcommand.help(
                 &call,
                 [

@@ -165,9 +165,4 @@ extension ServerContext {
         guard arguments.count > 1, let subcommand = spec.subcommand(arguments[1]) else { return spec.name }
         return spec.name + "|" + subcommand.name
     }
-
-    /// Redis's text: `unknown command 'X', with args beginning with: 'a' 'b' `.
-    static func unknownCommandMessage(_ arguments: [ByteBuffer]) -> String {
-        ConnectionState.unknownCommandMessage(arguments)
-    }
 }
