@@ -27,6 +27,12 @@ public protocol PersistentStore: AnyObject, Sendable {
     func get(_ key: String) throws(StoreError) -> CacheEntry?
     /// Applies the writes in order, in one transaction.
     func apply(_ writes: [StoreWrite]) throws(StoreError)
+    /// Applies the writes in order, in one transaction, recording in it (when not nil) that the store now holds
+    /// every journaled write up to that journal sequence. Stores without such a record ignore it.
+    func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError)
+    /// The journal sequence the store last recorded (`apply(_:journalThrough:)`), 0 for a new store, nil for a
+    /// store that keeps no such record (it is given every journaled write at start).
+    func appliedJournalSequence() throws(StoreError) -> UInt64?
     /// The number of entries.
     func count() throws(StoreError) -> Int
     /// Up to `limit` keys after `cursor` in a stable order (0 starts); returns the next cursor, 0 when done.
@@ -84,6 +90,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 }
 
 extension PersistentStore {
+    public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
+        try apply(writes)
+    }
+
+    public func appliedJournalSequence() throws(StoreError) -> UInt64? { nil }
+
     public func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport {
         SalvageReport(movedTo: try recoverFromCorruption())
     }

@@ -25,17 +25,20 @@ extension TierWriter {
             health.count { $0.size = size }
         }
         while true {
-            let (items, through, stop, wake) = nextBatch(timeout: 1)
+            let (items, through, journalThrough, stop, wake) = nextBatch(timeout: 1)
             housekeeping(&loop, repair: repair, force: wake || loop.justCommitted)
             loop.justCommitted = false
             if let first = items.first {
                 var committed = true
                 if case .task(let task) = first.job {
+                    currentJournalSequence = journalThrough
                     task()
                 } else {
-                    committed = commit(items, &loop)
+                    committed = commit(items, journalThrough: journalThrough, &loop)
                 }
-                finish(items, through: through, failed: !committed)
+                // A write this tier lost is not in the store: the journal must keep it until it is repaired.
+                let holds = committed && !health.hasLostWrites
+                finish(items, through: through, journalThrough: holds ? journalThrough : nil, failed: !committed)
             }
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
@@ -50,7 +53,9 @@ extension TierWriter {
 
     private func sync(_ loop: inout LoopState) {
         let started = DispatchTime.now().uptimeNanoseconds
+        let committed = journalSequence(synced: false)
         if health.attempt({ () throws(StoreError) in try store.sync() }) != nil {
+            markJournalSynced(through: committed)
             let elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
             health.count { figures in
                 figures.syncs += 1
@@ -65,7 +70,7 @@ extension TierWriter {
     /// Commits a batch of writes in one transaction; on failure (or while the tier is disabled) the writes
     /// are lost on this tier and remembered as lost.
     @discardableResult
-    private func commit(_ items: [Item], _ loop: inout LoopState) -> Bool {
+    private func commit(_ items: [Item], journalThrough: UInt64, _ loop: inout LoopState) -> Bool {
         var writes: [StoreWrite] = []
         writes.reserveCapacity(items.count)
         for item in items {
@@ -77,7 +82,9 @@ extension TierWriter {
         if health.isEnabled || health.probeIfDue() {
             let coalesced = Self.coalesce(writes)
             let started = DispatchTime.now().uptimeNanoseconds
-            committed = health.attempt { () throws(StoreError) in try store.apply(coalesced) } != nil
+            let recorded = health.hasLostWrites ? nil : journalThrough
+            committed =
+                health.attempt { () throws(StoreError) in try store.apply(coalesced, journalThrough: recorded) } != nil
             elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         }
         guard committed else {

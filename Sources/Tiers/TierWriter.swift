@@ -23,6 +23,10 @@ final class TierWriter: @unchecked Sendable {
         var sequence: UInt64
         /// The sequence of the newest write merged into this item (the overlay's sequence for its key).
         var overlaySequence: UInt64
+        /// Journaled writes: the journal sequence of the write first queued in this item. Others: the newest journal
+        /// sequence queued before them (every journaled write up to it is ahead of them in the queue).
+        var journalSequence: UInt64 = 0
+        var journaled = false
         var job: Job
     }
 
@@ -44,6 +48,13 @@ final class TierWriter: @unchecked Sendable {
     private var overlay = WriteOverlay()
     private var lastSequence: UInt64 = 0
     private var committedSequence: UInt64 = 0
+    /// The newest journal sequence queued. Journaled writes are queued inside the journal's critical section, so
+    /// their journal sequences rise along the queue.
+    private var lastJournalSequence: UInt64 = 0
+    /// The journal sequence through which the store holds every journaled write (committed, not yet synced), and
+    /// through which that is also synced: the journal may delete what every tier holds synced.
+    private var committedJournalSequence: UInt64 = 0
+    private var durableJournalSequence: UInt64 = 0
     /// Write items queued and not yet taken, and taken and not yet settled.
     private var queuedWrites = 0
     private var inFlight = 0
@@ -51,6 +62,8 @@ final class TierWriter: @unchecked Sendable {
     /// The last sequence of the newest batch that failed (its writes are lost on this tier).
     private var lostThrough: UInt64 = 0
     private var wakeRequested = false
+    /// While a task runs on the thread: every journaled write up to this sequence was queued before it.
+    var currentJournalSequence: UInt64 = 0
     private var started = false
     private var stopping = false
     private var stopped = false
@@ -81,8 +94,9 @@ final class TierWriter: @unchecked Sendable {
 
     // MARK: Queue
 
-    /// Queues a write; it is visible to `pending(_:)` at once. Dropped after `stop()`.
-    func enqueue(_ write: StoreWrite) {
+    /// Queues a write; it is visible to `pending(_:)` at once. Dropped after `stop()`. A journaled write gives
+    /// its journal sequence (call it inside the journal's critical section, see `Journal.append`).
+    func enqueue(_ write: StoreWrite, journalSequence: UInt64? = nil) {
         condition.lock()
         guard !stopping else {
             condition.unlock()
@@ -90,14 +104,24 @@ final class TierWriter: @unchecked Sendable {
         }
         lastSequence += 1
         let sequence = lastSequence
+        if let journalSequence { lastJournalSequence = journalSequence }
+        let journal = (sequence: lastJournalSequence, journaled: journalSequence != nil)
         switch write {
         case .put(let entry):
-            enqueueReplacing(entry.key, entry: entry, write: write, sequence: sequence)
+            enqueueReplacing(entry.key, entry: entry, write: write, sequence: sequence, journal: journal)
         case .delete(let key):
-            enqueueReplacing(key, entry: nil, write: write, sequence: sequence)
+            enqueueReplacing(key, entry: nil, write: write, sequence: sequence, journal: journal)
         case .appendHealth(let key, _, _):
             overlay.seal(key)
-            queue.append(Item(sequence: sequence, overlaySequence: sequence, job: .write(write)))
+            queue.append(
+                Item(
+                    sequence: sequence,
+                    overlaySequence: sequence,
+                    journalSequence: journal.sequence,
+                    journaled: journal.journaled,
+                    job: .write(write)
+                )
+            )
             queuedWrites += 1
         }
         condition.unlock(withValue: true)
@@ -107,16 +131,34 @@ final class TierWriter: @unchecked Sendable {
     ///
     /// A queued delete is never replaced (it is queued sealed): a put taking its place would become an upsert,
     /// and L3 would keep the deleted key's health history. `coalesce` keeps the delete first in a batch.
-    private func enqueueReplacing(_ key: String, entry: CacheEntry?, write: StoreWrite, sequence: UInt64) {
+    ///
+    /// The replaced item keeps its place and its first journal sequence: the batch that takes it commits the newer
+    /// write, and the journal sequence the store records stays below every write still queued behind it.
+    private func enqueueReplacing(
+        _ key: String,
+        entry: CacheEntry?,
+        write: StoreWrite,
+        sequence: UInt64,
+        journal: (sequence: UInt64, journaled: Bool)
+    ) {
         let position: UInt64
         if let queued = overlay.replaceablePosition(of: key) {
             position = queued
             let index = Int(position - queueBase)
             queue[index].job = .write(write)
             queue[index].overlaySequence = sequence
+            queue[index].journaled = queue[index].journaled || journal.journaled
         } else {
             position = queueBase + UInt64(queue.count)
-            queue.append(Item(sequence: sequence, overlaySequence: sequence, job: .write(write)))
+            queue.append(
+                Item(
+                    sequence: sequence,
+                    overlaySequence: sequence,
+                    journalSequence: journal.sequence,
+                    journaled: journal.journaled,
+                    job: .write(write)
+                )
+            )
             queuedWrites += 1
         }
         overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
@@ -173,6 +215,7 @@ final class TierWriter: @unchecked Sendable {
             Item(
                 sequence: lastSequence,
                 overlaySequence: 0,
+                journalSequence: lastJournalSequence,
                 job: .task({
                     let value = body()
                     result.withLockedValue { $0 = value }
@@ -212,8 +255,8 @@ final class TierWriter: @unchecked Sendable {
     // MARK: Used by the thread
 
     /// Waits up to `timeout` seconds for work; takes a batch of writes, or one task.
-    func nextBatch(timeout: Double) -> (items: [Item], through: UInt64?, stop: Bool, wake: Bool) {
-        guard condition.lock(whenValue: true, timeoutSeconds: timeout) else { return ([], nil, false, false) }
+    func nextBatch(timeout: Double) -> (items: [Item], through: UInt64?, journalThrough: UInt64, stop: Bool, wake: Bool) {
+        guard condition.lock(whenValue: true, timeoutSeconds: timeout) else { return ([], nil, 0, false, false) }
         var items: [Item] = []
         if queueHead < queue.count, case .write = queue[queueHead].job {
             while queueHead < queue.count, items.count < batchSize, case .write(let write) = queue[queueHead].job {
@@ -237,6 +280,12 @@ final class TierWriter: @unchecked Sendable {
                 through = queue[queueHead].sequence - 1
             }
         }
+        // Every journaled write before the first item still queued is in this batch or an earlier one.
+        var journalThrough = lastJournalSequence
+        if queueHead < queue.count {
+            let next = queue[queueHead]
+            journalThrough = next.journaled ? next.journalSequence - 1 : next.journalSequence
+        }
         if queueHead == queue.count {
             queueBase += UInt64(queue.count)
             queue.removeAll(keepingCapacity: queue.count < 4096)
@@ -254,13 +303,16 @@ final class TierWriter: @unchecked Sendable {
         let wake = wakeRequested
         wakeRequested = false
         condition.unlock(withValue: !queue.isEmpty || stopping)
-        return (items, through, stop, wake)
+        return (items, through, journalThrough, stop, wake)
     }
 
     /// Settles a processed batch: forgets its overlay items, advances the committed sequence and calls the
     /// durability callbacks now due.
-    func finish(_ items: [Item], through: UInt64?, failed: Bool = false) {
+    func finish(_ items: [Item], through: UInt64?, journalThrough: UInt64? = nil, failed: Bool = false) {
         condition.lock()
+        if !failed, let journalThrough, journalThrough > committedJournalSequence {
+            committedJournalSequence = journalThrough
+        }
         if failed, let through, through > lostThrough {
             lostThrough = through
         }
@@ -282,6 +334,30 @@ final class TierWriter: @unchecked Sendable {
         }
         condition.unlock()
         for (callback, committed) in due { callback(committed) }
+    }
+
+    /// The journal sequence through which the store holds every journaled write, committed (`synced: false`) or
+    /// committed and synced.
+    func journalSequence(synced: Bool) -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return synced ? durableJournalSequence : committedJournalSequence
+    }
+
+    /// Records that what was committed through `sequence` is now synced.
+    func markJournalSynced(through sequence: UInt64) {
+        condition.lock()
+        durableJournalSequence = max(durableJournalSequence, sequence)
+        condition.unlock()
+    }
+
+    /// Starts the journal figures at what the store held when it opened (after the start-up replay).
+    func startJournal(at sequence: UInt64) {
+        condition.lock()
+        lastJournalSequence = max(lastJournalSequence, sequence)
+        committedJournalSequence = max(committedJournalSequence, sequence)
+        durableJournalSequence = max(durableJournalSequence, sequence)
+        condition.unlock()
     }
 
     /// Marks the writer stopped and calls every remaining callback.

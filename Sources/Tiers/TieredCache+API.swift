@@ -139,8 +139,16 @@ public struct CacheStatistics: Sendable, Equatable {
 public struct DurabilityPoint: Sendable, Equatable {
     /// The sequence number of the last write enqueued to each writer at the time.
     public var sequences: [TierID: UInt64]
+    /// The journal sequence to wait for, and whether it must be synced (`always`) or only written.
+    public var journal: (sequence: UInt64, synced: Bool)?
 
-    public init(sequences: [TierID: UInt64]) {
+    public init(sequences: [TierID: UInt64], journal: (sequence: UInt64, synced: Bool)? = nil) {
         self.sequences = sequences
+        self.journal = journal
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.sequences == rhs.sequences && lhs.journal?.sequence == rhs.journal?.sequence
+            && lhs.journal?.synced == rhs.journal?.synced
     }
 }

@@ -16,8 +16,16 @@ enum DiskLookup: Sendable {
 extension TieredCache {
     /// Queues a write to every disk tier (call it under the key's L1 shard lock).
     func writeThrough(_ write: StoreWrite) {
-        for disk in disks {
-            disk.writer.enqueue(write)
+        guard let journal else {
+            for disk in disks {
+                disk.writer.enqueue(write)
+            }
+            return
+        }
+        journal.append(.write(write)) { sequence in
+            for disk in disks {
+                disk.writer.enqueue(write, journalSequence: sequence)
+            }
         }
     }
 

@@ -66,10 +66,17 @@ extension TieredCache {
 
     // MARK: Durability
 
+    /// How long journal records may wait to be written before clients' replies wait for them (`everysec`,
+    /// `no`): a process crash then loses at most about this much of acknowledged writes.
+    static let journalLagBound = 0.5
+
     /// The writes enqueued so far, or nil if there is nothing to wait for (no disk tiers, or
     /// `fsync` is not `always`).
     public func durabilityPoint() -> DurabilityPoint? {
         guard configuration.fsync == .always, !disks.isEmpty else { return nil }
+        if let journal {
+            return DurabilityPoint(sequences: [:], journal: (journal.lastAppendedSequence, true))
+        }
         var sequences: [TierID: UInt64] = [:]
         for disk in disks {
             sequences[disk.id] = disk.writer.lastEnqueuedSequence
@@ -81,6 +88,9 @@ extension TieredCache {
     /// then holds a client's replies until that point is committed, so writers that outpace the disk slow down
     /// instead of growing the queue without bound.
     public func backlogPoint(limit: Int) -> DurabilityPoint? {
+        if let journal, let stalled = journal.stalledPoint(olderThan: Self.journalLagBound) {
+            return DurabilityPoint(sequences: [:], journal: (stalled, false))
+        }
         guard disks.contains(where: { $0.writer.pendingCount > limit }) else { return nil }
         var sequences: [TierID: UInt64] = [:]
         for disk in disks {
@@ -97,6 +107,10 @@ extension TieredCache {
     ///
     /// If that is already so, `callback` runs at once on the caller's thread.
     public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
+        if let wanted = point.journal, let journal {
+            journal.whenDone(through: wanted.sequence, synced: wanted.synced, callback)
+            return
+        }
         let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.id, disk.writer, $0) } }
         guard !targets.isEmpty else {
             callback(true)
@@ -158,6 +172,8 @@ extension TieredCache {
         for disk in disks {
             disk.writer.stop()
         }
+        journal?.stop()
+        let journalKeepsLosses = journal.map { $0.removeSegmentsIfApplied() == false && $0.isIntact } ?? false
         var report = ShutdownReport()
         for disk in disks {
             disk.health.markClosed()
@@ -173,6 +189,15 @@ extension TieredCache {
                 historyRecords: lost.historyRecords,
                 accessFiguresOnly: lost.keys.count - clientKeys.count
             )
+            if journalKeepsLosses, loss.lostData {
+                // Every write is in the journal, which keeps the segments the tier lacks: the next start
+                // replays them into it.
+                logger.warning(
+                    "Disk tier missed writes that the journal keeps; the next start replays them (\(loss.summary))",
+                    metadata: ["cache.tier": "\(disk.id)"]
+                )
+                continue
+            }
             if loss.lostData || loss.accessFiguresOnly > 0 {
                 report.losses.append(loss)
             }

@@ -133,7 +133,12 @@ extension TieredCache {
             // On the writer thread, after the writes queued before it.
             let count = disk.writer.perform { () -> Int? in
                 let count = disk.health.attempt { () throws(StoreError) in try disk.store.removeAll() }
-                if count != nil { disk.health.markEmptied() }
+                if count != nil {
+                    disk.health.markEmptied()
+                    // Every journaled write queued before the flush is gone with it: a replay starts after them.
+                    let through = disk.writer.currentJournalSequence
+                    _ = disk.health.attempt { () throws(StoreError) in try disk.store.apply([], journalThrough: through) }
+                }
                 return count
             }
             if let count {

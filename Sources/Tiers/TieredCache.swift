@@ -49,6 +49,8 @@ public final class TieredCache: Sendable {
         public var fsync: FsyncPolicy = .everysec
         /// The most writes one writer transaction takes (`--write-batch-size`).
         public var writeBatchSize: Int = 1024
+        /// The size at which the journal starts a new segment file (`--journal-segment-size`), bytes.
+        public var journalSegmentSize: Int = 64 << 20
         /// The bounds on an entry's custom fields (`--max-custom-fields`, `--max-custom-field-size`).
         public var customFieldLimits = CustomFieldLimits()
 
@@ -72,6 +74,8 @@ public final class TieredCache: Sendable {
     }
 
     public let configuration: Configuration
+    /// The durability point of the disk tiers (nil without them, or when the caller gave none).
+    public let journal: Journal?
     let clock: any CacheClock
     let logger: Logger
     let l1: MemoryTier
@@ -105,10 +109,12 @@ public final class TieredCache: Sendable {
         configuration: Configuration,
         l2: (any PersistentStore)? = nil,
         l3: (any PersistentStore)? = nil,
+        journal: Journal? = nil,
         clock: any CacheClock = SystemClock(),
         logger: Logger = Logger(label: "cachesrvd.tiers")
     ) {
         self.configuration = configuration
+        self.journal = l2 == nil && l3 == nil ? nil : journal
         self.policy = CachePolicy(
             defaultTTL: configuration.defaultTTL,
             failureThreshold: configuration.failureThreshold,
@@ -133,13 +139,18 @@ public final class TieredCache: Sendable {
                 maxEntries: maxEntries,
                 policy: configuration.evictionPolicy,
                 batchSize: configuration.writeBatchSize,
-                fsync: configuration.fsync
+                // With a journal the stores are synced about once a second whatever the policy: the journal is
+                // what clients wait for, and it keeps each segment until every store holds it synced.
+                fsync: journal == nil ? configuration.fsync : .everysec
             )
             return DiskTier(health: health, writer: writer)
         }
         self.l2Tier = makeTier(.l2, l2, maxEntries: configuration.l2MaxEntries)
         self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
         self.disks = [l2Tier, l3Tier].compactMap { $0 }
+        if let journal = self.journal {
+            startJournal(journal)
+        }
         for disk in disks {
             disk.writer.start { [weak self] lost in self?.repairWrite(replaying: lost) ?? lost }
         }

@@ -13,6 +13,8 @@ public enum TierFactory {
     public static let l3FileName = "cachesrvd.db"
     /// The L2 directory's name in the data directory.
     public static let l2DirectoryName = "l2"
+    /// The journal's directory in the data directory.
+    public static let journalDirectoryName = "journal"
 
     /// Builds the cache; throws `ServerStartupError` with a clear message (a malformed key, an unusable directory).
     /// A corrupt database file is moved aside and replaced by a new one holding its readable rows, loudly logged,
@@ -43,7 +45,8 @@ public enum TierFactory {
         var corruptLinesSkipped = 0
         var l2: (any PersistentStore)?
         var l3: (any PersistentStore)?
-        let fsync = configuration.cache.fsync
+        // The journal is the durability point: the stores sync about once a second, whatever `--fsync` says.
+        let fsync = FsyncPolicy.everysec
         do {
             if configuration.tiers.contains(.l2) {
                 let directory = configuration.dataDirectory + "/" + l2DirectoryName
@@ -78,7 +81,21 @@ public enum TierFactory {
             l2?.close()
             throw ServerStartupError("cannot open the disk tiers in \(configuration.dataDirectory): \(error)")
         }
-        let cache = TieredCache(configuration: configuration.cache, l2: l2, l3: l3, logger: logger)
+        let journal: Journal
+        do {
+            journal = try Journal(
+                directory: configuration.dataDirectory + "/" + journalDirectoryName,
+                cipher: cipher,
+                fsync: configuration.cache.fsync,
+                segmentSize: configuration.cache.journalSegmentSize,
+                logger: logger
+            )
+        } catch {
+            l2?.close()
+            l3?.close()
+            throw ServerStartupError("cannot open the journal in \(configuration.dataDirectory): \(error)")
+        }
+        let cache = TieredCache(configuration: configuration.cache, l2: l2, l3: l3, journal: journal, logger: logger)
         for (tier, path, salvage) in recovered {
             cache.recordRecoveredCorruption(tier: tier, movedTo: path, salvage: salvage)
         }

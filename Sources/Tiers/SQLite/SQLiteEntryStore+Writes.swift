@@ -2,19 +2,34 @@ extension SQLiteEntryStore {
     // MARK: Writes (the writer connection, called from the tier's writer thread)
 
     /// Applies the writes in order in one `BEGIN IMMEDIATE ... COMMIT`; nothing is kept if one fails.
-    func apply(_ writes: [StoreWrite]) throws(StoreError) {
-        guard !writes.isEmpty else { return }
+    func apply(_ writes: [StoreWrite], journalThrough: UInt64? = nil) throws(StoreError) {
+        guard !writes.isEmpty || journalThrough != nil else { return }
         try pool.withWriter { db throws(StoreError) in
-            try write(writes, in: db)
+            try write(writes, journalThrough: journalThrough, in: db)
         }
     }
 
-    /// Applies the writes in one transaction on `db`, the writer connection (its lock held by the caller).
-    func write(_ writes: [StoreWrite], in db: SQLiteDatabase) throws(StoreError) {
-        guard !writes.isEmpty else { return }
+    /// The journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
+    func appliedJournalSequence() throws(StoreError) -> UInt64 {
+        try pool.withWriter { db throws(StoreError) in
+            let statement = try db.statement(SQLiteSchema.journalSequenceQuery)
+            guard try statement.step() else { return 0 }
+            return UInt64(clamping: statement.int64(0))
+        }
+    }
+
+    /// Applies the writes in one transaction on `db`, the writer connection (its lock held by the caller), and
+    /// records `journalThrough` in it.
+    func write(_ writes: [StoreWrite], journalThrough: UInt64? = nil, in db: SQLiteDatabase) throws(StoreError) {
+        guard !writes.isEmpty || journalThrough != nil else { return }
         let cipher = self.cipher
         let now = SystemClock().now()
         try db.immediateTransaction { () throws(StoreError) in
+            if let journalThrough {
+                let statement = try db.statement(SQLiteSchema.journalSequenceUpdate)
+                statement.bind(1, Int(clamping: journalThrough))
+                try statement.run()
+            }
             // Looked up once per batch (the cache is keyed by SQL text, which costs a hash each time).
             var upsert: SQLiteStatement?
             var delete: SQLiteStatement?

@@ -169,6 +169,7 @@ final class SQLiteEntryStore: Sendable {
         // After the migration (a rebuild must not cascade): every connection enforces foreign keys.
         // The writer gets a larger page cache (index updates of big tables); the WAL is cut back to
         // 64 MiB after a checkpoint instead of keeping the size of the largest transaction.
+        try db.execute(SQLiteSchema.journalTableSQL)
         try db.execute(
             "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; "
                 + "PRAGMA journal_size_limit = 67108864"

@@ -76,6 +76,14 @@ public final class SQLiteL2Store: PersistentStore, SalvagingStore {
         try store.apply(writes)
     }
 
+    public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
+        try store.apply(writes, journalThrough: journalThrough)
+    }
+
+    public func appliedJournalSequence() throws(StoreError) -> UInt64? {
+        try store.appliedJournalSequence()
+    }
+
     public func count() throws(StoreError) -> Int {
         try store.count()
     }

@@ -63,6 +63,14 @@ public final class SQLiteL3Store: PersistentStore, SalvagingStore {
         try store.apply(writes)
     }
 
+    public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
+        try store.apply(writes, journalThrough: journalThrough)
+    }
+
+    public func appliedJournalSequence() throws(StoreError) -> UInt64? {
+        try store.appliedJournalSequence()
+    }
+
     public func count() throws(StoreError) -> Int {
         try store.count()
     }

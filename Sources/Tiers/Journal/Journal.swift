@@ -1,0 +1,475 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// The durability point of the disk tiers: an append-only log of every write, in `<data-dir>/journal/`.
+///
+/// A write is appended (in memory, under one lock, with the next sequence number) and handed to the disk tiers'
+/// writers in the same critical section, so sequence order is queue order for every writer. The journal's thread
+/// takes everything appended, encodes it (credentials as Fernet tokens), writes it with one `write(2)`, and then:
+/// under `always` calls `fdatasync` once for all of it and acknowledges every waiting client; under `everysec`
+/// syncs about once a second; under `no` leaves it to the OS. The stores (L2, L3) are built from the same writes in
+/// the background by their writers, which record in each transaction the sequence they applied through; a segment
+/// is deleted once every tier has applied and synced all of it, and a start replays what a store lacks.
+///
+/// `@unchecked Sendable`: the mutable state is guarded by `condition` (its value is true while the thread has
+/// something to do).
+public final class Journal: @unchecked Sendable {
+    public let directory: String
+    let cipher: CredentialCipher
+    let fsync: FsyncPolicy
+    let segmentSize: Int
+    let logger: Logger
+
+    private let condition = ConditionLock(value: false)
+    private let exited = DispatchSemaphore(value: 0)
+    // Guarded by `condition`:
+    private var pending: [(sequence: UInt64, record: JournalRecord)] = []
+    /// When the oldest record of `pending` was appended (uptime nanoseconds), 0 when there is none.
+    private var oldestPendingSince: UInt64 = 0
+    private var lastSequence: UInt64
+    private var writtenSequence: UInt64
+    private var syncedSequence: UInt64
+    /// The newest sequence whose write failed: never acknowledged.
+    private var failedThrough: UInt64 = 0
+    private var waiters: [Waiter] = []
+    private var stopping = false
+    private var stopped = false
+    private var started = false
+    /// Segments no longer written, with the last sequence each holds.
+    private var closedSegments: [(segment: JournalSegment, lastSequence: UInt64)] = []
+    private var figures = Figures()
+
+    struct Waiter {
+        var sequence: UInt64
+        var needsSync: Bool
+        var callback: @Sendable (Bool) -> Void
+    }
+
+    /// Counters for INFO persistence.
+    public struct Figures: Sendable {
+        public var records = 0
+        public var bytes = 0
+        public var writes = 0
+        public var syncs = 0
+        public var writeErrors = 0
+        public var segmentsDeleted = 0
+        public var replayedRecords = 0
+        public var lastError: String? = nil
+    }
+
+    // Thread-local (only the journal thread touches them after `start`):
+    private var fd: Int32 = -1
+    private var segment: JournalSegment
+    private var segmentBytes = 0
+    private var lastSyncTime = DispatchTime.now().uptimeNanoseconds
+    private var encoded: [UInt8] = []
+
+    /// Where the tiers stand: the sequence every tier has applied and synced (nothing later can be deleted).
+    private var appliedThrough: @Sendable () -> UInt64 = { 0 }
+
+    /// The segments found at open, replayed by `replay` and deleted once the tiers have them.
+    private let existing: [JournalSegment]
+
+    /// Opens the journal in `directory` (created 0700 when missing). Nothing is written until `start`.
+    public init(
+        directory: String,
+        cipher: CredentialCipher,
+        fsync: FsyncPolicy,
+        segmentSize: Int = 64 << 20,
+        logger: Logger
+    ) throws(StoreError) {
+        self.directory = directory
+        self.cipher = cipher
+        self.fsync = fsync
+        self.segmentSize = max(4096, segmentSize)
+        self.logger = logger
+        try JSONLFileSystem.makeDirectories(directory)
+        do {
+            existing = try JournalSegment.list(in: directory)
+        } catch {
+            throw StoreError(.io, error.description)
+        }
+        lastSequence = 0
+        writtenSequence = 0
+        syncedSequence = 0
+        segment = JournalSegment(firstSequence: 0, path: "")
+    }
+
+    // MARK: Start-up
+
+    /// What `replay` found.
+    public struct ReplayReport: Sendable {
+        public var segments = 0
+        public var records = 0
+        public var lastSequence: UInt64 = 0
+        /// Segments whose end was torn or damaged (the records after the damage were not read).
+        public var damaged: [String] = []
+    }
+
+    /// Reads every record of the segments found at open, in order, `chunk` records at a time.
+    func replay(chunk: Int = 8192, _ body: ([(UInt64, JournalRecord)]) -> Void) -> ReplayReport {
+        var report = ReplayReport()
+        for (index, segment) in existing.enumerated() {
+            report.segments += 1
+            do {
+                let outcome = try segment.read(cipher: cipher, chunk: chunk) { (records) throws(JournalError) in
+                    report.records += records.count
+                    report.lastSequence = max(report.lastSequence, records.last?.0 ?? 0)
+                    body(records)
+                }
+                if outcome.damagedTail {
+                    let last = index == existing.count - 1
+                    report.damaged.append(segment.path)
+                    let message = "journal segment ends in a torn or damaged record; the records after it are not read"
+                    let metadata: Logger.Metadata = [
+                        "journal.segment": "\(segment.path)", "journal.valid_bytes": "\(outcome.validBytes)",
+                        "journal.problem": "\(outcome.problem ?? "")",
+                    ]
+                    // The newest segment's end is where a crash cuts a write short: expected, not an error.
+                    if last { logger.info("\(message)", metadata: metadata) } else { logger.error("\(message)", metadata: metadata) }
+                }
+            } catch {
+                report.damaged.append(segment.path)
+                logger.error(
+                    "cannot read a journal segment",
+                    metadata: ["journal.segment": "\(segment.path)", "error": "\(error.description)"]
+                )
+            }
+        }
+        condition.lock()
+        figures.replayedRecords = report.records
+        condition.unlock()
+        return report
+    }
+
+    /// Starts appending after `sequence` (the highest the journal or any store has seen) in a new segment, and
+    /// starts the thread. `appliedThrough` tells which sequence every tier has applied and synced.
+    func start(after sequence: UInt64, appliedThrough: @escaping @Sendable () -> UInt64) throws(StoreError) {
+        self.appliedThrough = appliedThrough
+        lastSequence = sequence
+        writtenSequence = sequence
+        syncedSequence = sequence
+        // The replayed segments: each holds up to the next one's first sequence, the last up to `sequence`.
+        for (index, old) in existing.enumerated() {
+            let last = index + 1 < existing.count ? existing[index + 1].firstSequence - 1 : sequence
+            closedSegments.append((old, last))
+        }
+        do {
+            try openSegment(first: sequence + 1)
+        } catch {
+            // Nothing can be made durable: `always` clients get errors instead of waiting forever.
+            condition.lock()
+            stopping = true
+            stopped = true
+            failedThrough = UInt64.max
+            condition.unlock()
+            throw error
+        }
+        condition.lock()
+        started = true
+        condition.unlock()
+        let thread = Thread { [self] in
+            self.run()
+            self.exited.signal()
+        }
+        thread.name = "cachesrvd.journal"
+        thread.start()
+    }
+
+    private func openSegment(first: UInt64) throws(StoreError) {
+        let path = directory + "/" + JournalSegment.name(firstSequence: first)
+        let newFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        guard newFD >= 0 else {
+            throw StoreError(.io, "cannot create journal segment \(path): \(String(cString: strerror(errno)))")
+        }
+        if fd >= 0 { close(fd) }
+        fd = newFD
+        segment = JournalSegment(firstSequence: first, path: path)
+        segmentBytes = 0
+        try? JSONLFileSystem.syncDirectory(directory)
+    }
+
+    // MARK: Appending
+
+    /// Appends a record and runs `enqueue` with its sequence inside the same critical section (the disk writers
+    /// queue it there, so their queues are in sequence order). Returns the sequence.
+    @discardableResult
+    func append(_ record: JournalRecord, _ enqueue: (UInt64) -> Void = { _ in }) -> UInt64 {
+        condition.lock()
+        lastSequence += 1
+        let sequence = lastSequence
+        if !stopping {
+            if pending.isEmpty { oldestPendingSince = DispatchTime.now().uptimeNanoseconds }
+            pending.append((sequence, record))
+        }
+        enqueue(sequence)
+        condition.unlock(withValue: true)
+        return sequence
+    }
+
+    /// The sequence of the newest record appended.
+    public var lastAppendedSequence: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return lastSequence
+    }
+
+    /// The newest record appended when records have waited for the thread longer than `seconds` (a stalled disk):
+    /// the server then holds replies until they are written, so an `everysec` crash loses a bounded time of writes.
+    public func stalledPoint(olderThan seconds: Double) -> UInt64? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !pending.isEmpty else { return nil }
+        let age = DispatchTime.now().uptimeNanoseconds - oldestPendingSince
+        return age > UInt64(seconds * 1e9) ? lastSequence : nil
+    }
+
+    /// Calls `callback` once every record up to `sequence` is written (and, with `synced`, synced), with `false`
+    /// when one of them could not be written. At once, on the caller's thread, when that is already so.
+    public func whenDone(through sequence: UInt64, synced: Bool, _ callback: @escaping @Sendable (Bool) -> Void) {
+        condition.lock()
+        let reached = synced ? syncedSequence : writtenSequence
+        if reached >= sequence || stopped {
+            let ok = !stopped && sequence > failedThrough
+            condition.unlock()
+            callback(ok)
+            return
+        }
+        waiters.append(Waiter(sequence: sequence, needsSync: synced, callback: callback))
+        condition.unlock()
+    }
+
+    /// A copy of the counters.
+    public var currentFigures: Figures {
+        condition.lock()
+        defer { condition.unlock() }
+        return figures
+    }
+
+    /// Segments on disk now (for INFO).
+    public var segmentCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return closedSegments.count + (started ? 1 : 0)
+    }
+
+    // MARK: The thread
+
+    private func run() {
+        while true {
+            let timedOut = !condition.lock(whenValue: true, timeoutSeconds: 0.1)
+            if timedOut { condition.lock() }
+            let batch = pending
+            pending.removeAll(keepingCapacity: pending.count < 65536)
+            oldestPendingSince = 0
+            let stop = stopping
+            condition.unlock(withValue: false)
+            if !batch.isEmpty { write(batch) }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if fsync == .everysec, syncedBehind(), now - lastSyncTime >= 1_000_000_000 {
+                sync()
+            }
+            deleteAppliedSegments()
+            if stop {
+                condition.lock()
+                let more = !pending.isEmpty
+                condition.unlock()
+                if !more { break }
+            }
+        }
+        if fsync != .no, syncedBehind() { sync() }
+        condition.lock()
+        stopped = true
+        let due = waiters
+        waiters.removeAll()
+        let written = writtenSequence
+        let failed = failedThrough
+        condition.unlock()
+        for waiter in due { waiter.callback(waiter.sequence <= written && waiter.sequence > failed && !waiter.needsSync) }
+    }
+
+    private func syncedBehind() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return syncedSequence < writtenSequence
+    }
+
+    private func write(_ batch: [(sequence: UInt64, record: JournalRecord)]) {
+        encoded.removeAll(keepingCapacity: encoded.count < (8 << 20))
+        for item in batch {
+            JournalCodec.append(item.record, sequence: item.sequence, cipher: cipher, to: &encoded)
+        }
+        let through = batch.last!.sequence
+        let failure = writeAll(encoded)
+        condition.lock()
+        if let failure {
+            failedThrough = max(failedThrough, through)
+            figures.writeErrors += 1
+            figures.lastError = failure
+        } else {
+            figures.records += batch.count
+            figures.bytes += encoded.count
+            figures.writes += 1
+        }
+        writtenSequence = through
+        condition.unlock()
+        if let failure {
+            logger.error("cannot write the journal; writes are not durable", metadata: ["error": "\(failure)"])
+        }
+        if fsync == .always {
+            sync()
+        } else {
+            settleWaiters()
+        }
+        if segmentBytes >= segmentSize { rotate() }
+    }
+
+    /// Writes `bytes` at the segment's end; on failure cuts the segment back to its last whole record.
+    private func writeAll(_ bytes: [UInt8]) -> String? {
+        var done = 0
+        let failure: String? = bytes.withUnsafeBytes { raw -> String? in
+            while done < raw.count {
+                let count = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return "write \(segment.path): \(String(cString: strerror(errno)))"
+                }
+                done += count
+            }
+            return nil
+        }
+        if failure != nil {
+            _ = ftruncate(fd, off_t(segmentBytes))
+        } else {
+            segmentBytes += bytes.count
+        }
+        return failure
+    }
+
+    private func sync() {
+        condition.lock()
+        let through = writtenSequence
+        condition.unlock()
+        var failure: String? = nil
+        if fdatasync(fd) != 0 {
+            failure = "fdatasync \(segment.path): \(String(cString: strerror(errno)))"
+        }
+        lastSyncTime = DispatchTime.now().uptimeNanoseconds
+        condition.lock()
+        if let failure {
+            failedThrough = max(failedThrough, through)
+            figures.writeErrors += 1
+            figures.lastError = failure
+        } else {
+            figures.syncs += 1
+        }
+        syncedSequence = max(syncedSequence, through)
+        condition.unlock()
+        if let failure {
+            logger.error("cannot sync the journal; writes are not durable", metadata: ["error": "\(failure)"])
+        }
+        settleWaiters()
+    }
+
+    private func settleWaiters() {
+        condition.lock()
+        guard !waiters.isEmpty else {
+            condition.unlock()
+            return
+        }
+        let written = writtenSequence
+        let synced = syncedSequence
+        let failed = failedThrough
+        var due: [(callback: @Sendable (Bool) -> Void, ok: Bool)] = []
+        waiters.removeAll { waiter in
+            let reached = waiter.needsSync ? synced : written
+            guard waiter.sequence <= reached else { return false }
+            due.append((waiter.callback, waiter.sequence > failed))
+            return true
+        }
+        condition.unlock()
+        for (callback, ok) in due { callback(ok) }
+    }
+
+    /// Closes the full segment (synced, unless `no`) and starts the next.
+    private func rotate() {
+        if fsync != .no { sync() }
+        condition.lock()
+        let last = writtenSequence
+        condition.unlock()
+        let full = segment
+        do {
+            try openSegment(first: last + 1)
+            condition.lock()
+            closedSegments.append((full, last))
+            condition.unlock()
+        } catch {
+            logger.error("cannot start a new journal segment; appending to the full one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes the closed segments every tier has applied and synced.
+    private func deleteAppliedSegments() {
+        condition.lock()
+        let candidates = closedSegments
+        condition.unlock()
+        guard let first = candidates.first else { return }
+        let applied = appliedThrough()
+        guard first.lastSequence <= applied else { return }
+        var deleted = 0
+        for (old, last) in candidates where last <= applied {
+            if unlink(old.path) != 0, errno != ENOENT {
+                logger.warning("cannot delete an applied journal segment", metadata: ["journal.segment": "\(old.path)"])
+                break
+            }
+            deleted += 1
+        }
+        condition.lock()
+        closedSegments.removeFirst(deleted)
+        figures.segmentsDeleted += deleted
+        condition.unlock()
+    }
+
+    // MARK: Stopping
+
+    /// Writes and syncs what is appended, stops the thread; later appends are not written. Idempotent.
+    func stop() {
+        condition.lock()
+        let wasRunning = started && !stopping
+        stopping = true
+        if !started { stopped = true }
+        condition.unlock(withValue: true)
+        if wasRunning { exited.wait() }
+    }
+
+    /// After `stop()`: deletes every segment when every tier has applied and synced all of it (a clean
+    /// shutdown leaves an empty journal directory). Otherwise they stay, for the next start to replay.
+    func removeSegmentsIfApplied() -> Bool {
+        condition.lock()
+        let last = lastSequence
+        let all = closedSegments.map(\.segment) + (started ? [segment] : [])
+        condition.unlock()
+        guard appliedThrough() >= last, failedThroughIsClear() else { return false }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        for old in all { unlink(old.path) }
+        try? JSONLFileSystem.syncDirectory(directory)
+        condition.lock()
+        closedSegments.removeAll()
+        condition.unlock()
+        return true
+    }
+
+    private func failedThroughIsClear() -> Bool { isIntact }
+
+    /// Whether every record appended was written (no write or sync of the journal ever failed).
+    public var isIntact: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return failedThrough == 0
+    }
+}

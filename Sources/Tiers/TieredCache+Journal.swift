@@ -1,0 +1,74 @@
+// The start-up replay of the journal into the disk tiers, and where the tiers stand for its truncation.
+
+extension TieredCache {
+    /// Replays into each disk tier the journaled writes it lacks (those after the sequence it recorded), syncs the
+    /// tiers and starts the journal after the highest sequence seen. Called by `init` before the writers start.
+    ///
+    /// A store that keeps no record of the journal (JSONL) is given every journaled write when it is the durable
+    /// tier; as a cache in front of L3 it is emptied instead (it may hold writes newer than its shards show, or
+    /// miss some) and refills from L3. A tier that fails to apply keeps the writes as lost writes (repaired when
+    /// it works), and the journal keeps its segments until then.
+    func startJournal(_ journal: Journal) {
+        var applied: [TierID: UInt64?] = [:]
+        for disk in disks {
+            applied[disk.id] = disk.health.attempt { () throws(StoreError) in try disk.store.appliedJournalSequence() }
+                ?? .some(0)
+        }
+        var replaying = Set(disks.map(\.id))
+        var emptyInstead: [DiskTier] = []
+        for disk in disks where applied[disk.id]! == nil && disk.health.isCache {
+            replaying.remove(disk.id)
+            emptyInstead.append(disk)
+        }
+        var applyFailed = Set<TierID>()
+        let report = journal.replay { chunk in
+            for disk in disks where replaying.contains(disk.id) {
+                let from = applied[disk.id]! ?? 0
+                guard let last = chunk.last?.0, last > from else { continue }
+                var writes: [StoreWrite] = []
+                writes.reserveCapacity(chunk.count)
+                for (sequence, record) in chunk where sequence > from {
+                    if case .write(let write) = record { writes.append(write) }
+                }
+                let coalesced = TierWriter.coalesce(writes)
+                let recorded = applyFailed.contains(disk.id) ? nil : last
+                let done: Void? = disk.health.attempt { () throws(StoreError) in
+                    try disk.store.apply(coalesced, journalThrough: recorded)
+                }
+                if done == nil {
+                    applyFailed.insert(disk.id)
+                    disk.health.recordLost(writes)
+                }
+            }
+        }
+        var highest = report.lastSequence
+        for case .some(let sequence) in applied.values { highest = max(highest, sequence) }
+        for disk in emptyInstead where report.records > 0 {
+            disk.health.markStale()
+        }
+        for disk in disks {
+            _ = disk.health.attempt { () throws(StoreError) in try disk.store.sync() }
+            let holds = applyFailed.contains(disk.id) ? (applied[disk.id]! ?? 0) : highest
+            disk.writer.startJournal(at: holds)
+        }
+        if report.records > 0 || !report.damaged.isEmpty {
+            logger.info(
+                "journal replayed into the disk tiers",
+                metadata: [
+                    "journal.segments": "\(report.segments)", "journal.records": "\(report.records)",
+                    "journal.last_sequence": "\(report.lastSequence)", "journal.damaged": "\(report.damaged.count)",
+                ]
+            )
+        }
+        do {
+            try journal.start(after: highest) { [weak self] in self?.journalAppliedThrough() ?? 0 }
+        } catch {
+            logger.error("cannot start the journal; writes are acknowledged without it", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The journal sequence every disk tier holds committed and synced.
+    func journalAppliedThrough() -> UInt64 {
+        disks.map { $0.writer.journalSequence(synced: true) }.min() ?? 0
+    }
+}
