@@ -168,12 +168,17 @@ extension TieredCache {
         // clients' data) are told apart from those lost by it (access figures only).
         flushWrites()
         let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.health.lostSummary) })
+        journal?.waitUntilWritten()
+        let journalLackedBefore = journal?.unwritten.keys ?? []
         persistResidentEntries()
         for disk in disks {
             disk.writer.stop()
         }
         journal?.stop()
         let journalKeepsLosses = journal.map { $0.removeSegmentsIfApplied() == false && $0.isIntact } ?? false
+        // A failing journal lost only what it could not write: a tier's lost write is lost for good when the
+        // journal lacks that key's newest write too.
+        let journalLacks = journal.flatMap { $0.isIntact ? nil : $0.unwritten }
         var report = ShutdownReport()
         for disk in disks {
             disk.health.markClosed()
@@ -181,7 +186,7 @@ extension TieredCache {
             let lost = disk.health.lostSummary
             let before = lostBefore[disk.id]
             let clientKeys = lost.keys.intersection(before?.keys ?? [])
-            let loss = ShutdownReport.TierLoss(
+            var loss = ShutdownReport.TierLoss(
                 tier: disk.id,
                 keys: clientKeys.count,
                 // An overflow caused by the final write-through alone lost access figures, not clients' writes.
@@ -189,6 +194,13 @@ extension TieredCache {
                 historyRecords: lost.historyRecords,
                 accessFiguresOnly: lost.keys.count - clientKeys.count
             )
+            if let journalLacks {
+                // A key whose clients' write the journal holds lost only access figures in the final write-through.
+                let lacked = journalLacks.keys.intersection(journalLackedBefore)
+                loss.keys = loss.overflowed ? lacked.count : clientKeys.intersection(lacked).count
+                loss.historyRecords = min(loss.historyRecords, journalLacks.healthRecords)
+                loss.accessFiguresOnly = lost.keys.subtracting(clientKeys).intersection(journalLacks.keys).count
+            }
             if journalKeepsLosses, loss.lostData {
                 // Every write is in the journal, which keeps the segments the tier lacks: the next start
                 // replays them into it.

@@ -39,6 +39,10 @@ public final class Journal: @unchecked Sendable {
     private var started = false
     /// Segments no longer written, with the last sequence each holds.
     private var closedSegments: [(segment: JournalSegment, lastSequence: UInt64)] = []
+    /// Keys whose newest record could not be written, and health records that could not: what a failing journal
+    /// lost (the shutdown reports them when a tier lacks them too).
+    private var unwrittenKeys = Set<String>()
+    private var unwrittenHealthRecords = 0
     private var figures = Figures()
 
     struct Waiter {
@@ -241,6 +245,13 @@ public final class Journal: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Blocks until every record appended so far is written (or failed). Not for event loops.
+    public func waitUntilWritten() {
+        let done = DispatchSemaphore(value: 0)
+        whenDone(through: lastAppendedSequence, synced: false) { _ in done.signal() }
+        done.wait()
+    }
+
     /// A copy of the counters.
     public var currentFigures: Figures {
         condition.lock()
@@ -308,10 +319,25 @@ public final class Journal: @unchecked Sendable {
             failedThrough = max(failedThrough, through)
             figures.writeErrors += 1
             figures.lastError = failure
+            for item in batch {
+                guard case .write(let write) = item.record else { continue }
+                if case .appendHealth = write {
+                    unwrittenHealthRecords += 1
+                } else {
+                    unwrittenKeys.insert(write.key)
+                }
+            }
         } else {
             figures.records += batch.count
             figures.bytes += encoded.count
             figures.writes += 1
+            if !unwrittenKeys.isEmpty {
+                for item in batch {
+                    if case .write(let write) = item.record, write.replaceableKey != nil {
+                        unwrittenKeys.remove(write.key)
+                    }
+                }
+            }
         }
         writtenSequence = through
         condition.unlock()
@@ -465,6 +491,13 @@ public final class Journal: @unchecked Sendable {
     }
 
     private func failedThroughIsClear() -> Bool { isIntact }
+
+    /// What the journal could not write: the keys whose newest record is not in it, and the health records.
+    public var unwritten: (keys: Set<String>, healthRecords: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (unwrittenKeys, unwrittenHealthRecords)
+    }
 
     /// Whether every record appended was written (no write or sync of the journal ever failed).
     public var isIntact: Bool {
