@@ -1,5 +1,9 @@
 import Dispatch
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // The writer thread: batches, commits, eviction after commits, syncs and repairs.
 
 extension TierWriter {
@@ -44,6 +48,9 @@ extension TierWriter {
                 sync(&loop)
             }
             if stop { break }
+            if pace > 0, !items.isEmpty, items.count < batchSize {
+                usleep(UInt32(pace * 1e6))
+            }
         }
         if loop.dirty, fsync != .no {
             sync(&loop)

@@ -68,12 +68,25 @@ final class TierWriter: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
 
-    init(health: TierHealth, maxEntries: Int?, policy: EvictionPolicy, batchSize: Int, fsync: FsyncPolicy) {
+    /// Seconds the thread waits after a batch smaller than `batchSize` before it takes the next, so that writes
+    /// gather into fewer, larger transactions and wake-ups (0: take them at once). Used behind a journal, where
+    /// nobody waits for the store.
+    let pace: Double
+
+    init(
+        health: TierHealth,
+        maxEntries: Int?,
+        policy: EvictionPolicy,
+        batchSize: Int,
+        fsync: FsyncPolicy,
+        pace: Double = 0
+    ) {
         self.health = health
         self.maxEntries = maxEntries
         self.policy = policy
         self.batchSize = max(1, batchSize)
         self.fsync = fsync
+        self.pace = pace
     }
 
     /// Starts the thread. `repair` gives the write that brings a key up to date on this tier, given the last write
@@ -102,6 +115,7 @@ final class TierWriter: @unchecked Sendable {
             condition.unlock()
             return
         }
+        let hadUntaken = queueHead < queue.count
         lastSequence += 1
         let sequence = lastSequence
         if let journalSequence { lastJournalSequence = journalSequence }
@@ -124,7 +138,7 @@ final class TierWriter: @unchecked Sendable {
             )
             queuedWrites += 1
         }
-        condition.unlock(withValue: true)
+        unlockAndWake(hadUntaken: hadUntaken)
     }
 
     /// Queues a put or delete, replacing a queued write of the same key the thread has not taken yet.
@@ -162,6 +176,18 @@ final class TierWriter: @unchecked Sendable {
             queuedWrites += 1
         }
         overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
+    }
+
+    /// Unlocks after queueing, waking the thread only when the queue held nothing it had not taken: a write
+    /// queued behind others costs no wake-up (a broadcast per write cost more than the write). Sound because
+    /// only `nextBatch` clears the condition's value, and only when it took everything (`hadUntaken` implies the
+    /// value is already true). `condition.value` cannot be read here: its getter takes the lock again.
+    private func unlockAndWake(hadUntaken: Bool) {
+        if hadUntaken {
+            condition.unlock()
+        } else {
+            condition.unlock(withValue: true)
+        }
     }
 
     /// The queued, uncommitted state of `key`: nil if none, `.some(nil)` if a delete is pending.

@@ -141,7 +141,8 @@ public final class TieredCache: Sendable {
                 batchSize: configuration.writeBatchSize,
                 // With a journal the stores are synced about once a second whatever the policy: the journal is
                 // what clients wait for, and it keeps each segment until every store holds it synced.
-                fsync: journal == nil ? configuration.fsync : .everysec
+                fsync: journal == nil ? configuration.fsync : .everysec,
+                pace: journal == nil ? 0 : Self.writerPace
             )
             return DiskTier(health: health, writer: writer)
         }
@@ -155,6 +156,9 @@ public final class TieredCache: Sendable {
             disk.writer.start { [weak self] lost in self?.repairWrite(replaying: lost) ?? lost }
         }
     }
+
+    /// How long a disk writer behind the journal lets writes gather after a small batch, seconds.
+    static let writerPace = 0.005
 
     /// Whether any disk tier is configured (if not, no call ever throws `wouldBlock`).
     public var hasDiskTiers: Bool { !disks.isEmpty }

@@ -28,8 +28,9 @@ enum JournalCodec {
     ) {
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: headerSize))
-        var body = JournalWriter(output: output)
-        output = []
+        // The buffer moves into the writer and back (swapped, never copied: a copy per record is quadratic).
+        var body = JournalWriter(output: [])
+        swap(&body.output, &output)
         body.integer(sequence)
         switch record {
         case .flush:
@@ -50,7 +51,7 @@ enum JournalCodec {
             body.byte(Kind.put.rawValue)
             encode(entry, cipher: cipher, into: &body)
         }
-        output = body.output
+        swap(&body.output, &output)
         let length = output.count - start - headerSize
         let crc = output.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerSize)...])) }
         withUnsafeBytes(of: UInt32(length).littleEndian) { output.replaceSubrange(start..<(start + 4), with: $0) }
