@@ -29,7 +29,10 @@ extension TierWriter {
             health.count { $0.size = size }
         }
         while true {
-            let (items, through, journalThrough, stop, wake) = nextBatch(timeout: 1)
+            let batch = nextBatch(timeout: 1)
+            let (items, through, journalThrough, stop, wake) = (
+                batch.items, batch.through, batch.journalThrough, batch.stop, batch.wake
+            )
             housekeeping(&loop, repair: repair, force: wake || loop.justCommitted)
             loop.justCommitted = false
             if let first = items.first {
@@ -48,8 +51,9 @@ extension TierWriter {
                 sync(&loop)
             }
             if stop { break }
-            if pace > 0, !items.isEmpty, items.count < batchSize {
-                usleep(UInt32(pace * 1e6))
+            if batch.waitSeconds > 0 {
+                // Let writes gather (the window), waking now and then for housekeeping and syncs.
+                usleep(UInt32(min(batch.waitSeconds, 0.05) * 1e6))
             }
         }
         if loop.dirty, fsync != .no {

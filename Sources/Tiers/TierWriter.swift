@@ -57,6 +57,10 @@ final class TierWriter: @unchecked Sendable {
     private var durableJournalSequence: UInt64 = 0
     /// Write items queued and not yet taken, and taken and not yet settled.
     private var queuedWrites = 0
+    /// Tasks queued and not yet taken.
+    private var queuedTasks = 0
+    /// When the queue last went from nothing untaken to something (uptime nanoseconds).
+    private var untakenSince: UInt64 = 0
     private var inFlight = 0
     private var waiters: [(sequence: UInt64, callback: @Sendable (Bool) -> Void)] = []
     /// The last sequence of the newest batch that failed (its writes are lost on this tier).
@@ -68,10 +72,13 @@ final class TierWriter: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
 
-    /// Seconds the thread waits after a batch smaller than `batchSize` before it takes the next, so that writes
-    /// gather into fewer, larger transactions and wake-ups (0: take them at once). Used behind a journal, where
-    /// nobody waits for the store.
-    let pace: Double
+    /// Seconds a write may wait in the queue before the thread takes it (0: at once). Behind a journal nobody
+    /// waits for the store, so writes gather for up to this long: repeated writes of a key become one row write,
+    /// and many rows share a transaction. The thread takes them at once when a task (FLUSHALL, a flush) or a
+    /// `whenCommitted` caller waits, when `eagerCount` are queued, and when stopping.
+    let window: Double
+    /// Untaken writes at which the thread stops waiting out the window.
+    let eagerCount = 262_144
 
     init(
         health: TierHealth,
@@ -79,14 +86,14 @@ final class TierWriter: @unchecked Sendable {
         policy: EvictionPolicy,
         batchSize: Int,
         fsync: FsyncPolicy,
-        pace: Double = 0
+        window: Double = 0
     ) {
         self.health = health
         self.maxEntries = maxEntries
         self.policy = policy
         self.batchSize = max(1, batchSize)
         self.fsync = fsync
-        self.pace = pace
+        self.window = window
     }
 
     /// Starts the thread. `repair` gives the write that brings a key up to date on this tier, given the last write
@@ -116,6 +123,7 @@ final class TierWriter: @unchecked Sendable {
             return
         }
         let hadUntaken = queueHead < queue.count
+        if !hadUntaken, window > 0 { untakenSince = DispatchTime.now().uptimeNanoseconds }
         lastSequence += 1
         let sequence = lastSequence
         if let journalSequence { lastJournalSequence = journalSequence }
@@ -237,6 +245,7 @@ final class TierWriter: @unchecked Sendable {
             condition.unlock()
             return body()
         }
+        queuedTasks += 1
         queue.append(
             Item(
                 sequence: lastSequence,
@@ -281,8 +290,17 @@ final class TierWriter: @unchecked Sendable {
     // MARK: Used by the thread
 
     /// Waits up to `timeout` seconds for work; takes a batch of writes, or one task.
-    func nextBatch(timeout: Double) -> (items: [Item], through: UInt64?, journalThrough: UInt64, stop: Bool, wake: Bool) {
-        guard condition.lock(whenValue: true, timeoutSeconds: timeout) else { return ([], nil, 0, false, false) }
+    func nextBatch(timeout: Double) -> Batch {
+        guard condition.lock(whenValue: true, timeoutSeconds: timeout) else { return Batch() }
+        if window > 0, !stopping, !wakeRequested, queuedTasks == 0, waiters.isEmpty,
+            queue.count - queueHead < eagerCount, queueHead < queue.count
+        {
+            let age = Double(DispatchTime.now().uptimeNanoseconds - untakenSince) / 1e9
+            if age < window {
+                condition.unlock()
+                return Batch(waitSeconds: window - age)
+            }
+        }
         var items: [Item] = []
         if queueHead < queue.count, case .write = queue[queueHead].job {
             while queueHead < queue.count, items.count < batchSize, case .write(let write) = queue[queueHead].job {
@@ -295,6 +313,11 @@ final class TierWriter: @unchecked Sendable {
         } else if queueHead < queue.count {
             items.append(queue[queueHead])
             queueHead += 1
+            queuedTasks -= 1
+        }
+        if queueHead < queue.count, window > 0 {
+            // What stays was queued after the batch's writes; its age is at most theirs.
+            untakenSince = DispatchTime.now().uptimeNanoseconds
         }
         var through: UInt64? = nil
         if !items.isEmpty {
@@ -329,7 +352,18 @@ final class TierWriter: @unchecked Sendable {
         let wake = wakeRequested
         wakeRequested = false
         condition.unlock(withValue: !queue.isEmpty || stopping)
-        return (items, through, journalThrough, stop, wake)
+        return Batch(items: items, through: through, journalThrough: journalThrough, stop: stop, wake: wake)
+    }
+
+    /// What `nextBatch` took.
+    struct Batch {
+        var items: [Item] = []
+        var through: UInt64? = nil
+        var journalThrough: UInt64 = 0
+        var stop = false
+        var wake = false
+        /// Nothing taken: the writes queued may wait this much longer (the commit window).
+        var waitSeconds: Double = 0
     }
 
     /// Settles a processed batch: forgets its overlay items, advances the committed sequence and calls the

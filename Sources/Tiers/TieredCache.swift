@@ -51,6 +51,9 @@ public final class TieredCache: Sendable {
         public var writeBatchSize: Int = 1024
         /// The size at which the journal starts a new segment file (`--journal-segment-size`), bytes.
         public var journalSegmentSize: Int = 64 << 20
+        /// How long a journaled write may wait before the disk writers apply it to L2 and L3
+        /// (`--journal-apply-delay`), seconds: repeated writes of a key within it become one row write.
+        public var journalApplyWindow: Double = 1
         /// The bounds on an entry's custom fields (`--max-custom-fields`, `--max-custom-field-size`).
         public var customFieldLimits = CustomFieldLimits()
 
@@ -138,11 +141,12 @@ public final class TieredCache: Sendable {
                 health: health,
                 maxEntries: maxEntries,
                 policy: configuration.evictionPolicy,
-                batchSize: configuration.writeBatchSize,
+                // Behind a journal the writers take larger batches: nobody waits for them.
+                batchSize: journal == nil ? configuration.writeBatchSize : max(configuration.writeBatchSize, 16384),
                 // With a journal the stores are synced about once a second whatever the policy: the journal is
                 // what clients wait for, and it keeps each segment until every store holds it synced.
                 fsync: journal == nil ? configuration.fsync : .everysec,
-                pace: journal == nil ? 0 : Self.writerPace
+                window: journal == nil ? 0 : configuration.journalApplyWindow
             )
             return DiskTier(health: health, writer: writer)
         }
@@ -156,9 +160,6 @@ public final class TieredCache: Sendable {
             disk.writer.start { [weak self] lost in self?.repairWrite(replaying: lost) ?? lost }
         }
     }
-
-    /// How long a disk writer behind the journal lets writes gather after a small batch, seconds.
-    static let writerPace = 0.005
 
     /// Whether any disk tier is configured (if not, no call ever throws `wouldBlock`).
     public var hasDiskTiers: Bool { !disks.isEmpty }
