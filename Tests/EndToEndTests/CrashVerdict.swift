@@ -8,7 +8,8 @@ import NIOCore
 /// of them: the longest prefix that matches says which acknowledged writes (if any) were lost; no matching prefix
 /// means the key holds something no sequence of those writes produces.
 struct CrashVerdict {
-    /// An acknowledged write whose effect is not on the restarted server, and how long before the kill its reply came.
+    /// An acknowledged write whose effect is not on the restarted server, and how long before the kill its reply came
+    /// (a little below zero when the client read, just after the kill, a reply the server had sent before it).
     struct Loss {
         let write: CrashWrite
         let age: Duration
@@ -59,13 +60,13 @@ struct CrashVerdict {
     var lossSummary: String {
         guard let oldest = lost.first else { return "no acknowledged write lost (\(acknowledged) checked)" }
         let examples = lost.prefix(5).map {
-            "\($0.write.command.prefix(3).joined(separator: " ")) (\($0.age.seconds) s)"
+            "\($0.write.command.prefix(3).joined(separator: " ")) (\($0.age.milliseconds))"
         }
         return "\(lost.count) of \(acknowledged) acknowledged writes lost; the oldest was acknowledged "
-            + "\(oldest.age.seconds) s before the kill; oldest first: \(examples.joined(separator: ", "))"
+            + "\(oldest.age.milliseconds) before the kill; oldest first: \(examples.joined(separator: ", "))"
     }
 
-    /// GET of every key, and HMGET of the fields PUT and HSET write where `hasFields`, in pipelined batches.
+    /// MGET of every key, and HMGET of the fields PUT and HSET write where `hasFields`, in pipelined batches.
     private static func read(
         _ keys: [String],
         hasFields: (String) -> Bool,
@@ -74,27 +75,29 @@ struct CrashVerdict {
         var result: [String: CrashKeyState] = [:]
         var start = 0
         while start < keys.count {
-            let batch = keys[start..<min(start + 200, keys.count)]
+            let batch = Array(keys[start..<min(start + 500, keys.count)])
+            let withFields = batch.filter(hasFields)
             var request = ByteBuffer()
-            for key in batch {
-                request.writeRESPCommand(["GET", key])
-                if hasFields(key) { request.writeRESPCommand(["HMGET", key, "password", "source"]) }
-            }
+            request.writeRESPCommand(["MGET"] + batch)
+            for key in withFields { request.writeRESPCommand(["HMGET", key, "password", "source"]) }
             try client.send(Array(request.readableBytesView))
-            for key in batch {
-                var state = CrashKeyState(value: try client.readReply().text)
-                if hasFields(key) {
-                    let fields = try client.readReply().array ?? []
-                    state.password = fields.first?.text
-                    state.source = fields.dropFirst().first?.text
-                    state.fieldsRead = true
-                }
-                result[key] = state
+            let values = try client.readReply().array ?? []
+            guard values.count == batch.count else { throw CrashVerdictError.reply("MGET answered \(values.count)") }
+            for (key, value) in zip(batch, values) { result[key] = CrashKeyState(value: value.text) }
+            for key in withFields {
+                let fields = try client.readReply().array ?? []
+                result[key]?.password = fields.first?.text
+                result[key]?.source = fields.dropFirst().first?.text
+                result[key]?.fieldsRead = true
             }
             start += batch.count
         }
         return result
     }
+}
+
+enum CrashVerdictError: Error {
+    case reply(String)
 }
 
 /// A key's value and, for keys a PUT made, the two fields the workload writes; nil: absent.
@@ -136,9 +139,9 @@ extension CrashWrite {
 }
 
 extension Duration {
-    /// In seconds, to milliseconds, for messages.
-    var seconds: Double {
-        let (whole, fraction) = components
-        return ((Double(whole) + Double(fraction) / 1e18) * 1000).rounded() / 1000
+    /// In milliseconds, for messages.
+    var milliseconds: String {
+        let (seconds, attoseconds) = components
+        return String(format: "%.1f ms", Double(seconds) * 1e3 + Double(attoseconds) / 1e15)
     }
 }
