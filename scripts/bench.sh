@@ -100,28 +100,37 @@ work="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/cachesrvd-bench.XXXXXX")"
 declare -A pid_of sock_of kind_of args_of
 servers=()
 
-# stop_server NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5); fails if it had to kill.
-stop_server() {
-    local name="$1" limit="${2:-5}" pid i
-    pid="${pid_of[$name]:-}"
-    [ -n "$pid" ] || return 0
-    pid_of[$name]=""
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < limit * 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
+# stop_servers SECONDS NAME...: SIGTERM to each, then waits for each to exit (a graceful stop finishes the server's
+# disk work) and SIGKILLs one still running SECONDS later; fails if it had to kill.
+stop_servers() {
+    local limit="$1" name pid i status=0
+    shift
+    declare -A stopping=()
+    for name in "$@"; do
+        pid="${pid_of[$name]:-}"
+        [ -n "$pid" ] || continue
+        pid_of[$name]=""
+        stopping[$name]="$pid"
+        kill -TERM "$pid" 2>/dev/null || true
     done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
+    for name in "${!stopping[@]}"; do
+        pid="${stopping[$name]}"
+        for ((i = 0; i < limit * 20; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            echo "bench: $name did not stop within $limit s of SIGTERM; killed" >&2
+            status=1
+        fi
         wait "$pid" 2>/dev/null || true
-        echo "bench: $name did not stop within $limit s of SIGTERM; killed" >&2
-        return 1
-    fi
-    wait "$pid" 2>/dev/null || true
+    done
+    return "$status"
 }
+stop_server() { stop_servers "${2:-60}" "$1"; } # stop_server NAME [SECONDS]
 cleanup() {
-    local name
-    for name in "${servers[@]}"; do stop_server "$name" || true; done
+    stop_servers 30 "${servers[@]}" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -365,7 +374,7 @@ big_l1() {
     has_option l1-max-memory && options+=(--l1-max-memory 17179869184)
     echo "${options[*]}"
 }
-l1_for_keyspace="$(big_l1 $((keyspace > entries ? keyspace : entries)))"
+l1_for_keyspace="$(big_l1 "$keyspace")"
 l1_for_entries="$(big_l1 "$entries")"
 
 declare -a rows cpu_rows
@@ -430,7 +439,7 @@ measure set 16 redis-aof cachesrvd-default redis-memory cachesrvd-memory
 measure get 1 redis-aof cachesrvd-small-l1 redis-memory cachesrvd-memory
 measure get 16 redis-memory cachesrvd-memory
 measure set,get 1 redis-aof cachesrvd-default
-for name in "${servers[@]}"; do stop_server "$name" || true; done
+stop_servers 60 "${servers[@]}" || true
 
 bench_row "SET, $clients clients, default persistence" set 1 SET redis-aof cachesrvd-default 0.8
 bench_row "SET, $clients clients, -P 16, default persistence" set 16 SET redis-aof cachesrvd-default 0.5
@@ -449,7 +458,7 @@ entries_file="$work/entries.resp"
 write_sets "$entries_file" "$entries" url
 last_key="$(printf 'key:%012d' $((entries - 1)))"
 last_value="$(awk -v i=$((entries - 1)) 'BEGIN { printf "http://10.%d.%d.%d:3128", int(i / 65536) % 256, int(i / 256) % 256, i % 256 }')"
-entries_label="$(printf "%'d" "$entries" 2>/dev/null || echo "$entries")"
+entries_label="$(sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$entries")" # 1000000 -> 1,000,000
 mem_r="-" mem_c="-" mem_pipe_r="-" mem_pipe_c="-"
 if past_budget; then
     echo "== resident memory: skipped, past the ${budget} s budget" >&2
@@ -526,10 +535,10 @@ done
 rows[pipe_row_index]="$(row_text "\`redis-cli --pipe\` of $entries_label SETs, default persistence: seconds" \
     "${pipe_r:--}" "${pipe_c:--}" " s" time 0.5)"
 cpu_rows+=("| \`redis-cli --pipe\` of $entries_label SETs, default persistence (with the background work after it) | $cpu_pipe_r | $cpu_pipe_c |")
-add_row "resident memory with $entries_label entries set by SET, memory only (cachesrvd --tiers l1): MB" \
-    "$mem_r" "$mem_c" " MB" lower 2
-add_row "resident memory with $entries_label entries set by SET, default persistence (cachesrvd defaults): MB" \
-    "$def_mem_r" "$def_mem_c" " MB" lower -
+add_row "resident memory with $entries_label entries set by SET, memory only (cachesrvd --tiers l1): MiB" \
+    "$mem_r" "$mem_c" " MiB" lower 2
+add_row "resident memory with $entries_label entries set by SET, default persistence (cachesrvd defaults): MiB" \
+    "$def_mem_r" "$def_mem_c" " MiB" lower -
 add_row "\`redis-cli --pipe\` of $entries_label SETs, memory only: seconds" "$mem_pipe_r" "$mem_pipe_c" " s" time -
 
 # Restart: both stopped gracefully (SIGTERM: redis syncs its AOF, cachesrvd drains its writers), then each started
