@@ -5,7 +5,7 @@
 #   goal    (the default) every row of issue 8's goal table, with redis-server's figure, cachesrvd's, the ratio, the
 #           goal and whether it is met: SET and GET under each persistence setting, `redis-cli --pipe` of 1,000,000
 #           SETs, resident memory with 1,000,000 entries, restart with 1,000,000 entries until the first reply, and
-#           SET/GET requests/s and p99 latency with every setting at its default. About 5-10 minutes.
+#           SET/GET requests/s and p99 latency with every setting at its default. About 5 minutes.
 #   matrix  the older table (before issue 8): PING_INLINE, SET and GET, -P 1 and 16, against four cachesrvd
 #           configurations, each against redis-server without persistence (or with appendfsync always), kept so that
 #           new runs compare with the earlier ones in docs/benchmarks.md. About 3 minutes.
@@ -14,7 +14,7 @@
 #   BENCH_QUICK=1        iterate quickly: 100,000 entries in the bulk rows, 1 s runs, one round (explicit settings win)
 #   BENCH_ENTRIES        entries of the bulk rows (--pipe, resident memory, restart); default 1000000
 #   BENCH_SECONDS        target seconds per measured redis-benchmark run (default 2); -n is sized by a short run
-#   BENCH_ROUNDS         runs of each measurement on each server (default 2); the best one counts
+#   BENCH_ROUNDS         runs of each measurement on each server (default 3, 2 in matrix); the best one counts
 #   BENCH_BUDGET         seconds the measuring may take in all (default 480); measurements past it are skipped
 #   BENCH_CACHESRVD_ARGS extra arguments for every cachesrvd (e.g. "--threads 1"); printed in the header
 #   BENCH_TMPDIR         where the temporary directory (sockets, data directories) goes; default $TMPDIR, else /tmp.
@@ -47,7 +47,7 @@ quick="${BENCH_QUICK:-0}"
 }
 entries="${BENCH_ENTRIES:-$([ "$quick" = 1 ] && echo 100000 || echo 1000000)}"
 seconds_per_test="${BENCH_SECONDS:-$([ "$quick" = 1 ] && echo 1 || echo 2)}"
-rounds="${BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 1 || echo 2)}"
+rounds="${BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 1 || { [ "$mode" = matrix ] && echo 2 || echo 3; })}"
 budget="${BENCH_BUDGET:-480}"
 read -r -a extra_args <<<"${BENCH_CACHESRVD_ARGS:-}"
 keyspace=100000
@@ -209,6 +209,7 @@ drain() {
     local name="$1" info pattern i
     if [ "${kind_of[$name]}" = redis ]; then
         pattern='^(aof_rewrite_in_progress|aof_rewrite_scheduled|rdb_bgsave_in_progress):[1-9]'
+        sleep 0.3 # redis starts an automatic AOF rewrite from serverCron, every 100 ms: let a due one start first
     else
         pattern='^[a-z0-9_]*pending[a-z0-9_]*:[1-9]'
     fi
@@ -378,7 +379,6 @@ l1_for_keyspace="$(big_l1 "$keyspace")"
 l1_for_entries="$(big_l1 "$entries")"
 
 declare -a rows cpu_rows
-declare -A cell_redis cell_cachesrvd
 
 # row_text WORK REDIS_VALUE CACHESRVD_VALUE UNIT KIND GOAL: one row of the goal table. KIND is "higher" (ratio
 # cachesrvd/redis, at least GOAL), "lower" (cachesrvd/redis, at most GOAL) or "time" (redis/cachesrvd: the throughput
