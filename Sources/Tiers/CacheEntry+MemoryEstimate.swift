@@ -47,9 +47,9 @@ extension CacheEntry.RareFields {
     /// The box (object header and fields), its strings, and the custom fields' array and strings.
     var estimatedBytes: Int {
         var bytes = CacheEntry.mallocBytes(16 + MemoryLayout<Values>.size)
-        for text in [values.username, values.password, values.lastHealthError] {
-            if let text { bytes += CacheEntry.heapBytes(of: text) }
-        }
+        if let username = values.username { bytes += CacheEntry.heapBytes(of: username) }
+        if let password = values.password { bytes += CacheEntry.heapBytes(of: password) }
+        if let error = values.lastHealthError { bytes += CacheEntry.heapBytes(of: error) }
         let fields = values.customFields
         if !fields.isEmpty {
             bytes += CacheEntry.mallocBytes(32 + fields.capacity * MemoryLayout<CustomField>.stride)

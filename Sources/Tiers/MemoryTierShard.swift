@@ -29,6 +29,8 @@ final class MemoryTierShard: @unchecked Sendable {
         defer { lock.unlock() }
         let before = MemoryTier.Usage(entries: storage.count, bytes: storage.usedBytes)
         let result = Result<R, E> { () throws(E) -> R in try body(&storage) }
-        return (result, MemoryTier.Usage(entries: storage.count - before.entries, bytes: storage.usedBytes - before.bytes))
+        return (
+            result, MemoryTier.Usage(entries: storage.count - before.entries, bytes: storage.usedBytes - before.bytes)
+        )
     }
 }
