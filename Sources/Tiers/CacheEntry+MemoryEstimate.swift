@@ -11,14 +11,13 @@ extension CacheEntry {
     public static var fixedL1Bytes: Int { MemoryLayout<MemoryTierStorage.Node>.stride + 16 }
 
     /// An estimate of the bytes the entry takes in L1: `fixedL1Bytes`, the heap storage of every string too long
-    /// to be held inline, and the box of its rarely set fields when it has one (with their strings and custom
+    /// to be held inline (a source name held in the shared table costs nothing), and the box of its rarely set fields when it has one (with their strings and custom
     /// fields).
     ///
     /// Cheap (a few loads per string, a loop over custom fields) and independent of the numeric fields' values, so
     /// a hit, which changes only counts and times, never changes it.
     public var estimatedBytes: Int {
         var bytes = Self.fixedL1Bytes + Self.heapBytes(of: key) + Self.heapBytes(of: proxyURL)
-        bytes += Self.heapBytes(of: source)
         if let rare {
             bytes += rare.estimatedBytes
         }
@@ -50,6 +49,7 @@ extension CacheEntry.RareFields {
         if let username = values.username { bytes += CacheEntry.heapBytes(of: username) }
         if let password = values.password { bytes += CacheEntry.heapBytes(of: password) }
         if let error = values.lastHealthError { bytes += CacheEntry.heapBytes(of: error) }
+        if let source = values.source { bytes += CacheEntry.heapBytes(of: source) }
         let fields = values.customFields
         if !fields.isEmpty {
             bytes += CacheEntry.mallocBytes(32 + fields.capacity * MemoryLayout<CustomField>.stride)

@@ -24,13 +24,25 @@ extension CacheEntry {
             var totalHealthChecks = 0
             var totalHealthCheckFailures = 0
             var customFields: [CustomField] = []
+            /// The source, when `SourceNames` could not take it (see `CacheEntry.sourceCode`).
+            var source: String? = nil
 
             /// Whether every field holds its default: compared field by field, so a NaN time is not a default.
             var isDefault: Bool {
                 username == nil && password == nil && failureCount == 0 && lastHealthCheck == nil
                     && consecutiveHealthFailures == 0 && consecutiveHealthSuccesses == 0 && recoveryAttempt == 0
                     && nextCheckTime == nil && lastHealthError == nil && totalHealthChecks == 0
-                    && totalHealthCheckFailures == 0 && customFields.isEmpty
+                    && totalHealthCheckFailures == 0 && customFields.isEmpty && source == nil
+            }
+
+            /// Whether the fields other than `source` (which `==` compares on its own, wherever it is held) are
+            /// equal.
+            func sameFields(as other: Values) -> Bool {
+                var mine = self
+                var theirs = other
+                mine.source = nil
+                theirs.source = nil
+                return mine == theirs
             }
         }
 

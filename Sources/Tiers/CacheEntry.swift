@@ -7,16 +7,15 @@ import Redaction
 ///
 /// Compact in memory (L1 holds millions): the fields every entry uses are stored inline; the ones most entries
 /// never set (credentials, the health-monitoring group, the last health error, custom fields) live in one
-/// copy-on-write box (`CacheEntry.RareFields`) that is nil while they all hold their defaults, and `expiresAt`
-/// is a `Double` whose "never" is a NaN no arithmetic makes (`neverExpires`), not a 16-byte `Double?`. Every
-/// property reads and writes as a stored one would, and `==` compares the values, not the representation.
+/// copy-on-write box (`CacheEntry.RareFields`) that is nil while they all hold their defaults; `expiresAt`
+/// is a `Double` whose "never" is a NaN no arithmetic makes (`neverExpires`), not a 16-byte `Double?`; the source
+/// is a 2-byte code into a shared table of names (`SourceNames`). Every property reads and writes as a stored one
+/// would, and `==` compares the values, not the representation.
 public struct CacheEntry: Sendable {
     /// The cache key.
     public var key: String
     /// The proxy URL; the entry's "string value" for Redis string commands.
     public var proxyURL: String
-    /// Where the proxy came from (a source name; per-source TTLs key on it).
-    public var source: String
     public var fetchTime: Double
     public var lastAccessed: Double
     /// Starts at 0, +1 per cache hit.
@@ -27,6 +26,8 @@ public struct CacheEntry: Sendable {
     @usableFromInline var expiry: Double
     /// The rarely set fields; nil while all of them hold their defaults.
     var rare: RareFields?
+    /// `source`, as its code in `SourceNames` (`SourceNames.inBox`: the name is in `rare`).
+    var sourceCode: UInt16
     public var healthStatus: HealthStatus
     /// Set when L1 evicted the entry and it was demoted to the disk tiers.
     public var evictedFromL1: Bool
@@ -48,19 +49,20 @@ public struct CacheEntry: Sendable {
     ) {
         self.key = key
         self.proxyURL = proxyURL
-        self.source = source
         self.fetchTime = now
         self.lastAccessed = now
         self.accessCount = 0
         self.ttlSeconds = ttlSeconds ?? 0
         self.expiry = ttlSeconds.map { now + Double($0) } ?? Self.neverExpires
         self.rare = nil
+        self.sourceCode = SourceNames.code(for: source)
         self.healthStatus = .unknown
         self.evictedFromL1 = false
-        if username != nil || password != nil {
+        if username != nil || password != nil || sourceCode == SourceNames.inBox {
             var values = RareFields.Values()
             values.username = username
             values.password = password
+            values.source = sourceCode == SourceNames.inBox ? source : nil
             self.rare = RareFields(values)
         }
     }
@@ -89,6 +91,6 @@ extension CacheEntry: Equatable {
             && lhs.accessCount == rhs.accessCount && lhs.ttlSeconds == rhs.ttlSeconds
             && lhs.expiresAt == rhs.expiresAt && lhs.healthStatus == rhs.healthStatus
             && lhs.evictedFromL1 == rhs.evictedFromL1
-            && (lhs.rare?.values ?? defaultRareValues) == (rhs.rare?.values ?? defaultRareValues)
+            && (lhs.rare?.values ?? defaultRareValues).sameFields(as: rhs.rare?.values ?? defaultRareValues)
     }
 }

@@ -14,9 +14,38 @@ final class CacheEntryCompactTests: XCTestCase {
     func testTheCommonEntryStaysSmallAndHasNoBox() {
         let entry = plain()
         XCTAssertNil(entry.rare)
-        // Three strings, five 8-byte numbers, the box reference and two one-byte fields; the old layout took 240.
-        XCTAssertLessThanOrEqual(MemoryLayout<CacheEntry>.size, 98)
-        XCTAssertLessThanOrEqual(MemoryLayout<MemoryTierStorage.Node>.stride, 120)
+        // Two strings, five 8-byte numbers, the box reference, the source code and two one-byte fields; the old
+        // layout took 240 bytes, its node 264.
+        XCTAssertLessThanOrEqual(MemoryLayout<CacheEntry>.size, 84)
+        XCTAssertLessThanOrEqual(MemoryLayout<MemoryTierStorage.Node>.stride, 104)
+    }
+
+    func testSourcesReadBackExactlyWhereverTheyAreHeld() {
+        var entry = plain()
+        XCTAssertEqual(entry.source, "unknown")
+        entry.source = "feedA"
+        XCTAssertEqual(entry.source, "feedA")
+        XCTAssertNil(entry.rare, "a short name is shared, not boxed")
+        let precomposed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        entry.source = precomposed
+        var other = plain()
+        other.source = decomposed
+        XCTAssertTrue(entry.source.utf8.elementsEqual(precomposed.utf8))
+        XCTAssertTrue(other.source.utf8.elementsEqual(decomposed.utf8), "canonically equivalent names stay distinct")
+
+        let long = String(repeating: "s", count: CacheEntry.SourceNames.longestName + 1)
+        entry.source = long
+        XCTAssertEqual(entry.source, long)
+        XCTAssertNotNil(entry.rare, "a name the table does not take is boxed")
+        XCTAssertEqual(CacheEntry(key: "k", proxyURL: "xxx", source: long, now: now, ttlSeconds: nil).source, long)
+        var same = plain()
+        same.source = long
+        XCTAssertEqual(entry, same)
+        entry.source = "unknown"
+        XCTAssertNil(entry.rare, "the boxed name goes with the box")
+        XCTAssertEqual(entry, plain())
+        XCTAssertEqual(CacheEntry(key: "k", proxyURL: "u", source: "", now: now, ttlSeconds: nil).source, "")
     }
 
     func testEveryRareFieldReadsBackAndDefaultsDropTheBox() throws {
