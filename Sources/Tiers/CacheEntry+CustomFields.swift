@@ -109,13 +109,13 @@ extension CacheEntry {
             )
         }
         if let index = customFields.firstIndex(where: { $0.isNamed(name) }) {
-            customFields[index].value = value
+            changeRare { $0.customFields[index].value = value }
             return false
         }
         guard customFields.count < limits.maxCount else {
             throw .invalid("too many custom fields: an entry holds at most \(limits.maxCount) (max-custom-fields)")
         }
-        customFields.append(field)
+        changeRare { $0.customFields.append(field) }
         return true
     }
 
@@ -123,9 +123,11 @@ extension CacheEntry {
     @discardableResult
     public mutating func unsetCustom(_ name: String) -> Bool {
         guard let index = customFields.firstIndex(where: { $0.isNamed(name) }) else { return false }
-        customFields.remove(at: index)
-        if customFields.isEmpty {
-            customFields = []  // give the storage back
+        changeRare { fields in
+            fields.customFields.remove(at: index)
+            if fields.customFields.isEmpty {
+                fields.customFields = []  // give the storage back
+            }
         }
         return true
     }

@@ -4,45 +4,38 @@ import Redaction
 ///
 /// Times are Unix epoch seconds. `expiresAt == nil` means the entry never expires (after `PERSIST`);
 /// otherwise the entry is expired when `now >= expiresAt`.
-public struct CacheEntry: Sendable, Equatable {
+///
+/// Compact in memory (L1 holds millions): the fields every entry uses are stored inline; the ones most entries
+/// never set (credentials, the health-monitoring group, the last health error, custom fields) live in one
+/// copy-on-write box (`CacheEntry.RareFields`) that is nil while they all hold their defaults; `expiresAt`
+/// is a `Double` whose "never" is a NaN no arithmetic makes (`neverExpires`), not a 16-byte `Double?`; the source
+/// is a 2-byte code into a shared table of names (`SourceNames`). Every property reads and writes as a stored one
+/// would, and `==` compares the values, not the representation.
+public struct CacheEntry: Sendable {
     /// The cache key.
     public var key: String
     /// The proxy URL; the entry's "string value" for Redis string commands.
     public var proxyURL: String
-    /// Optional credentials: kept in memory in the clear, stored on disk only as Fernet tokens.
-    public var username: String?
-    public var password: String?
-    /// Where the proxy came from (a source name; per-source TTLs key on it).
-    public var source: String
     public var fetchTime: Double
     public var lastAccessed: Double
     /// Starts at 0, +1 per cache hit.
     public var accessCount: Int
     /// The TTL the entry was given, in seconds (>= 0).
     public var ttlSeconds: Int
-    /// When the entry expires; `nil` never.
-    public var expiresAt: Double?
+    /// `expiresAt`, with `neverExpires` for nil.
+    @usableFromInline var expiry: Double
+    /// The rarely set fields; nil while all of them hold their defaults.
+    var rare: RareFields?
+    /// `source`, as its code in `SourceNames` (`SourceNames.inBox`: the name is in `rare`).
+    var sourceCode: UInt16
     public var healthStatus: HealthStatus
-    /// Consecutive failures reported with `HEALTH key fail`.
-    public var failureCount: Int
     /// Set when L1 evicted the entry and it was demoted to the disk tiers.
     public var evictedFromL1: Bool
-    // Health-monitoring fields (proxywhirl's L3 keeps them; so do all our tiers).
-    public var lastHealthCheck: Double?
-    public var consecutiveHealthFailures: Int
-    public var consecutiveHealthSuccesses: Int
-    public var recoveryAttempt: Int
-    public var nextCheckTime: Double?
-    /// The last health error text: diagnostics, so every URL password in it is masked when it is set
-    /// (`http://user:***@host`), before it can reach a tier, a reply or an export.
-    public var lastHealthError: String? {
-        didSet { lastHealthError = URLPassword.maskedEverywhere(in: lastHealthError) }
-    }
-    public var totalHealthChecks: Int
-    public var totalHealthCheckFailures: Int
-    /// The entry's own attributes beyond the schema (`HSET key country de`), in insertion order; names distinct as
-    /// bytes, never a schema field's. Empty for most entries, where it costs one pointer.
-    public internal(set) var customFields: [CustomField]
+
+    /// The bit pattern `expiry` holds for "never expires": a NaN with a payload of its own, so that a NaN a caller
+    /// stores still reads back as a NaN and not as nil.
+    @usableFromInline static var neverExpiresBits: UInt64 { 0x7FF4_C0DE_0000_0001 }
+    @usableFromInline static var neverExpires: Double { Double(bitPattern: neverExpiresBits) }
 
     /// Makes a new entry fetched at `now` that lives `ttlSeconds` (or forever when `nil`).
     public init(
@@ -56,26 +49,29 @@ public struct CacheEntry: Sendable, Equatable {
     ) {
         self.key = key
         self.proxyURL = proxyURL
-        self.username = username
-        self.password = password
-        self.source = source
         self.fetchTime = now
         self.lastAccessed = now
         self.accessCount = 0
         self.ttlSeconds = ttlSeconds ?? 0
-        self.expiresAt = ttlSeconds.map { now + Double($0) }
+        self.expiry = ttlSeconds.map { now + Double($0) } ?? Self.neverExpires
+        self.rare = nil
+        self.sourceCode = SourceNames.code(for: source)
         self.healthStatus = .unknown
-        self.failureCount = 0
         self.evictedFromL1 = false
-        self.lastHealthCheck = nil
-        self.consecutiveHealthFailures = 0
-        self.consecutiveHealthSuccesses = 0
-        self.recoveryAttempt = 0
-        self.nextCheckTime = nil
-        self.lastHealthError = nil
-        self.totalHealthChecks = 0
-        self.totalHealthCheckFailures = 0
-        self.customFields = []
+        if username != nil || password != nil || sourceCode == SourceNames.inBox {
+            var values = RareFields.Values()
+            values.username = username
+            values.password = password
+            values.source = sourceCode == SourceNames.inBox ? source : nil
+            self.rare = RareFields(values)
+        }
+    }
+
+    /// When the entry expires; `nil` never.
+    @inlinable
+    public var expiresAt: Double? {
+        get { expiry.bitPattern == Self.neverExpiresBits ? nil : expiry }
+        set { expiry = newValue ?? Self.neverExpires }
     }
 
     /// Whether the entry is expired at `now` (`now >= expiresAt`).
@@ -83,5 +79,18 @@ public struct CacheEntry: Sendable, Equatable {
     public func isExpired(at now: Double) -> Bool {
         guard let expiresAt else { return false }
         return now >= expiresAt
+    }
+}
+
+extension CacheEntry: Equatable {
+    /// Equal when every field holds an equal value, as the stored fields' own `==` compare them (so a time that
+    /// is NaN is equal to nothing); how the values are held does not matter.
+    public static func == (lhs: CacheEntry, rhs: CacheEntry) -> Bool {
+        lhs.key == rhs.key && lhs.proxyURL == rhs.proxyURL && lhs.source == rhs.source
+            && lhs.fetchTime == rhs.fetchTime && lhs.lastAccessed == rhs.lastAccessed
+            && lhs.accessCount == rhs.accessCount && lhs.ttlSeconds == rhs.ttlSeconds
+            && lhs.expiresAt == rhs.expiresAt && lhs.healthStatus == rhs.healthStatus
+            && lhs.evictedFromL1 == rhs.evictedFromL1
+            && (lhs.rare?.values ?? defaultRareValues).sameFields(as: rhs.rare?.values ?? defaultRareValues)
     }
 }

@@ -5,7 +5,7 @@ extension MemoryTier {
     public func keys() -> [String] {
         var keys: [String] = []
         for shard in shards {
-            shard.locked { storage in keys.append(contentsOf: storage.index.keys) }
+            shard.locked { storage in keys.append(contentsOf: storage.keys) }
         }
         return keys
     }
@@ -58,16 +58,19 @@ extension MemoryTier {
         var removed: [CacheEntry] = []
         for shard in shards {
             let before = removed.count
-            shard.locked { storage in
+            let bytes = shard.locked { storage -> Int in
+                var bytes = 0
                 for slot in 0..<storage.slotCount {
                     guard let entry = storage.entryIfPresent(at: slot), entry.isExpired(at: now) else { continue }
                     storage.remove(at: Int32(slot))
+                    bytes += entry.estimatedBytes
                     onRemove(entry)
                     removed.append(entry)
                 }
+                return bytes
             }
             if removed.count > before {
-                adjustCount(by: before - removed.count, sparing: nil, onEvict: { _ in })
+                adjust(by: Usage(entries: before - removed.count, bytes: -bytes), sparing: nil, onEvict: { _ in })
             }
         }
         return removed
@@ -78,10 +81,15 @@ extension MemoryTier {
     public func removeAll() -> Int {
         var removed = 0
         for shard in shards {
-            let count = shard.locked { $0.removeAll() }
-            removed += count
-            if count > 0 {
-                adjustCount(by: -count, sparing: nil, onEvict: { _ in })
+            // Counted under the same lock as the removal, so no change slips in between.
+            let usage = shard.locked { storage in
+                let usage = Usage(entries: storage.count, bytes: storage.usedBytes)
+                _ = storage.removeAll()
+                return usage
+            }
+            removed += usage.entries
+            if usage.entries > 0 {
+                adjust(by: Usage(entries: -usage.entries, bytes: -usage.bytes), sparing: nil, onEvict: { _ in })
             }
         }
         return removed

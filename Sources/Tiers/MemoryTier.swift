@@ -5,14 +5,19 @@ import NIOConcurrencyHelpers
 /// Keys are spread over shards (16 by default), each with its own lock, so callers on different threads rarely
 /// wait for each other; get, put and remove are O(1).
 ///
-/// The bound is global and exact: a count of all entries (behind its own small lock, touched only when a key
-/// is added or removed) never stays above `maxEntries` after a call returns. When a store goes over it, the
-/// tier evicts until it is back within bound, choosing among the candidates of every shard (each shard's
+/// The bounds are global: `maxEntries` (entries) and `maxMemory` (the entries' estimated bytes,
+/// `CacheEntry.estimatedBytes`, as Redis's maxmemory bounds its memory). The totals of all shards (behind their
+/// own small lock, touched only when a change adds or removes an entry or changes an entry's size; a hit changes
+/// neither) never stay above a bound after a call returns. When a store goes over one, the tier evicts until it
+/// is back within both, choosing among the candidates of every shard (each shard's
 /// least recently used, least frequently used or oldest entry) the one the policy ranks first, by monotonic
 /// timestamps. With calls made one after another this is the exact policy over the whole tier, whatever the
 /// shard count; with concurrent callers it is the exact policy up to the races of the moment. The entry just
-/// stored is never the one evicted for it, so an lfu tier never throws away a new key at once. Per-shard
-/// capacities were rejected: a key's shard would fill up (and evict) while the tier as a whole had room.
+/// stored is never the one evicted for it, so an lfu tier never throws away a new key at once (an entry larger
+/// than `maxMemory` by itself is kept, alone). The entry bound is exact; the memory bound may evict one entry more
+/// than needed for each other thread evicting at the same moment, since a claim on an eviction cannot know the
+/// size of the entry it will evict. Per-shard capacities were rejected: a key's shard would fill up (and evict)
+/// while the tier as a whole had room.
 public final class MemoryTier: Sendable {
     /// What the tier counted since it was made.
     public struct Figures: Sendable, Equatable {
@@ -28,32 +33,77 @@ public final class MemoryTier: Sendable {
         }
     }
 
-    /// The most entries the tier holds (at least 1).
-    public let maxEntries: Int
+    /// Entries and their estimated bytes: the tier's totals, or a change of them.
+    public struct Usage: Sendable, Equatable {
+        public var entries: Int
+        public var bytes: Int
+
+        public init(entries: Int, bytes: Int) {
+            self.entries = entries
+            self.bytes = bytes
+        }
+    }
+
+    /// The totals of all shards and the bounds on them.
+    private struct State {
+        var usage = Usage(entries: 0, bytes: 0)
+        var maxEntries: Int?
+        var maxMemory: Int?
+
+        var isOver: Bool {
+            if let maxEntries, usage.entries > maxEntries { return true }
+            if let maxMemory, usage.bytes > maxMemory { return true }
+            return false
+        }
+    }
+
+    /// The most entries the tier holds (at least 1); nil: no bound by count.
+    public let maxEntries: Int?
     public let policy: EvictionPolicy
     let shards: [MemoryTierShard]
     private let shardMask: Int
-    private let total: NIOLockedValueBox<Int>
+    private let total: NIOLockedValueBox<State>
 
     /// Creates an empty tier.
     ///
     /// - Parameters:
-    ///   - maxEntries: The bound (values below 1 are taken as 1).
+    ///   - maxEntries: The bound by count (values below 1 are taken as 1); nil for none.
+    ///   - maxMemory: The bound by estimated bytes (values below 1 are taken as 1); nil for none.
     ///   - policy: Which entry goes first when the tier is full.
     ///   - shardCount: How many locks the keys are spread over, rounded up to a power of two (1 to 256).
-    public init(maxEntries: Int, policy: EvictionPolicy = .lru, shardCount: Int = 16) {
-        self.maxEntries = max(1, maxEntries)
+    public init(maxEntries: Int?, maxMemory: Int? = nil, policy: EvictionPolicy = .lru, shardCount: Int = 16) {
+        self.maxEntries = maxEntries.map { max(1, $0) }
         self.policy = policy
         var count = 1
         while count < min(max(shardCount, 1), 256) { count *= 2 }
         self.shards = (0..<count).map { _ in MemoryTierShard(policy: policy) }
         self.shardMask = count - 1
-        self.total = NIOLockedValueBox(0)
+        self.total = NIOLockedValueBox(
+            State(maxEntries: self.maxEntries, maxMemory: maxMemory.map { max(1, $0) })
+        )
     }
 
     /// The number of entries.
     public var count: Int {
-        total.withLockedValue { $0 }
+        total.withLockedValue { $0.usage.entries }
+    }
+
+    /// The entries' estimated bytes (`CacheEntry.estimatedBytes`, summed): what `maxMemory` bounds.
+    public var usedBytes: Int {
+        total.withLockedValue { $0.usage.bytes }
+    }
+
+    /// The most estimated bytes the entries take (at least 1); nil: no bound by memory.
+    public var maxMemory: Int? {
+        total.withLockedValue { $0.maxMemory }
+    }
+
+    /// Changes the memory bound (nil: none; values below 1 are taken as 1) and evicts until the tier is within it.
+    ///
+    /// - Parameter onEvict: Gets each entry evicted, with its shard's lock held.
+    public func changeMaxMemory(to maxMemory: Int?, onEvict: (CacheEntry) -> Void) {
+        total.withLockedValue { $0.maxMemory = maxMemory.map { max(1, $0) } }
+        adjust(by: Usage(entries: 0, bytes: 0), sparing: nil, onEvict: onEvict)
     }
 
     /// Hits, misses and evictions so far.
@@ -113,7 +163,7 @@ public final class MemoryTier: Sendable {
         guard let removed = shard.locked({ storage in storage.slot(of: key).map { storage.remove(at: $0) } }) else {
             return nil
         }
-        adjustCount(by: -1, sparing: nil, onEvict: { _ in })
+        adjust(by: Usage(entries: -1, bytes: -removed.estimatedBytes), sparing: nil, onEvict: { _ in })
         return removed
     }
 
@@ -142,38 +192,41 @@ public final class MemoryTier: Sendable {
         _ body: (inout MemoryTierStorage) throws(E) -> R
     ) throws(E) -> R {
         let (result, delta) = shard(for: key).lockedCountingChange(body)
-        if delta != 0 {
-            adjustCount(by: delta, sparing: key, onEvict: onEvict)
+        if delta.entries != 0 || delta.bytes != 0 {
+            adjust(by: delta, sparing: key, onEvict: onEvict)
         }
         return try result.get()
     }
 
-    /// Records a change of the entry count and evicts while the tier is over its bound.
-    func adjustCount(by delta: Int, sparing sparedKey: String?, onEvict: (CacheEntry) -> Void) {
+    /// Records a change of the totals and evicts while the tier is over a bound.
+    func adjust(by delta: Usage, sparing sparedKey: String?, onEvict: (CacheEntry) -> Void) {
         let over = total.withLockedValue { total -> Bool in
-            total += delta
-            return total > maxEntries
+            total.usage.entries += delta.entries
+            total.usage.bytes += delta.bytes
+            return total.isOver
         }
         guard over else { return }
         while claimEviction() {
-            if !evictOne(sparing: sparedKey, onEvict: onEvict) {
-                total.withLockedValue { $0 += 1 }
+            guard let bytes = evictOne(sparing: sparedKey, onEvict: onEvict) else {
+                total.withLockedValue { $0.usage.entries += 1 }
                 return
             }
+            total.withLockedValue { $0.usage.bytes -= bytes }
         }
     }
 
-    /// Takes one eviction on: lowers the count now so that concurrent callers do not evict for the same excess.
+    /// Takes one eviction on: lowers the count now so that concurrent callers do not evict for the same excess
+    /// of entries (the evicted entry's bytes are taken off once it is known).
     private func claimEviction() -> Bool {
         total.withLockedValue { total in
-            guard total > maxEntries else { return false }
-            total -= 1
+            guard total.isOver else { return false }
+            total.usage.entries -= 1
             return true
         }
     }
 
-    /// Evicts the best candidate of all shards; false if there was none.
-    private func evictOne(sparing sparedKey: String?, onEvict: (CacheEntry) -> Void) -> Bool {
+    /// Evicts the best candidate of all shards; returns its estimated bytes, nil if there was none.
+    private func evictOne(sparing sparedKey: String?, onEvict: (CacheEntry) -> Void) -> Int? {
         for _ in 0...shards.count {
             var best: (shard: Int, candidate: MemoryTierStorage.Candidate)? = nil
             for (index, shard) in shards.enumerated() {
@@ -185,16 +238,16 @@ public final class MemoryTier: Sendable {
                 }
                 best = (index, candidate)
             }
-            guard let best else { return false }
-            let evicted = shards[best.shard].locked { storage -> Bool in
-                guard let candidate = storage.candidate(sparing: sparedKey) else { return false }
+            guard let best else { return nil }
+            let evicted = shards[best.shard].locked { storage -> Int? in
+                guard let candidate = storage.candidate(sparing: sparedKey) else { return nil }
                 let entry = storage.remove(at: candidate.slot)
                 storage.evictions += 1
                 onEvict(entry)
-                return true
+                return entry.estimatedBytes
             }
-            if evicted { return true }
+            if let evicted { return evicted }
         }
-        return false
+        return nil
     }
 }

@@ -19,15 +19,18 @@ final class MemoryTierShard: @unchecked Sendable {
         return try body(&storage)
     }
 
-    /// Runs `body` on the storage with the lock held; also returns how the entry count changed.
+    /// Runs `body` on the storage with the lock held; also returns how the entry count and the estimated bytes
+    /// changed.
     @inline(__always)
     func lockedCountingChange<R, E: Error>(
         _ body: (inout MemoryTierStorage) throws(E) -> R
-    ) -> (result: Result<R, E>, delta: Int) {
+    ) -> (result: Result<R, E>, delta: MemoryTier.Usage) {
         lock.lock()
         defer { lock.unlock() }
-        let before = storage.count
+        let before = MemoryTier.Usage(entries: storage.count, bytes: storage.usedBytes)
         let result = Result<R, E> { () throws(E) -> R in try body(&storage) }
-        return (result, storage.count - before)
+        return (
+            result, MemoryTier.Usage(entries: storage.count - before.entries, bytes: storage.usedBytes - before.bytes)
+        )
     }
 }

@@ -8,7 +8,9 @@ import Darwin
 ///
 /// Not synchronised: a `MemoryTierShard` owns one and guards it with its lock. Entries live in slots of a
 /// growable array (a slot keeps its entry until the entry is removed, which makes slot order a stable scan
-/// order); `index` maps keys to slots. The eviction order is intrusive, with slot numbers as links:
+/// order); `index` maps keys to slots (`MemoryTierIndex`, which reads the key from the slot's entry, so each key is
+/// held once). `usedBytes` is the running total of the entries' estimated bytes (`CacheEntry.estimatedBytes`),
+/// kept on every insert, replace, change and removal. The eviction order is intrusive, with slot numbers as links:
 /// - lru and fifo: one list, oldest at `head`; lru moves an entry to the tail on every use, fifo only appends.
 /// - lfu: a list per access count ("frequency bucket"), buckets chained in ascending count; within a
 ///   bucket the least recently used entry comes first. See `MemoryTierStorage+Frequency.swift`.
@@ -34,7 +36,9 @@ struct MemoryTierStorage {
     }
 
     let policy: EvictionPolicy
-    private(set) var index: [String: Int32] = [:]
+    private(set) var index = MemoryTierIndex()
+    /// The estimated bytes of the entries held (`CacheEntry.estimatedBytes`, summed).
+    private(set) var usedBytes = 0
     var nodes: [Node] = []
     private var freeSlots: [Int32] = []
     /// The lru/fifo list.
@@ -63,7 +67,12 @@ struct MemoryTierStorage {
     var slotCount: Int { nodes.count }
 
     func slot(of key: String) -> Int32? {
-        index[key]
+        index.slot(tag: MemoryTierIndex.tag(of: key)) { nodes[Int($0)].entry!.key == key }
+    }
+
+    /// Every key held (unordered).
+    var keys: [String] {
+        index.values.map { nodes[Int($0)].entry!.key }
     }
 
     func entry(at slot: Int32) -> CacheEntry {
@@ -86,7 +95,8 @@ struct MemoryTierStorage {
             slot = Int32(nodes.count)
             nodes.append(Node(entry: entry))
         }
-        index[entry.key] = slot
+        index.insert(tag: MemoryTierIndex.tag(of: entry.key), slot: slot)
+        usedBytes += entry.estimatedBytes
         nodes[Int(slot)].stamp = nextStamp()
         switch policy {
         case .lru, .fifo: linkAtTail(slot)
@@ -97,13 +107,16 @@ struct MemoryTierStorage {
 
     /// Replaces the entry in `slot` (same key) and counts it as a use.
     mutating func replace(at slot: Int32, with entry: CacheEntry) {
+        usedBytes += entry.estimatedBytes - nodes[Int(slot)].entry!.estimatedBytes
         nodes[Int(slot)].entry = entry
         touch(slot)
     }
 
     /// Changes the entry in `slot` in place and counts it as a use.
     mutating func modify<R>(at slot: Int32, _ body: (inout CacheEntry) -> R) -> R {
+        let before = nodes[Int(slot)].entry!.estimatedBytes
         let result = body(&nodes[Int(slot)].entry!)
+        usedBytes += nodes[Int(slot)].entry!.estimatedBytes - before
         touch(slot)
         return result
     }
@@ -133,7 +146,8 @@ struct MemoryTierStorage {
         case .lfu: removeFromBucket(slot)
         }
         nodes[Int(slot)] = Node(entry: nil)
-        index[entry.key] = nil
+        index.remove(tag: MemoryTierIndex.tag(of: entry.key), slot: slot)
+        usedBytes -= entry.estimatedBytes
         freeSlots.append(slot)
         epoch &+= 1
         return entry
@@ -142,7 +156,8 @@ struct MemoryTierStorage {
     /// Removes everything; returns how many entries there were. Slots are kept for reuse.
     mutating func removeAll() -> Int {
         let removed = index.count
-        index.removeAll(keepingCapacity: true)
+        index.removeAll()
+        usedBytes = 0
         nodes.removeAll(keepingCapacity: true)
         freeSlots.removeAll(keepingCapacity: true)
         buckets.removeAll(keepingCapacity: true)

@@ -23,8 +23,11 @@ import Synchronization
 public final class TieredCache: Sendable {
     /// Settings of the cache; every limit has a named setting and a default.
     public struct Configuration: Sendable {
-        /// L1's capacity (`--l1-max-entries`).
-        public var l1MaxEntries: Int = 1000
+        /// L1's capacity in entries (`--l1-max-entries`); `nil`: no bound by count.
+        public var l1MaxEntries: Int? = nil
+        /// L1's bound on its entries' estimated bytes (`--l1-max-memory`, like Redis's maxmemory); `nil`: none.
+        /// Default: a quarter of the machine's (or the cgroup's) memory, see `MemoryTier.defaultMaxMemory`.
+        public var l1MaxMemory: Int? = MemoryTier.defaultMaxMemory
         /// L2's capacity (`--l2-max-entries`).
         public var l2MaxEntries: Int = 5000
         /// L3's capacity (`--l3-max-entries`); `nil` is unbounded.
@@ -125,7 +128,11 @@ public final class TieredCache: Sendable {
         )
         self.clock = clock
         self.logger = logger
-        self.l1 = MemoryTier(maxEntries: configuration.l1MaxEntries, policy: configuration.evictionPolicy)
+        self.l1 = MemoryTier(
+            maxEntries: configuration.l1MaxEntries,
+            maxMemory: configuration.l1MaxMemory,
+            policy: configuration.evictionPolicy
+        )
         func makeTier(_ tier: TierID, _ store: (any PersistentStore)?, maxEntries: Int?) -> DiskTier? {
             guard let store else { return nil }
             let health = TierHealth(

@@ -6,7 +6,7 @@ import Foundation
 /// ```
 /// # comments and blank lines are ignored
 /// socket /run/cachesrvd/cachesrvd.sock
-/// l1-max-entries 50000
+/// l1-max-memory 512mb
 /// source-ttl feedA=600        # repeatable options take one line per value
 /// no-health-invalidation yes  # flags take yes or no
 /// ```

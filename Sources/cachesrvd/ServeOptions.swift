@@ -39,8 +39,21 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "L2 backend: sqlite (l2_cache.db) or jsonl (16 shard files).")
     var l2Backend: ServerConfiguration.L2Backend = .sqlite
 
-    @Option(help: "L1 capacity, entries.")
-    var l1MaxEntries: Int = 1000
+    @Option(
+        help:
+            "L1 capacity, entries; 0: no bound by count (the default: --l1-max-memory bounds L1, as Redis's maxmemory does)."
+    )
+    var l1MaxEntries: Int = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "L1's bound on its entries' estimated bytes, as Redis's maxmemory: L1 evicts with the eviction policy past it; 0: no bound.",
+            discussion:
+                "Bytes, or a number with a unit (case-insensitive): b; k, m, g (powers of 1000); kb, mb, gb (powers of 1024). E.g. 512mb, 1gb. Default: a quarter of physical memory, or of the cgroup's memory limit when that is lower (at least 64mb).",
+            valueName: "bytes"
+        )
+    )
+    var l1MaxMemory: String?
 
     @Option(help: "L2 capacity, entries.")
     var l2MaxEntries: Int = 5000
@@ -158,7 +171,8 @@ struct ServeOptions: ParsableArguments {
         _ = try parsedTiers()
         _ = try parsedSourceTTLs()
         _ = try parsedSocketMode()
-        if l1MaxEntries < 1 { throw ValidationError("--l1-max-entries must be at least 1") }
+        if l1MaxEntries < 0 { throw ValidationError("--l1-max-entries must be 0 (no bound by count) or more") }
+        _ = try parsedL1MaxMemory()
         if l2MaxEntries < 1 { throw ValidationError("--l2-max-entries must be at least 1") }
         if l3MaxEntries < 0 { throw ValidationError("--l3-max-entries must be 0 (unbounded) or more") }
         if defaultTTL < 0 { throw ValidationError("--default-ttl must be 0 (no default) or more seconds") }
@@ -195,6 +209,17 @@ struct ServeOptions: ParsableArguments {
             tiers.insert(tier)
         }
         return tiers
+    }
+
+    /// `--l1-max-memory`: the bound in bytes, nil for none (0); the machine's default when not given.
+    func parsedL1MaxMemory() throws -> Int? {
+        guard let l1MaxMemory else { return MemoryTier.defaultMaxMemory }
+        guard let bytes = MemoryTier.parseMemorySize(l1MaxMemory) else {
+            throw ValidationError(
+                "--l1-max-memory takes bytes or a number with a unit b, k, kb, m, mb, g or gb (e.g. 512mb, 1gb; 0: no bound); got '\(l1MaxMemory)'"
+            )
+        }
+        return bytes == 0 ? nil : bytes
     }
 
     func parsedSourceTTLs() throws -> [String: Int] {

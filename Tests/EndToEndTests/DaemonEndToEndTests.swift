@@ -239,8 +239,8 @@ extension DaemonEndToEndTests {
             server.stop()
             server.removeDirectory()
         }
-        let reply = try server.client().command(["CONFIG", "GET", "l1-max-entries"])
-        XCTAssertEqual(reply, .array([.bulk("l1-max-entries"), .bulk("100000")]))
+        let reply = try server.client().command(["CONFIG", "GET", "l1-max-memory"])
+        XCTAssertEqual(reply, .array([.bulk("l1-max-memory"), .bulk("1073741824")]))
         XCTAssertEqual(
             try server.client().command(["CONFIG", "GET", "unixsocket"]),
             .array([.bulk("unixsocket"), .bulk(server.socketPath)]),

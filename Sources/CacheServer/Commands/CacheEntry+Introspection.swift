@@ -68,30 +68,4 @@ extension CacheEntry {
         let idleMinutes = idleSeconds(now: now) / 60
         return max(0, initial + steps - idleMinutes)
     }
-
-    /// An estimate of the bytes the entry takes in L1 (MEMORY USAGE): the entry value, its slot and index entry,
-    /// and the heap storage of every string too long to be held inline.
-    var estimatedMemoryUsage: Int {
-        // The slot around the entry (links, frequency bucket, stamp) and the key's index entry, at the index's
-        // load factor.
-        let slotOverhead = 32
-        let indexEntry = 32
-        var bytes = MemoryLayout<CacheEntry>.stride + slotOverhead + indexEntry
-        for text in [key, proxyURL, username, password, source, lastHealthError] {
-            if let text { bytes += Self.heapBytes(of: text) }
-        }
-        if !customFields.isEmpty {
-            bytes += 32 + customFields.count * MemoryLayout<CustomField>.stride
-            for field in customFields { bytes += Self.heapBytes(of: field.name) + Self.heapBytes(of: field.value) }
-        }
-        return bytes
-    }
-
-    /// The heap a native Swift string takes: none up to 15 UTF-8 bytes (held inline), else a 32-byte header
-    /// and the bytes with their terminator, in 16-byte allocation steps.
-    private static func heapBytes(of text: String) -> Int {
-        let count = text.utf8.count
-        guard count > 15 else { return 0 }
-        return (32 + count + 1 + 15) / 16 * 16
-    }
 }

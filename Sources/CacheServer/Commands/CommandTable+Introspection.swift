@@ -144,7 +144,7 @@ enum MemoryCommand {
         }
         let key = call.binary(2)
         let entry = try call.tier { () throws(TieredCacheError) in try call.cache.peek(key, mode: call.mode) }
-        if let entry { call.out.writeRESPInteger(entry.estimatedMemoryUsage) } else { call.out.writeRESPNull() }
+        if let entry { call.out.writeRESPInteger(entry.estimatedBytes) } else { call.out.writeRESPNull() }
     }
 
     /// Redis's help without STATS, which this server does not answer (INFO memory has its figures).

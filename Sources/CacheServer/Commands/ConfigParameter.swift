@@ -53,6 +53,17 @@ struct ConfigParameter: Sendable {
         }
     }
 
+    /// L1's memory bound (`--l1-max-memory`), in bytes; CONFIG SET takes Redis's sizes (`512mb`, `1gb`, 0 for
+    /// none) and evicts down to a lower bound at once.
+    static func memory(_ name: String) -> ConfigParameter {
+        ConfigParameter(name: name, get: { String($0.cache.l1MaxMemory ?? 0) }) { _, text throws(ConfigValueError) in
+            guard let bytes = MemoryTier.parseMemorySize(text) else {
+                throw ConfigValueError(reason: "argument must be a memory value")
+            }
+            return { server in server.cache.changeL1MaxMemory(to: bytes == 0 ? nil : bytes) }
+        }
+    }
+
     /// Every setting, in the order CONFIG GET * lists them.
     static let all: [ConfigParameter] = [
         .fixed("save") { _ in "" },
@@ -75,7 +86,11 @@ struct ConfigParameter: Sendable {
         .fixed("tiers") { server in
             TierID.allCases.filter { server.configuration.tiers.contains($0) }.map(\.rawValue).joined(separator: ",")
         },
-        .fixed("l1-max-entries") { String($0.configuration.cache.l1MaxEntries) },
+        .fixed("l1-max-entries") { String($0.configuration.cache.l1MaxEntries ?? 0) },
+        .memory("l1-max-memory"),
+        // Redis's names for the same bound, read by redis-cli, redis_exporter and other tools.
+        .memory("maxmemory"),
+        .fixed("maxmemory-policy") { "allkeys-" + $0.configuration.cache.evictionPolicy.rawValue },
         .fixed("l2-max-entries") { String($0.configuration.cache.l2MaxEntries) },
         .fixed("l3-max-entries") { $0.configuration.cache.l3MaxEntries.map(String.init) ?? "0" },
         .fixed("l2-backend") { $0.configuration.l2Backend.rawValue },

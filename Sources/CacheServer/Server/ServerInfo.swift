@@ -87,6 +87,9 @@ enum ServerInfo {
             let heap = ProcessFigures.heapBytes()
             let peak = ProcessFigures.peakHeapBytes
             let system = ProcessFigures.systemMemoryBytes()
+            // L1's bound stands for Redis's maxmemory: the memory past which the cache evicts (0: none).
+            let maxMemory = server.cache.l1MaxMemory ?? 0
+            let l1 = server.cache.l1Usage
             return [
                 ("used_memory", String(heap)),
                 ("used_memory_human", human(heap)),
@@ -96,9 +99,16 @@ enum ServerInfo {
                 ("used_memory_peak_human", human(peak)),
                 ("total_system_memory", String(system)),
                 ("total_system_memory_human", human(system)),
-                ("maxmemory", "0"),
+                ("maxmemory", String(maxMemory)),
+                ("maxmemory_human", human(maxMemory)),
+                ("maxmemory_policy", "allkeys-" + configuration.cache.evictionPolicy.rawValue),
                 ("mem_fragmentation_ratio", fixed(heap > 0 ? Double(rss) / Double(heap) : 0, decimals: 2)),
-                ("l1_max_entries", String(configuration.cache.l1MaxEntries)),
+                ("l1_used_bytes", String(l1.bytes)),
+                ("l1_used_bytes_human", human(l1.bytes)),
+                ("l1_max_memory", String(maxMemory)),
+                ("l1_max_memory_human", human(maxMemory)),
+                ("l1_entries", String(l1.entries)),
+                ("l1_max_entries", String(configuration.cache.l1MaxEntries ?? 0)),
                 ("eviction_policy", configuration.cache.evictionPolicy.rawValue),
             ]
         case "persistence":
