@@ -153,6 +153,8 @@ extension ServeOptions {
         configuration.latencyMonitorThreshold = latencyMonitorThreshold
         configuration.cache.l1MaxEntries = l1MaxEntries == 0 ? nil : l1MaxEntries
         configuration.cache.l1MaxMemory = try parsedL1MaxMemory()
+        configuration.cache.journalSegmentSize = try parsedJournalSegmentSize()
+        configuration.cache.journalApplyWindow = journalApplyDelay
         configuration.cache.l2MaxEntries = l2MaxEntries
         configuration.cache.l3MaxEntries = l3MaxEntries == 0 ? nil : l3MaxEntries
         configuration.cache.evictionPolicy = evictionPolicy

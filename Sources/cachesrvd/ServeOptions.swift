@@ -98,6 +98,16 @@ struct ServeOptions: ParsableArguments {
     var maxPendingWrites: Int = 100_000
 
     @Option(
+        help: "Size at which the journal (the disk tiers' durability point) starts a new segment file, like --l1-max-memory (e.g. 64mb)."
+    )
+    var journalSegmentSize: String = "64mb"
+
+    @Option(
+        help: "Seconds a journaled write may wait before the disk writers apply it to L2 and L3 (writes of a key within it become one row write)."
+    )
+    var journalApplyDelay: Double = 1
+
+    @Option(
         help: "Commands naming more keys than this run one at a time on the bulk lane, never holding every disk thread."
     )
     var bulkCommandKeys: Int = 64
@@ -183,6 +193,10 @@ struct ServeOptions: ParsableArguments {
         if maxCustomFieldSize < 1 { throw ValidationError("--max-custom-field-size must be at least 1") }
         if cleanupInterval < 0 { throw ValidationError("--cleanup-interval must be 0 (off) or more") }
         if maxPendingWrites < 1 { throw ValidationError("--max-pending-writes must be at least 1") }
+        _ = try parsedJournalSegmentSize()
+        if !(journalApplyDelay >= 0 && journalApplyDelay <= 60) {
+            throw ValidationError("--journal-apply-delay must be between 0 and 60 seconds")
+        }
         if bulkCommandKeys < 1 { throw ValidationError("--bulk-command-keys must be at least 1") }
         if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
         if protoMaxBulkLen < 1 { throw ValidationError("--proto-max-bulk-len must be at least 1") }
@@ -209,6 +223,16 @@ struct ServeOptions: ParsableArguments {
             tiers.insert(tier)
         }
         return tiers
+    }
+
+    /// `--journal-segment-size` in bytes: at least 64 KiB.
+    func parsedJournalSegmentSize() throws -> Int {
+        guard let bytes = MemoryTier.parseMemorySize(journalSegmentSize), bytes >= 65536 else {
+            throw ValidationError(
+                "--journal-segment-size takes bytes or a number with a unit b, k, kb, m, mb, g or gb, at least 64kb; got '\(journalSegmentSize)'"
+            )
+        }
+        return bytes
     }
 
     /// `--l1-max-memory`: the bound in bytes, nil for none (0); the machine's default when not given.

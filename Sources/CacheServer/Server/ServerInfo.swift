@@ -131,6 +131,20 @@ enum ServerInfo {
                 lines.append((tier.tier.rawValue + "_status", state))
                 lines.append((tier.tier.rawValue + "_pending_writes", String(tier.pendingWrites)))
             }
+            if let journal = server.cache.journal {
+                let figures = journal.currentFigures
+                lines += [
+                    ("journal_status", journal.isIntact ? "ok" : "err"),
+                    ("journal_segments", String(journal.segmentCount)),
+                    ("journal_last_sequence", String(journal.lastAppendedSequence)),
+                    ("journal_records_written", String(figures.records)),
+                    ("journal_bytes_written", String(figures.bytes)),
+                    ("journal_syncs", String(figures.syncs)),
+                    ("journal_write_errors", String(figures.writeErrors)),
+                    ("journal_segments_deleted", String(figures.segmentsDeleted)),
+                    ("journal_replayed_records", String(figures.replayedRecords)),
+                ]
+            }
             return lines
         case "stats":
             let counters = server.counters.withLockedValue { $0 }
