@@ -44,7 +44,8 @@ final class FullDiskEndToEndTests: XCTestCase {
     func testFullDiskNeverAcknowledgesALostWriteAndKeepsServing() throws {
         let (directory, data) = try fullDisk()
         let server = try ServerProcess(
-            arguments: ["--fsync", "always", "--l1-max-entries", "100000"],
+            // The writers apply at once (no apply window), so their failures disable the tiers within the test.
+            arguments: ["--fsync", "always", "--l1-max-entries", "100000", "--journal-apply-delay", "0"],
             directory: directory
         )
         let padding = String(repeating: "p", count: 4000)
@@ -89,6 +90,7 @@ final class FullDiskEndToEndTests: XCTestCase {
         XCTAssertTrue(info.contains("l3_degraded:1\r\n"), info)
         let persistence = try XCTUnwrap(client.command(["INFO", "persistence"]).text)
         XCTAssertTrue(persistence.contains("l3_status:degraded"), persistence)
+        XCTAssertTrue(persistence.contains("journal_status:err"), persistence)
         server.crash()
 
         // Restart on the still-full disk: the key file is only read, the server starts and serves what it has.

@@ -91,7 +91,9 @@ extension ServerContext {
     /// LASTSAVE and INFO's `rdb_last_save_time`: the Unix time of the last commit of a disk tier, or of the
     /// server's start when none committed yet.
     func lastSave(_ statistics: CacheStatistics) -> Int {
-        let committed = statistics.tiers.compactMap(\.lastCommitTime).max()
+        // The journal is where a write becomes durable: its last write to disk counts as a save too.
+        let journaled = cache.journal?.currentFigures.lastWriteTime
+        let committed = (statistics.tiers.compactMap(\.lastCommitTime) + [journaled].compactMap { $0 }).max()
         return Int((committed ?? startedAt).rounded(.down))
     }
 }

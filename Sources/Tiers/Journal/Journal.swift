@@ -60,6 +60,8 @@ public final class Journal: @unchecked Sendable {
         public var writeErrors = 0
         public var segmentsDeleted = 0
         public var replayedRecords = 0
+        /// When records were last written to the journal (Unix seconds), nil before the first.
+        public var lastWriteTime: Double? = nil
         public var lastError: String? = nil
     }
 
@@ -243,7 +245,8 @@ public final class Journal: @unchecked Sendable {
         condition.lock()
         let reached = synced ? syncedSequence : writtenSequence
         if reached >= sequence || stopped {
-            let ok = !stopped && sequence > failedThrough
+            // Sequence 0: nothing was ever appended (FLUSHALL of a new server), so nothing can have been lost.
+            let ok = !stopped && (sequence == 0 || sequence > failedThrough)
             condition.unlock()
             callback(ok)
             return
@@ -343,6 +346,7 @@ public final class Journal: @unchecked Sendable {
             figures.records += batch.count
             figures.bytes += encoded.count
             figures.writes += 1
+            figures.lastWriteTime = Date().timeIntervalSince1970
             if !unwrittenKeys.isEmpty {
                 for item in batch {
                     if case .write(let write) = item.record, write.replaceableKey != nil {
