@@ -50,6 +50,9 @@ extension TierWriter {
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
             }
+            if items.isEmpty, batch.waitSeconds == 0 {
+                settleIdleJournal(synced: !loop.dirty, lostWrites: health.hasLostWrites)
+            }
             if stop { break }
             if batch.waitSeconds > 0 {
                 // Let writes gather (the window), waking now and then for housekeeping and syncs.
@@ -59,6 +62,7 @@ extension TierWriter {
         if loop.dirty, fsync != .no {
             sync(&loop)
         }
+        settleIdleJournal(synced: !loop.dirty, lostWrites: health.hasLostWrites)
         markStopped()
     }
 

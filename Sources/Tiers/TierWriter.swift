@@ -186,6 +186,26 @@ final class TierWriter: @unchecked Sendable {
         overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
     }
 
+    /// With nothing queued or in flight, the store holds every journaled write queued so far: the journal
+    /// sequences move up to the last one noted (records this tier had nothing to do for), and the synced one too
+    /// when nothing committed waits for a sync.
+    func settleIdleJournal(synced: Bool, lostWrites: Bool) {
+        condition.lock()
+        if queueHead == queue.count, inFlight == 0, !lostWrites {
+            committedJournalSequence = max(committedJournalSequence, lastJournalSequence)
+            if synced { durableJournalSequence = max(durableJournalSequence, committedJournalSequence) }
+        }
+        condition.unlock()
+    }
+
+    /// Notes a journaled record this tier has nothing to do for (call it inside the journal's critical section):
+    /// the tier holds it as soon as it holds every write queued before it.
+    func noteJournalSequence(_ sequence: UInt64) {
+        condition.lock()
+        lastJournalSequence = max(lastJournalSequence, sequence)
+        condition.unlock()
+    }
+
     /// Unlocks after queueing, waking the thread only when the queue held nothing it had not taken: a write
     /// queued behind others costs no wake-up (a broadcast per write cost more than the write). Sound because
     /// only `nextBatch` clears the condition's value, and only when it took everything (`hadUntaken` implies the

@@ -190,6 +190,15 @@ extension TieredCache {
 
     private func appendHealthRecord(_ key: String, _ context: MutationContext) {
         guard let record = context.healthRecord, let l3Tier else { return }
-        l3Tier.writer.enqueue(.appendHealth(key: key, record: record, keep: configuration.healthHistoryLimit))
+        let write = StoreWrite.appendHealth(key: key, record: record, keep: configuration.healthHistoryLimit)
+        guard let journal else {
+            l3Tier.writer.enqueue(write)
+            return
+        }
+        journal.append(.write(write)) { sequence in
+            l3Tier.writer.enqueue(write, journalSequence: sequence)
+            // L2 keeps no history; it holds everything up to here as soon as it holds what came before.
+            l2Tier?.writer.noteJournalSequence(sequence)
+        }
     }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import XCTest
+
+@testable import Tiers
+
+/// The journal's record format, its torn-tail handling, and the start-up replay into a real SQLite store.
+final class JournalTests: XCTestCase {
+    private var directory: SQLiteTestDirectory!
+    private var journalDirectory: String { directory.file("journal") }
+
+    override func setUp() {
+        directory = SQLiteTestDirectory()
+    }
+
+    override func tearDown() {
+        directory.remove()
+    }
+
+    private func records() -> [JournalRecord] {
+        var withURLPassword = SQLiteTestSupport.fullEntry("p2")
+        withURLPassword.proxyURL = "http://bob:hunter2@10.0.0.2:8080"
+        return [
+            .write(.put(SQLiteTestSupport.fullEntry("p1"))),
+            .write(.put(withURLPassword)),
+            .write(.put(CacheEntry(key: "\u{10FFC3}\u{10FFA9}", proxyURL: "", now: 5, ttlSeconds: nil))),
+            .write(.delete(key: "gone")),
+            .write(
+                .appendHealth(
+                    key: "p1",
+                    record: HealthCheckRecord(
+                        checkTime: 1_700_000_001.5,
+                        status: .unhealthy,
+                        responseTimeMs: 12.5,
+                        errorMessage: "timeout",
+                        checkURL: "https://check.example"
+                    ),
+                    keep: 7
+                )
+            ),
+            .flush,
+        ]
+    }
+
+    func testEveryRecordKindRoundTripsAndCredentialsAreOnlyTokens() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        var bytes: [UInt8] = []
+        for (index, record) in records().enumerated() {
+            JournalCodec.append(record, sequence: UInt64(index + 1), cipher: cipher, to: &bytes)
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let entry = SQLiteTestSupport.fullEntry("p1")
+        for secret in [entry.username, entry.password, "hunter2"].compactMap({ $0 }) {
+            XCTAssertFalse(text.contains(secret), "\(secret) is in the journal in clear")
+        }
+        XCTAssertTrue(text.contains("http://bob:***@10.0.0.2:8080"), "the URL is kept masked beside its token")
+
+        try FileManager.default.createDirectory(atPath: journalDirectory, withIntermediateDirectories: true)
+        let path = journalDirectory + "/" + JournalSegment.name(firstSequence: 1)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        var read: [(UInt64, JournalRecord)] = []
+        let outcome = try JournalSegment(firstSequence: 1, path: path).read(cipher: cipher, chunk: 2) { read += $0 }
+        XCTAssertFalse(outcome.damagedTail)
+        XCTAssertEqual(read.map(\.0), Array(1...6))
+        XCTAssertEqual(read.map(\.1), records())
+    }
+
+    func testATornOrDamagedRecordEndsTheSegmentAndKeepsWhatCameBefore() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        var bytes: [UInt8] = []
+        for (index, record) in records().prefix(3).enumerated() {
+            JournalCodec.append(record, sequence: UInt64(index + 1), cipher: cipher, to: &bytes)
+        }
+        let whole = bytes.count
+        try FileManager.default.createDirectory(atPath: journalDirectory, withIntermediateDirectories: true)
+        let path = journalDirectory + "/" + JournalSegment.name(firstSequence: 1)
+        // Torn: the last record cut short.
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes.prefix(whole - 5)))
+        var read: [UInt64] = []
+        var outcome = try JournalSegment(firstSequence: 1, path: path).read(cipher: cipher, chunk: 10) {
+            read += $0.map(\.0)
+        }
+        XCTAssertEqual(read, [1, 2])
+        XCTAssertTrue(outcome.damagedTail)
+        // Damaged: one byte of the second record's body flipped; its checksum no longer matches.
+        var damaged = bytes
+        let first = Int(UInt32(littleEndian: damaged.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
+        damaged[JournalCodec.headerSize + first + JournalCodec.headerSize + 3] ^= 0xFF
+        _ = FileManager.default.createFile(atPath: path, contents: Data(damaged))
+        read = []
+        outcome = try JournalSegment(firstSequence: 1, path: path).read(cipher: cipher, chunk: 10) {
+            read += $0.map(\.0)
+        }
+        XCTAssertEqual(read, [1])
+        XCTAssertEqual(outcome.problem, "a record's checksum does not match")
+    }
+
+    /// A cache with a journal, killed without a shutdown (the journal and the store left as a crash leaves them),
+    /// then opened again: the store gets exactly the writes it lacked, health history once.
+    func testStartUpReplaysWhatTheStoreLacksExactlyOnce() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let l3Path = directory.file("cachesrvd.db")
+        var configuration = TieredCache.Configuration()
+        configuration.fsync = .always
+        configuration.journalApplyWindow = 60  // the writers apply nothing before the "crash"
+
+        let store = try SQLiteL3Store(path: l3Path, cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        try store.apply([.put(SQLiteTestSupport.fullEntry("old"))], journalThrough: 0)
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            logger: SQLiteTestSupport.logger
+        )
+        let cache = TieredCache(configuration: configuration, l3: store, journal: journal)
+        let now = Date().timeIntervalSince1970
+        cache.put(SQLiteTestSupport.fullEntry("a", now: now))
+        cache.put(SQLiteTestSupport.fullEntry("b", now: now))
+        _ = try cache.reportHealth("a", HealthReport(ok: true, responseTimeMs: 3), mode: .mayBlock)
+        let point = try XCTUnwrap(cache.durabilityPoint())
+        let synced = expectation(description: "synced")
+        cache.whenDurable(point) { ok in
+            XCTAssertTrue(ok)
+            synced.fulfill()
+        }
+        wait(for: [synced], timeout: 10)
+        XCTAssertNil(try store.get("a"), "not applied yet: the window holds it")
+        journal.stop()  // as a crash: the writers never commit, nothing is cleaned up
+        store.close()
+
+        for round in 1...2 {
+            let reopened = try SQLiteL3Store(
+                path: l3Path,
+                cipher: cipher,
+                fsync: .everysec,
+                logger: SQLiteTestSupport.logger
+            )
+            let again = try Journal(
+                directory: journalDirectory,
+                cipher: cipher,
+                fsync: .always,
+                logger: SQLiteTestSupport.logger
+            )
+            let restarted = TieredCache(configuration: configuration, l3: reopened, journal: again)
+            XCTAssertEqual(try reopened.get("a")?.password, SQLiteTestSupport.fullEntry("a").password, "round \(round)")
+            XCTAssertNotNil(try reopened.get("b"))
+            XCTAssertNotNil(try reopened.get("old"))
+            XCTAssertEqual(try reopened.history("a", limit: 10).count, 1, "replayed once, round \(round)")
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(reopened.appliedJournalSequence()), 3)
+            restarted.shutdown()
+        }
+        let left = try JournalSegment.list(in: journalDirectory)
+        XCTAssertEqual(left.count, 0, "a clean shutdown leaves no segment")
+    }
+}
