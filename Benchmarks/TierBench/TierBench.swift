@@ -43,8 +43,8 @@ struct TierBench {
                 (
                     "L2 sqlite",
                     {
-                        try SQLiteL2Store(
-                            directory: root + "/l2-\(size)",
+                        try SQLiteStore(
+                            .l2(directory: root + "/l2-\(size)"),
                             cipher: cipher,
                             fsync: .everysec,
                             logger: logger
@@ -54,8 +54,8 @@ struct TierBench {
                 (
                     "L3 sqlite",
                     {
-                        try SQLiteL3Store(
-                            path: root + "/l3-\(size).db",
+                        try SQLiteStore(
+                            .l3(path: root + "/l3-\(size).db"),
                             cipher: cipher,
                             fsync: .everysec,
                             logger: logger
@@ -201,13 +201,13 @@ struct TierBench {
     ) throws -> String {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let l2 = try SQLiteL2Store(
-            directory: root + "/tiered-l2-\(size)",
+        let l2 = try SQLiteStore(
+            .l2(directory: root + "/tiered-l2-\(size)"),
             cipher: cipher,
             fsync: .everysec,
             logger: logger
         )
-        let l3 = try SQLiteL3Store(path: l3Path, cipher: cipher, fsync: .everysec, logger: logger)
+        let l3 = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: logger)
         let cache = TieredCache(configuration: TieredCache.Configuration(), l2: l2, l3: l3, logger: logger)
         defer { cache.shutdown() }
         let now = Date().timeIntervalSince1970

@@ -123,8 +123,8 @@ struct ImportProxywhirl: ParsableCommand {
         let backend = l2Backend ?? Self.detectBackend(in: l2Directory)
         let writes = entries.map { StoreWrite.put($0) }
         do {
-            let l3 = try SQLiteL3Store(
-                path: data.l3Path(environment: environment),
+            let l3 = try SQLiteStore(
+                .l3(path: data.l3Path(environment: environment)),
                 cipher: cipher,
                 fsync: .always,
                 logger: logger
@@ -135,7 +135,8 @@ struct ImportProxywhirl: ParsableCommand {
             }
             let l2: any PersistentStore =
                 switch backend {
-                case .sqlite: try SQLiteL2Store(directory: l2Directory, cipher: cipher, fsync: .always, logger: logger)
+                case .sqlite:
+                    try SQLiteStore(.l2(directory: l2Directory), cipher: cipher, fsync: .always, logger: logger)
                 case .jsonl: try JSONLStore(directory: l2Directory, cipher: cipher, fsync: .always, logger: logger)
                 }
             defer { l2.close() }
@@ -239,7 +240,9 @@ struct ImportProxywhirl: ParsableCommand {
 
     /// `jsonl` when the L2 directory holds shards and no `l2_cache.db`, else `sqlite` (serve's default).
     static func detectBackend(in directory: String) -> ServerConfiguration.L2Backend {
-        if FileManager.default.fileExists(atPath: SQLiteL2Store.path(in: directory)) { return .sqlite }
+        if FileManager.default.fileExists(atPath: SQLiteStore.Configuration.l2(directory: directory).path) {
+            return .sqlite
+        }
         return JSONLMigration.shardFileNames(in: directory).isEmpty ? .sqlite : .jsonl
     }
 }

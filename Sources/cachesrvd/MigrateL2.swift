@@ -44,9 +44,9 @@ struct MigrateL2: ParsableCommand {
         let logger = DataOptions.makeLogger()
         try data.makeDataDirectory(environment: environment)
         let cipher = try data.loadCipher(environment: environment, logger: logger)
-        let target = data.l2Directory(environment: environment)
+        let target = SQLiteStore.Configuration.l2(directory: data.l2Directory(environment: environment))
         do {
-            let store = try SQLiteL2Store(directory: target, cipher: cipher, fsync: .always, logger: logger)
+            let store = try SQLiteStore(target, cipher: cipher, fsync: .always, logger: logger)
             defer { store.close() }
             let result = try JSONLMigration.migrateShardFiles(in: directory, cipher: cipher, into: store)
             let evicted = try store.evict(toAtMost: l2MaxEntries, policy: .lru)
@@ -55,7 +55,7 @@ struct MigrateL2: ParsableCommand {
                 print("evicted \(evicted.count) least recently used entries beyond --l2-max-entries \(l2MaxEntries)")
             }
         } catch {
-            throw MaintenanceError("cannot migrate \(directory) into \(SQLiteL2Store.path(in: target)): \(error)")
+            throw MaintenanceError("cannot migrate \(directory) into \(target.path): \(error)")
         }
     }
 }

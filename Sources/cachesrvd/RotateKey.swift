@@ -136,8 +136,9 @@ struct RotateKey: ParsableCommand {
         let l2Directory = data.l2Directory(environment: environment)
         var l2 = 0
         var l3 = 0
-        if access(SQLiteL2Store.path(in: l2Directory), F_OK) == 0 {
-            let store = try SQLiteL2Store(directory: l2Directory, cipher: old, fsync: .always, logger: logger)
+        let l2Configuration = SQLiteStore.Configuration.l2(directory: l2Directory)
+        if access(l2Configuration.path, F_OK) == 0 {
+            let store = try SQLiteStore(l2Configuration, cipher: old, fsync: .always, logger: logger)
             defer { store.close() }
             l2 += try store.reencryptAll(with: new)
         }
@@ -148,7 +149,7 @@ struct RotateKey: ParsableCommand {
         }
         let l3Path = data.l3Path(environment: environment)
         if access(l3Path, F_OK) == 0 {
-            let store = try SQLiteL3Store(path: l3Path, cipher: old, fsync: .always, logger: logger)
+            let store = try SQLiteStore(.l3(path: l3Path), cipher: old, fsync: .always, logger: logger)
             defer { store.close() }
             l3 += try store.reencryptAll(with: new)
         }

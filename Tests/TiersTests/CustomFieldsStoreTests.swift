@@ -95,12 +95,12 @@ final class CustomFieldsStoreTests: XCTestCase {
     }
 
     func testSalvageFindsCustomFieldsInEveryColumnLayout() {
-        let l3 = SQLiteEntryStore.entryLayouts(of: .l3)
+        let l3 = SQLiteStore.entryLayouts(of: .l3)
         XCTAssertEqual(l3.count, 3, "as created, upgraded from v1, upgraded from v2")
         XCTAssertEqual(l3[0].suffix(2), ["created_at", "updated_at"])
         XCTAssertEqual(l3[1].suffix(4), ["created_at", "updated_at", "proxy_url_encrypted", "custom_fields"])
         XCTAssertEqual(l3[2].suffix(4), ["proxy_url_encrypted", "created_at", "updated_at", "custom_fields"])
-        XCTAssertEqual(SQLiteEntryStore.entryLayouts(of: .l2).count, 1, "L2's added columns are last already")
+        XCTAssertEqual(SQLiteStore.entryLayouts(of: .l2).count, 1, "L2's added columns are last already")
     }
 
     func testJSONLKeepsCustomFieldsAcrossAReopen() throws {

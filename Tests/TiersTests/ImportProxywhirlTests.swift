@@ -158,8 +158,8 @@ final class ImportProxywhirlTests: JSONLTestCase {
     func testAnL3WrittenByCachesrvdKeepsItsSealedURL() throws {
         let key = FernetKey.generate()
         let path = directory + "/ours.db"
-        let store = try SQLiteL3Store(
-            path: path,
+        let store = try SQLiteStore(
+            .l3(path: path),
             cipher: CredentialCipher(current: key),
             fsync: .no,
             logger: SQLiteTestSupport.logger

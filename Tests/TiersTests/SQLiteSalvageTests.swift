@@ -118,7 +118,7 @@ final class SQLiteSalvageTests: XCTestCase {
             guard let page = pages[key], !damagedPages.contains(page) else { continue }
             intact += 1
             XCTAssertEqual(try store.get(key), entry(index), "\(key) was on an undamaged page")
-            let checks = try (store as? SQLiteL3Store)?.history(key, limit: 10) ?? []
+            let checks = try store.history(key, limit: 10)
             XCTAssertEqual(checks, history(index).reversed(), "\(key)'s history")
         }
         XCTAssertGreaterThan(intact, entryCount - 200, "8 KB spans at most three pages")

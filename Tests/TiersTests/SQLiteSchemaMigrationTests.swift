@@ -93,11 +93,11 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         let cipher = SQLiteTestSupport.cipher()
         let l2 = directory.file("proxies")
         try SQLiteFiles.ensureDirectory(l2)
-        let path = SQLiteL2Store.path(in: l2)
+        let path = SQLiteStore.Configuration.l2(directory: l2).path
         try SQLiteTestSupport.rawExecute(path, Self.proxywhirlL2)
         try insertProxywhirlRows(path, table: "l2_cache", timestamps: false, cipher: cipher)
 
-        let store = try SQLiteL2Store(directory: l2, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(.l2(directory: l2), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
         XCTAssertEqual(try store.get("aaaa"), expectedProxywhirlEntry("aaaa", rowid: 10))
         XCTAssertEqual(try store.get("bbbb"), expectedProxywhirlEntry("bbbb", rowid: 20))
         XCTAssertEqual(try store.scanKeys(cursor: 10, limit: 5).keys, ["bbbb"], "rowids kept")
@@ -118,7 +118,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
             ["idx_l2_expires_at", "idx_l2_last_accessed", "idx_l2_source", "sqlite_autoindex_l2_cache_1"]
         )
         // Opening again does no schema work and keeps the data.
-        let reopened = try SQLiteL2Store(directory: l2, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        let reopened = try SQLiteStore(.l2(directory: l2), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
         XCTAssertEqual(try reopened.count(), 4)
         reopened.close()
     }
@@ -138,7 +138,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
             """
         )
 
-        let store = try SQLiteL3Store(path: path, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
         defer { store.close() }
         XCTAssertEqual(try store.get("aaaa"), expectedProxywhirlEntry("aaaa", rowid: 10))
         XCTAssertEqual(
@@ -188,7 +188,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
             VALUES ('日本', 10, 'healthy', 'http://check');
             """
         )
-        let store = try SQLiteL3Store(path: path, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
         defer { store.close() }
         let japan = BinaryText.string(from: Array("日本".utf8))
         XCTAssertFalse(japan.utf8.elementsEqual("日本".utf8), "outside the plain range: escaped")
@@ -230,8 +230,8 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         try SQLiteTestSupport.rawExecute(newer, "PRAGMA user_version = 99")
         XCTAssertEqual(
             SQLiteTestSupport.errorKind {
-                try SQLiteL3Store(
-                    path: newer,
+                try SQLiteStore(
+                    .l3(path: newer),
                     cipher: SQLiteTestSupport.cipher(),
                     fsync: .no,
                     logger: SQLiteTestSupport.logger
@@ -243,8 +243,8 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         try SQLiteTestSupport.rawExecute(foreign, "CREATE TABLE cache_entries (id INTEGER, payload BLOB)")
         XCTAssertEqual(
             SQLiteTestSupport.errorKind {
-                try SQLiteL3Store(
-                    path: foreign,
+                try SQLiteStore(
+                    .l3(path: foreign),
                     cipher: SQLiteTestSupport.cipher(),
                     fsync: .no,
                     logger: SQLiteTestSupport.logger

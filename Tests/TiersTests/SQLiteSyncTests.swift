@@ -30,7 +30,7 @@ final class SQLiteSyncTests: XCTestCase {
         let shell = try Self.otherProcessShell()
         let cipher = SQLiteTestSupport.cipher()
         let path = SQLiteStoreKind.l3.databasePath(in: directory)
-        let store = try SQLiteL3Store(path: path, cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
         defer { store.close() }
         try store.apply([.put(SQLiteTestSupport.fullEntry("first"))])
         try store.sync()
@@ -53,8 +53,8 @@ final class SQLiteSyncTests: XCTestCase {
         }
         store.close()
 
-        let restarted = try SQLiteL3Store(
-            path: crashed,
+        let restarted = try SQLiteStore(
+            .l3(path: crashed),
             cipher: cipher,
             fsync: .everysec,
             logger: SQLiteTestSupport.logger

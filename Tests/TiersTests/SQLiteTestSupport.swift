@@ -186,12 +186,17 @@ enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
 
     var description: String { self == .l2 ? "L2" : "L3" }
 
+    /// The store's configuration when it lives in `directory`.
+    func configuration(in directory: SQLiteTestDirectory) -> SQLiteStore.Configuration {
+        switch self {
+        case .l2: return .l2(directory: directory.file("l2"))
+        case .l3: return .l3(path: directory.file("db/cachesrvd.db"))
+        }
+    }
+
     /// The database file for a store living in `directory`.
     func databasePath(in directory: SQLiteTestDirectory) -> String {
-        switch self {
-        case .l2: return SQLiteL2Store.path(in: directory.file("l2"))
-        case .l3: return directory.file("db/cachesrvd.db")
-        }
+        configuration(in: directory).path
     }
 
     /// The entries table.
@@ -202,53 +207,24 @@ enum SQLiteStoreKind: CaseIterable, CustomStringConvertible {
         cipher: CredentialCipher,
         fsync: FsyncPolicy = .no
     ) throws -> any PersistentStore {
-        switch self {
-        case .l2:
-            return try SQLiteL2Store(
-                directory: directory.file("l2"),
-                cipher: cipher,
-                fsync: fsync,
-                logger: SQLiteTestSupport.logger
-            )
-        case .l3:
-            return try SQLiteL3Store(
-                path: databasePath(in: directory),
-                cipher: cipher,
-                fsync: fsync,
-                logger: SQLiteTestSupport.logger
-            )
-        }
+        try SQLiteStore(configuration(in: directory), cipher: cipher, fsync: fsync, logger: SQLiteTestSupport.logger)
     }
 
     func openRecovering(
         in directory: SQLiteTestDirectory,
         cipher: CredentialCipher
     ) throws -> (store: any PersistentStore, recoveredFrom: String?, salvage: SalvageReport?) {
-        switch self {
-        case .l2:
-            let opened = try SQLiteL2Store.openRecoveringCorruption(
-                directory: directory.file("l2"),
-                cipher: cipher,
-                fsync: .no,
-                logger: SQLiteTestSupport.logger
-            )
-            return (opened.store, opened.recoveredFrom, opened.salvage)
-        case .l3:
-            let opened = try SQLiteL3Store.openRecoveringCorruption(
-                path: databasePath(in: directory),
-                cipher: cipher,
-                fsync: .no,
-                logger: SQLiteTestSupport.logger
-            )
-            return (opened.store, opened.recoveredFrom, opened.salvage)
-        }
+        let opened = try SQLiteStore.openRecoveringCorruption(
+            configuration(in: directory),
+            cipher: cipher,
+            fsync: .no,
+            logger: SQLiteTestSupport.logger
+        )
+        return (opened.store, opened.recoveredFrom, opened.salvage)
     }
 
     func reencryptAll(_ store: any PersistentStore, with cipher: CredentialCipher) throws -> Int {
-        switch store {
-        case let store as SQLiteL2Store: return try store.reencryptAll(with: cipher)
-        case let store as SQLiteL3Store: return try store.reencryptAll(with: cipher)
-        default: preconditionFailure("not an SQLite store")
-        }
+        guard let store = store as? SQLiteStore else { preconditionFailure("not an SQLite store") }
+        return try store.reencryptAll(with: cipher)
     }
 }

@@ -28,8 +28,13 @@ final class TieredCacheSQLiteTests: XCTestCase {
     ) throws -> TieredCache {
         let cipher = try makeCipher()
         let logger = Logger(label: "test")
-        let l2 = try SQLiteL2Store(directory: directory + "/l2", cipher: cipher, fsync: fsync, logger: logger)
-        let l3 = try SQLiteL3Store(path: directory + "/db/cachesrvd.db", cipher: cipher, fsync: fsync, logger: logger)
+        let l2 = try SQLiteStore(.l2(directory: directory + "/l2"), cipher: cipher, fsync: fsync, logger: logger)
+        let l3 = try SQLiteStore(
+            .l3(path: directory + "/db/cachesrvd.db"),
+            cipher: cipher,
+            fsync: fsync,
+            logger: logger
+        )
         var configuration = TieredCache.Configuration()
         configuration.l1MaxEntries = l1MaxEntries
         configuration.fsync = fsync

@@ -52,8 +52,8 @@ public enum TierFactory {
                 let directory = configuration.dataDirectory + "/" + l2DirectoryName
                 switch configuration.l2Backend {
                 case .sqlite:
-                    let opened = try SQLiteL2Store.openRecoveringCorruption(
-                        directory: directory,
+                    let opened = try SQLiteStore.openRecoveringCorruption(
+                        .l2(directory: directory),
                         cipher: cipher,
                         fsync: fsync,
                         logger: logger
@@ -68,8 +68,8 @@ public enum TierFactory {
                 }
             }
             if configuration.tiers.contains(.l3) {
-                let opened = try SQLiteL3Store.openRecoveringCorruption(
-                    path: configuration.dataDirectory + "/" + l3FileName,
+                let opened = try SQLiteStore.openRecoveringCorruption(
+                    .l3(path: configuration.dataDirectory + "/" + l3FileName),
                     cipher: cipher,
                     fsync: fsync,
                     logger: logger
@@ -109,7 +109,7 @@ public enum TierFactory {
     private static func migrateShards(
         in directory: String,
         cipher: CredentialCipher,
-        into store: SQLiteL2Store,
+        into store: SQLiteStore,
         _ configuration: ServerConfiguration,
         logger: Logger
     ) {

@@ -10,7 +10,7 @@ import Darwin
 /// committed frame of a page wins). Freelist pages are skipped when page 1 still names them.
 ///
 /// It does not tell which table a row came from: callers classify the records by their shape and validate
-/// them (see `SQLiteEntryStore+Salvage.swift`). Debian's SQLite 3.40 has neither the recovery API
+/// them (see `SQLiteStore+Salvage.swift`). Debian's SQLite 3.40 has neither the recovery API
 /// (`sqlite3_recover_init`, 3.44) nor the `sqlite_dbpage` table, hence this reader of the file format
 /// (https://www.sqlite.org/fileformat2.html).
 struct SQLiteSalvage {

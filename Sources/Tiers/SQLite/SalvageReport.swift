@@ -22,12 +22,6 @@ public struct SalvageReport: Sendable, Equatable {
     }
 }
 
-/// A store that can take the rows salvaged from its damaged predecessor (the SQLite tiers).
-protocol SalvagingStore {
-    /// Writes the salvaged rows through the store's normal writes, logs and returns what was kept.
-    func restoreSalvaged(_ salvaged: SQLiteEntryStore.Salvaged) -> SalvageReport
-}
-
 extension TierStatistics {
     /// Counts a corrupt file moved aside: `recoveredCorruptFiles` +1, `salvagedEntries` + what was kept, and
     /// `evictionsCorruption` + what was lost (at least 1 when nothing at all could be read: the loss is unknown).

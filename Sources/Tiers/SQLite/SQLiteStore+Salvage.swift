@@ -2,7 +2,7 @@ import Logging
 
 // Keeping what can be read of a damaged file that was moved aside.
 
-extension SQLiteEntryStore {
+extension SQLiteStore {
     /// Rows salvaged from a damaged file, validated by the store's own row decoding.
     struct Salvaged {
         var entries: [CacheEntry] = []

@@ -3,7 +3,7 @@ import XCTest
 @testable import Tiers
 
 /// L3's own behaviour: created_at kept by upserts, the health history and its cascade.
-final class SQLiteL3StoreTests: XCTestCase {
+final class SQLiteStoreL3Tests: XCTestCase {
     private var directory: SQLiteTestDirectory!
     private var path: String { directory.file("db/cachesrvd.db") }
 
@@ -15,8 +15,8 @@ final class SQLiteL3StoreTests: XCTestCase {
         directory.remove()
     }
 
-    private func open(cipher: CredentialCipher = SQLiteTestSupport.cipher()) throws -> SQLiteL3Store {
-        try SQLiteL3Store(path: path, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+    private func open(cipher: CredentialCipher = SQLiteTestSupport.cipher()) throws -> SQLiteStore {
+        try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
     }
 
     private func historyRows(_ key: String? = nil) throws -> Int {

@@ -1,6 +1,6 @@
 import Logging
 
-extension SQLiteEntryStore {
+extension SQLiteStore {
     /// How many rows `reencryptAll` reads per step (it holds one transaction throughout).
     static let reencryptPageSize = 512
 
@@ -16,7 +16,7 @@ extension SQLiteEntryStore {
     /// the database, so a reader on an older snapshot (ours or another process's) or one holding
     /// the WAL's first read lock makes a PASSIVE checkpoint return having synced nothing, and a
     /// FULL one wait for the readers.
-    func sync() throws(StoreError) {
+    public func sync() throws(StoreError) {
         guard fsync == .everysec else { return }
         // On the writer connection, under its lock: no commit or recovery runs meanwhile.
         try pool.withWriter { db throws(StoreError) in
@@ -24,10 +24,16 @@ extension SQLiteEntryStore {
         }
     }
 
+    /// Moves the damaged file aside and recreates the database with the rows that can still be read of it (see
+    /// `recoverFromCorruptionSalvaging()`); returns where the damaged file went.
+    public func recoverFromCorruption() throws(StoreError) -> String {
+        try recoverFromCorruptionSalvaging().movedTo
+    }
+
     /// Closes every connection, moves the damaged files aside, recreates the database, puts in it
     /// what can be read of the damaged one (see `salvage(from:schema:cipher:)`) and reopens; nothing
     /// else uses the store meanwhile, so no write made after the recovery is overwritten by an old row.
-    func recoverFromCorruption() throws(StoreError) -> SalvageReport {
+    public func recoverFromCorruptionSalvaging() throws(StoreError) -> SalvageReport {
         let schema = self.schema
         let cipher = self.cipher
         let path = self.path
@@ -45,31 +51,34 @@ extension SQLiteEntryStore {
         return report
     }
 
-    /// Opens a store with `open`; if that fails with `.corrupt`, moves the files at `path` aside,
-    /// opens again (an empty database) and puts in it what can be read of the damaged file. Logs the
-    /// recovery at error level.
-    static func openRecoveringCorruption<Store: SalvagingStore>(
-        path: String,
-        tier: TierID,
-        schema: SQLiteSchema,
+    /// Opens the store; if the file is corrupt, moves it (and its -wal/-shm) aside to `<path>.corrupt-<UTC
+    /// timestamp>`, opens again (a new database), puts in it every row that can still be read of the damaged file
+    /// (entries whose credentials decrypt, and their health history) and logs the recovery at error level.
+    ///
+    /// - Parameters: as `init(_:cipher:fsync:logger:)`.
+    /// - Returns: the store, where the damaged file went and what was salvaged (`nil` when nothing was wrong).
+    public static func openRecoveringCorruption(
+        _ configuration: Configuration,
         cipher: CredentialCipher,
-        logger: Logger,
-        open: () throws(StoreError) -> Store
-    ) throws(StoreError) -> (store: Store, salvage: SalvageReport?) {
+        fsync: FsyncPolicy,
+        logger: Logger
+    ) throws(StoreError) -> (store: SQLiteStore, recoveredFrom: String?, salvage: SalvageReport?) {
+        let path = configuration.path
         do {
-            return (try open(), nil)
+            return (try SQLiteStore(configuration, cipher: cipher, fsync: fsync, logger: logger), nil, nil)
         } catch  where error.kind == .corrupt {
             let movedTo = try SQLiteFiles.moveAside(path)
             logger.error(
                 "sqlite store is corrupt: moved aside, salvaging its readable rows into a new file",
                 metadata: [
-                    "cache.tier": "\(tier)", "store.path": "\(path)", "store.moved_to": "\(movedTo)",
+                    "cache.tier": "\(configuration.tier)", "store.path": "\(path)", "store.moved_to": "\(movedTo)",
                     "error": "\(error)",
                 ]
             )
-            let salvaged = salvage(from: movedTo, schema: schema, cipher: cipher)
-            let store = try open()
-            return (store, store.restoreSalvaged(salvaged))
+            let salvaged = salvage(from: movedTo, schema: configuration.schema, cipher: cipher)
+            let store = try SQLiteStore(configuration, cipher: cipher, fsync: fsync, logger: logger)
+            let report = store.restore(salvaged)
+            return (store, movedTo, report)
         }
     }
 
@@ -78,7 +87,7 @@ extension SQLiteEntryStore {
     /// left as they are (they were unreadable already) and counted in a warning.
     ///
     /// - Returns: the number of rows re-encrypted.
-    func reencryptAll(with newCipher: CredentialCipher) throws(StoreError) -> Int {
+    public func reencryptAll(with newCipher: CredentialCipher) throws(StoreError) -> Int {
         let oldCipher = cipher
         let (changed, skipped) = try pool.withWriter { db throws(StoreError) -> (Int, Int) in
             let result = try db.immediateTransaction { () throws(StoreError) -> (Int, Int) in

@@ -1,8 +1,16 @@
-extension SQLiteEntryStore {
+extension SQLiteStore {
     // MARK: Writes (the writer connection, called from the tier's writer thread)
 
-    /// Applies the writes in order in one `BEGIN IMMEDIATE ... COMMIT`; nothing is kept if one fails.
-    func apply(_ writes: [StoreWrite], journalThrough: UInt64? = nil) throws(StoreError) {
+    /// Applies the writes in order in one `BEGIN IMMEDIATE ... COMMIT`; nothing is kept if one fails. Puts are
+    /// upserts (L3: keeping `created_at`), deletes cascade to the health history (L3), history appends are skipped
+    /// when the key has no entry and trimmed to the newest `keep` (L2 keeps no history: they are skipped).
+    public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        try apply(writes, journalThrough: nil)
+    }
+
+    /// `apply(_:)`, recording in the same transaction (when not nil) that the store holds every journaled write up
+    /// to the journal sequence `journalThrough`.
+    public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
         guard !writes.isEmpty || journalThrough != nil else { return }
         try pool.withWriter { db throws(StoreError) in
             try write(writes, journalThrough: journalThrough, in: db)
@@ -10,10 +18,10 @@ extension SQLiteEntryStore {
     }
 
     /// The journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
-    func appliedJournalSequence() throws(StoreError) -> UInt64 {
+    public func appliedJournalSequence() throws(StoreError) -> UInt64? {
         try pool.withWriter { db throws(StoreError) in
             let statement = try db.statement(SQLiteSchema.journalSequenceQuery)
-            guard try statement.step() else { return 0 }
+            guard try statement.step() else { return UInt64(0) }
             return UInt64(clamping: statement.int64(0))
         }
     }
@@ -92,17 +100,17 @@ extension SQLiteEntryStore {
     }
 
     /// Deletes entries with `expires_at <= now` (through the expires_at index) and returns their keys.
-    func removeExpired(now: Double) throws(StoreError) -> [String] {
+    public func removeExpired(now: Double) throws(StoreError) -> [String] {
         try deleteReturningKeys(queries.removeExpired) { $0.bind(1, now) }
     }
 
     /// Deletes entries beyond `maxEntries`, chosen by `policy`, in one statement; returns their keys.
-    func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String] {
+    public func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String] {
         try deleteReturningKeys(queries.evict(policy)) { $0.bind(1, max(maxEntries, 0)) }
     }
 
     /// Deletes everything (L3: its history too); returns how many entries there were.
-    func removeAll() throws(StoreError) -> Int {
+    public func removeAll() throws(StoreError) -> Int {
         try pool.withWriter { db throws(StoreError) -> Int in
             try db.immediateTransaction { () throws(StoreError) -> Int in
                 let count = try db.statement(queries.count)

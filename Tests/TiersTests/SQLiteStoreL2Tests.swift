@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// L2's own behaviour: its file and directory, its indexes, no history.
-final class SQLiteL2StoreTests: XCTestCase {
+final class SQLiteStoreL2Tests: XCTestCase {
     private var directory: SQLiteTestDirectory!
 
     override func setUp() {
@@ -28,15 +28,15 @@ final class SQLiteL2StoreTests: XCTestCase {
 
     func testCreatesPrivateDirectoryAndFile() throws {
         let l2 = directory.file("nested/cache/proxies")
-        let store = try SQLiteL2Store(
-            directory: l2,
+        let store = try SQLiteStore(
+            .l2(directory: l2),
             cipher: SQLiteTestSupport.cipher(),
             fsync: .everysec,
             logger: SQLiteTestSupport.logger
         )
         defer { store.close() }
         XCTAssertEqual(store.path, l2 + "/l2_cache.db")
-        XCTAssertEqual(SQLiteL2Store.path(in: "/x/"), "/x/l2_cache.db")
+        XCTAssertEqual(SQLiteStore.Configuration.l2(directory: "/x/").path, "/x/l2_cache.db")
         XCTAssertEqual(mode(of: l2), 0o700)
         XCTAssertEqual(mode(of: directory.file("nested")), 0o700)
         XCTAssertEqual(mode(of: store.path), 0o600, "credential tokens are not world-readable")
@@ -46,14 +46,14 @@ final class SQLiteL2StoreTests: XCTestCase {
     }
 
     func testSchemaOfANewFile() throws {
-        let store = try SQLiteL2Store(
-            directory: directory.path,
+        let store = try SQLiteStore(
+            .l2(directory: directory.path),
             cipher: SQLiteTestSupport.cipher(),
             fsync: .no,
             logger: SQLiteTestSupport.logger
         )
         store.close()
-        let path = SQLiteL2Store.path(in: directory.path)
+        let path = SQLiteStore.Configuration.l2(directory: directory.path).path
         XCTAssertEqual(
             try SQLiteTestSupport.rawQuery(path, "SELECT name FROM pragma_table_info('l2_cache')"),
             [
@@ -98,8 +98,8 @@ final class SQLiteL2StoreTests: XCTestCase {
     }
 
     func testHistoryIsNotKept() throws {
-        let store = try SQLiteL2Store(
-            directory: directory.path,
+        let store = try SQLiteStore(
+            .l2(directory: directory.path),
             cipher: SQLiteTestSupport.cipher(),
             fsync: .no,
             logger: SQLiteTestSupport.logger

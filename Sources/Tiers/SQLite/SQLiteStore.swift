@@ -1,21 +1,20 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// The engine shared by `SQLiteL2Store` and `SQLiteL3Store`: one database file in WAL mode with
-/// one writer connection and a few reader connections (`SQLiteConnectionPool`).
+/// A disk tier on SQLite, L2 or L3 by its `Configuration`: one database file in WAL mode with one writer
+/// connection (the tier's writer thread) and a few reader connections (`SQLiteConnectionPool`); credentials are
+/// stored only as Fernet tokens. A proxywhirl-made file is upgraded in place when opened.
 ///
 /// Sendable: every stored property is an immutable Sendable value; mutable state lives in the
 /// pool (a lock per connection) and in `cipherBox` (a locked box).
-final class SQLiteEntryStore: Sendable {
+public final class SQLiteStore: PersistentStore, Sendable {
     /// How many reader connections a store keeps.
     static let readerCount = 3
     /// How long a connection waits for another process's lock before `.busy`, milliseconds.
     static let busyTimeoutMilliseconds = 5000
 
-    let tier: TierID
-    /// The database file.
-    let path: String
-    let schema: SQLiteSchema
+    /// The tier, its schema and its database file.
+    public let configuration: Configuration
     let queries: SQLiteQueries
     let fsync: FsyncPolicy
     let logger: Logger
@@ -23,25 +22,29 @@ final class SQLiteEntryStore: Sendable {
     let cipherBox: NIOLockedValueBox<CredentialCipher>
     let pool: SQLiteConnectionPool
 
-    /// Opens (creating or upgrading) the database at `path`.
+    /// Opens (creating or upgrading) the configuration's database file; creates its directory (mode 0700) if
+    /// missing.
     ///
-    /// - Throws: `.corrupt` when the file is not a database (or not one of this tier), `.readOnly`,
-    ///   `.full`, `.busy`, `.io` as SQLite reports them.
-    init(
-        tier: TierID,
-        path: String,
-        schema: SQLiteSchema,
+    /// - Parameters:
+    ///   - configuration: `.l2(directory:)` or `.l3(path:)`.
+    ///   - cipher: encrypts credentials (its previous keys still decrypt).
+    ///   - fsync: when commits reach stable storage.
+    ///   - logger: for open, migration and recovery events (never secrets).
+    /// - Throws: `.corrupt` when the file is not a database or not one of this tier (see
+    ///   `openRecoveringCorruption`), `.readOnly`, `.full`, `.busy` or `.io` as SQLite reports them.
+    public init(
+        _ configuration: Configuration,
         cipher: CredentialCipher,
         fsync: FsyncPolicy,
         logger: Logger
     ) throws(StoreError) {
+        let path = configuration.path
+        let schema = configuration.schema
         var storeLogger = logger
-        storeLogger[metadataKey: "cache.tier"] = "\(tier)"
+        storeLogger[metadataKey: "cache.tier"] = "\(configuration.tier)"
         storeLogger[metadataKey: "store.path"] = "\(path)"
         let logger = storeLogger
-        self.tier = tier
-        self.path = path
-        self.schema = schema
+        self.configuration = configuration
         self.queries = SQLiteQueries(schema: schema)
         self.fsync = fsync
         self.logger = logger
@@ -61,13 +64,20 @@ final class SQLiteEntryStore: Sendable {
         logger.debug("opened sqlite store", metadata: ["store.fsync": "\(fsync)"])
     }
 
-    var description: String { "sqlite \(path)" }
+    public var tier: TierID { configuration.tier }
+
+    /// The database file.
+    public var path: String { configuration.path }
+
+    var schema: SQLiteSchema { configuration.schema }
+
+    public var description: String { "sqlite \(path)" }
 
     var cipher: CredentialCipher { cipherBox.withLockedValue { $0 } }
 
     // MARK: Reads (reader connections)
 
-    func get(_ key: String) throws(StoreError) -> CacheEntry? {
+    public func get(_ key: String) throws(StoreError) -> CacheEntry? {
         let cipher = self.cipher
         return try pool.withReader { db throws(StoreError) -> CacheEntry? in
             let statement = try db.statement(queries.get)
@@ -78,7 +88,7 @@ final class SQLiteEntryStore: Sendable {
         }
     }
 
-    func count() throws(StoreError) -> Int {
+    public func count() throws(StoreError) -> Int {
         try pool.withReader { db throws(StoreError) -> Int in
             let statement = try db.statement(queries.count)
             defer { statement.reset() }
@@ -86,7 +96,7 @@ final class SQLiteEntryStore: Sendable {
         }
     }
 
-    func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
+    public func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
         guard limit > 0 else { return (cursor, []) }
         return try pool.withReader { db throws(StoreError) -> (next: UInt64, keys: [String]) in
             let statement = try db.statement(queries.scan)
@@ -105,7 +115,9 @@ final class SQLiteEntryStore: Sendable {
         }
     }
 
-    func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord] {
+    /// L3: the newest `limit` health checks of `key` (by check time, then insertion), newest first. L2 keeps no
+    /// health history: always empty.
+    public func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord] {
         guard let sql = queries.history, limit > 0 else { return [] }
         return try pool.withReader { db throws(StoreError) -> [HealthCheckRecord] in
             let statement = try db.statement(sql)
@@ -128,7 +140,7 @@ final class SQLiteEntryStore: Sendable {
         }
     }
 
-    func close() {
+    public func close() {
         pool.close()
     }
 
