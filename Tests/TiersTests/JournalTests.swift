@@ -103,7 +103,7 @@ final class JournalTests: XCTestCase {
         configuration.fsync = .always
         configuration.journalApplyWindow = 60  // the writers apply nothing before the "crash"
 
-        let store = try SQLiteL3Store(path: l3Path, cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
         try store.apply([.put(SQLiteTestSupport.fullEntry("old"))], journalThrough: 0)
         let journal = try Journal(
             directory: journalDirectory,
@@ -128,8 +128,8 @@ final class JournalTests: XCTestCase {
         store.close()
 
         for round in 1...2 {
-            let reopened = try SQLiteL3Store(
-                path: l3Path,
+            let reopened = try SQLiteStore(
+                .l3(path: l3Path),
                 cipher: cipher,
                 fsync: .everysec,
                 logger: SQLiteTestSupport.logger
