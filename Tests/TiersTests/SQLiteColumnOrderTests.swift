@@ -208,6 +208,35 @@ final class SQLiteColumnOrderTests: XCTestCase {
         XCTAssertEqual(SQLiteSchema.l3.entries.columns.map(\.name), SQLiteSchema.l3ColumnOrder, "no name lost")
     }
 
+    /// A version 3 file whose schema page is destroyed: salvage reads its rows from the pages in version 3's order
+    /// (the current order does not fit them), and the new file has the current order.
+    func testSalvageOfADamagedVersion3FileReadsItsRowsInTheOldOrder() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let path = directory.file("cachesrvd.db")
+        try SQLiteTestSupport.rawExecute(path, Self.version3)
+        var entries = (0..<40).map { SQLiteTestSupport.fullEntry("full\($0)") }
+        entries += (0..<40).map { SQLiteTestSupport.plainEntry("plain\($0)", ttl: $0 % 2 == 0 ? nil : 60) }
+        try writeVersion3Rows(path, entries.enumerated().map { ($0.offset + 1, $0.element) }, cipher: cipher)
+        XCTAssertFalse(SQLiteTestSupport.fileExists(path + "-wal"), "checkpointed into the file when closed")
+        var bytes = SQLiteTestSupport.bytes(of: path)
+        for index in 0..<4096 { bytes[index] = 0xA5 }
+        SQLiteTestSupport.write(bytes, to: path)
+
+        let opened = try SQLiteL3Store.openRecoveringCorruption(
+            path: path,
+            cipher: cipher,
+            fsync: .no,
+            logger: SQLiteTestSupport.logger
+        )
+        defer { opened.store.close() }
+        XCTAssertEqual(opened.salvage?.sqlReadable, false)
+        XCTAssertEqual(opened.salvage?.salvagedEntries, entries.count)
+        for entry in entries {
+            XCTAssertEqual(try opened.store.get(entry.key), entry, entry.key)
+        }
+        XCTAssertEqual(try columnNames(path, "cache_entries"), SQLiteSchema.l3ColumnOrder)
+    }
+
     /// Inserts `rows` at their rowids with version 3's statements, and some health checks.
     private func writeVersion3Rows(_ path: String, _ rows: [(Int, CacheEntry)], cipher: CredentialCipher) throws {
         let queries = SQLiteQueries(schema: .l3)
@@ -226,6 +255,7 @@ final class SQLiteColumnOrderTests: XCTestCase {
             upsert.bind(EntryRow.columnCount + 1, 1_700_000_123.5 + Double(rowid))
             try upsert.run()
         }
+        guard rows.contains(where: { $0.1.key == "full" }) else { return }
         try db.execute(
             """
             INSERT INTO health_history (proxy_key, check_time, status, response_time_ms, error_message, check_url)
