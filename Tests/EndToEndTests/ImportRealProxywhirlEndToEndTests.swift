@@ -65,7 +65,7 @@ final class ImportRealProxywhirlEndToEndTests: XCTestCase {
     }
 
     /// A python3 that imports proxywhirl 0.3.3: `$CACHESRVD_TEST_PROXYWHIRL_PYTHON`, else the first on PATH.
-    private static func requireProxywhirl() throws -> String {
+    static func requireProxywhirl() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         var candidates = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/python3" }
         if let explicit = environment[pythonVariable] { candidates.insert(explicit, at: 0) }

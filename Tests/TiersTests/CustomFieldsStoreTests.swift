@@ -84,7 +84,11 @@ final class CustomFieldsStoreTests: XCTestCase {
             let written = customEntry("new")
             try reopened.apply([.put(written)])
             reopened.close()
-            XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"], "\(kind)")
+            XCTAssertEqual(
+                try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"),
+                ["\(SQLiteSchema.currentVersion)"],
+                "\(kind)"
+            )
 
             let again = try kind.open(in: directory, cipher: cipher)
             XCTAssertEqual(try again.get("old"), expected, "\(kind)")
@@ -96,10 +100,11 @@ final class CustomFieldsStoreTests: XCTestCase {
 
     func testSalvageFindsCustomFieldsInEveryColumnLayout() {
         let l3 = SQLiteStore.entryLayouts(of: .l3)
-        XCTAssertEqual(l3.count, 3, "as created, upgraded from v1, upgraded from v2")
-        XCTAssertEqual(l3[0].suffix(2), ["created_at", "updated_at"])
-        XCTAssertEqual(l3[1].suffix(4), ["created_at", "updated_at", "proxy_url_encrypted", "custom_fields"])
-        XCTAssertEqual(l3[2].suffix(4), ["proxy_url_encrypted", "created_at", "updated_at", "custom_fields"])
+        XCTAssertEqual(l3.count, 4, "as created, as created by v3, upgraded from v1, upgraded from v2")
+        XCTAssertEqual(l3[0].suffix(2), ["proxy_url_encrypted", "custom_fields"])
+        XCTAssertEqual(l3[1].suffix(2), ["created_at", "updated_at"])
+        XCTAssertEqual(l3[2].suffix(4), ["created_at", "updated_at", "proxy_url_encrypted", "custom_fields"])
+        XCTAssertEqual(l3[3].suffix(4), ["proxy_url_encrypted", "created_at", "updated_at", "custom_fields"])
         XCTAssertEqual(SQLiteStore.entryLayouts(of: .l2).count, 1, "L2's added columns are last already")
     }
 

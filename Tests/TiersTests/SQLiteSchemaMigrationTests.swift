@@ -112,7 +112,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         for name in ["last_health_check", "next_check_time", "last_health_error", "total_health_check_failures"] {
             XCTAssertTrue(columns.contains { $0.hasPrefix(name + ":") }, "\(name) in \(columns)")
         }
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
+        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["\(SQLiteSchema.currentVersion)"])
         XCTAssertEqual(
             try SQLiteTestSupport.rawQuery(path, "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"),
             ["idx_l2_expires_at", "idx_l2_last_accessed", "idx_l2_source", "sqlite_autoindex_l2_cache_1"]
@@ -167,7 +167,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "SELECT count(*) FROM health_history"), ["1"])
         XCTAssertTrue(try columns(path, "health_history").contains("check_url:0"))
         XCTAssertTrue(try columns(path, "cache_entries").contains("evicted_from_l1:0"))
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
+        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["\(SQLiteSchema.currentVersion)"])
     }
 
     /// Keys written as text before keys became bytes (here by proxywhirl) are rewritten into the form a client's
@@ -204,9 +204,11 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         try SQLiteTestSupport.rawExecute(
             path,
             """
-            CREATE TABLE l2_cache (key TEXT PRIMARY KEY, proxy_url TEXT NOT NULL, source TEXT NOT NULL,
-                fetch_time REAL NOT NULL, last_accessed REAL NOT NULL, ttl_seconds INTEGER NOT NULL, expires_at REAL);
-            INSERT INTO l2_cache VALUES ('k', 'http://p', 'src', 1, 2, 0, NULL);
+            CREATE TABLE l2_cache (key TEXT PRIMARY KEY, proxy_url TEXT NOT NULL, username_encrypted BLOB,
+                password_encrypted BLOB, source TEXT NOT NULL, fetch_time REAL NOT NULL, last_accessed REAL NOT NULL,
+                access_count INTEGER DEFAULT 0, ttl_seconds INTEGER NOT NULL, expires_at REAL);
+            INSERT INTO l2_cache (key, proxy_url, source, fetch_time, last_accessed, ttl_seconds, expires_at)
+            VALUES ('k', 'http://p', 'src', 1, 2, 0, NULL);
             """
         )
         let db = try SQLiteDatabase(path: path, readOnly: false)
@@ -214,7 +216,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()))
         XCTAssertEqual(report.rebuilt, [])
         XCTAssertEqual(report.fromVersion, 0)
-        XCTAssertEqual(report.addedColumns.count, SQLiteSchema.entryColumns.count - 7)
+        XCTAssertEqual(report.addedColumns.count, SQLiteSchema.entryColumns.count - 10)
         XCTAssertTrue(report.addedColumns.contains("l2_cache.total_health_checks"))
         XCTAssertNil(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()), "current files need no work")
         let statement = try db.prepare("SELECT \(EntryRow.columnList) FROM l2_cache")

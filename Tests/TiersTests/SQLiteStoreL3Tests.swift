@@ -128,7 +128,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
                 "idx_last_accessed", "idx_source",
             ]
         )
-        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
+        XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["\(SQLiteSchema.currentVersion)"])
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA journal_mode"), ["wal"])
         XCTAssertEqual(
             try SQLiteTestSupport.rawQuery(

@@ -175,7 +175,10 @@ final class SecretsOnDiskTests: XCTestCase {
                 XCTAssertEqual(history.first?.checkURL, "x:***@check:80")
             }
             reopened.close()
-            XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"), ["3"])
+            XCTAssertEqual(
+                try SQLiteTestSupport.rawQuery(path, "PRAGMA user_version"),
+                ["\(SQLiteSchema.currentVersion)"]
+            )
             XCTAssertEqual(
                 try SQLiteTestSupport.rawQuery(path, "SELECT proxy_url FROM \(kind.table) ORDER BY key"),
                 ["http://u:***@h:1", "http://h:2"],

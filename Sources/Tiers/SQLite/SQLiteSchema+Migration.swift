@@ -5,7 +5,8 @@ extension SQLiteSchema {
         var toVersion: Int
         /// Tables created from nothing.
         var created: [String] = []
-        /// Tables rebuilt (copied into the current shape) because a column had to lose NOT NULL.
+        /// Tables rebuilt (copied into the current shape) because a column had to lose NOT NULL or the leading
+        /// columns were not in proxywhirl's order (`Table.positionalColumns`).
         var rebuilt: [String] = []
         /// `table.column` added with `ALTER TABLE ADD COLUMN`.
         var addedColumns: [String] = []
@@ -20,6 +21,9 @@ extension SQLiteSchema {
     ///
     /// Must run before `PRAGMA foreign_keys=ON` on this connection: a rebuild drops and recreates
     /// the parent table, which would otherwise cascade into `health_history`.
+    ///
+    /// An L3 file from before version 4 has its columns in an order proxywhirl misreads: its
+    /// `cache_entries` is rebuilt in the current order, keeping every row, its rowid and its history.
     ///
     /// An upgrade from before `sealedVersion` also seals the URL passwords older versions stored in
     /// clear, with `cipher` (`sealLegacySecrets`).
@@ -65,7 +69,8 @@ extension SQLiteSchema {
     }
 
     private func upgrade(_ table: Table, in db: SQLiteDatabase, report: inout MigrationReport) throws(StoreError) {
-        let existing = try columns(of: table.name, in: db)
+        let ordered = try columns(of: table.name, in: db)
+        let existing = Dictionary(ordered.map { ($0.name, $0.notNull) }, uniquingKeysWith: { first, _ in first })
         if existing.isEmpty {
             try db.execute(table.createSQL(as: table.name))
             report.created.append(table.name)
@@ -74,7 +79,11 @@ extension SQLiteSchema {
         for column in table.columns where column.isRequired && existing[column.name] == nil {
             throw StoreError(.corrupt, "table \(table.name) in \(db.path) has no column \(column.name)")
         }
-        let mustRebuild = table.columns.contains { $0.mustBeNullable && existing[$0.name] == true }
+        // ADD COLUMN appends: the order the table would have after adding what it lacks.
+        let added = ordered.map(\.name) + table.columns.map(\.name).filter { existing[$0] == nil }
+        let mustRebuild =
+            table.columns.contains { $0.mustBeNullable && existing[$0.name] == true }
+            || !added.starts(with: table.columns.prefix(table.positionalColumns).map(\.name))
         if mustRebuild {
             try rebuild(table, keeping: existing, in: db)
             report.rebuilt.append(table.name)
@@ -86,8 +95,9 @@ extension SQLiteSchema {
         }
     }
 
-    /// Copies `table` into a new table of the current shape (ALTER TABLE cannot drop NOT NULL),
-    /// keeping rowids so scan cursors and insertion order survive, then swaps it in.
+    /// Copies `table` into a new table of the current shape (ALTER TABLE can neither drop NOT NULL nor move a
+    /// column), keeping rowids so scan cursors and insertion order survive, then swaps it in. Its indexes go with the
+    /// old table (`migrate` creates them again); rows of other tables that refer to it by key are not touched.
     private func rebuild(_ table: Table, keeping existing: [String: Bool], in db: SQLiteDatabase) throws(StoreError) {
         let temporary = "\(table.name)_migrating"
         let shared = table.columns.map(\.name).filter { existing[$0] != nil }
@@ -105,14 +115,16 @@ extension SQLiteSchema {
         )
     }
 
-    /// The columns of `table` with whether each is NOT NULL; empty when there is no such table.
-    private func columns(of table: String, in db: SQLiteDatabase) throws(StoreError) -> [String: Bool] {
-        let statement = try db.prepare("SELECT name, \"notnull\" FROM pragma_table_info(?)")
+    /// The columns of `table` in their order on disk, with whether each is NOT NULL; empty when there is no such
+    /// table.
+    private func columns(of table: String, in db: SQLiteDatabase) throws(StoreError) -> [(name: String, notNull: Bool)]
+    {
+        let statement = try db.prepare("SELECT name, \"notnull\" FROM pragma_table_info(?) ORDER BY cid")
         defer { statement.finalize() }
         statement.bind(1, table)
-        var result: [String: Bool] = [:]
+        var result: [(name: String, notNull: Bool)] = []
         while try statement.step() {
-            result[statement.text(0)] = statement.int(1) != 0
+            result.append((statement.text(0), statement.int(1) != 0))
         }
         return result
     }

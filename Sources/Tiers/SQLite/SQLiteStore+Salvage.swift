@@ -107,19 +107,9 @@ extension SQLiteStore {
         return salvaged
     }
 
-    /// The column orders an entries table of `schema` can have on disk: as created now, and as upgraded from an
-    /// older version, where the columns later versions added (`SQLiteSchema.appendedEntryColumns`) come after every
-    /// other column.
+    /// The column orders an entries table of `schema` can have on disk (`SQLiteSchema.entryLayouts`).
     static func entryLayouts(of schema: SQLiteSchema) -> [[String]] {
-        let current = schema.entries.columns.map(\.name)
-        var layouts = [current]
-        let appended = SQLiteSchema.appendedEntryColumns
-        for start in appended.indices {
-            let later = Array(appended[start...])
-            let upgraded = current.filter { !later.contains($0) } + later
-            if !layouts.contains(upgraded) { layouts.append(upgraded) }
-        }
-        return layouts
+        schema.entryLayouts
     }
 
     /// The largest rowid key of the interior pages above `leaves` (directly or through other interior pages).
