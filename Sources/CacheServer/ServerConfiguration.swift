@@ -46,7 +46,7 @@ public struct ServerConfiguration: Sendable {
     public var outputBufferHighWater: Int = 1024 * 1024
     /// Writes a disk tier's writer may have queued before clients that write wait for it to catch up
     /// (`--max-pending-writes`).
-    public var maxPendingWrites: Int = 100_000
+    public var maxPendingWrites: Int = 1_000_000
     /// A command naming more keys than this runs on the bulk lane, one at a time, so that a few clients deleting
     /// or reading huge key lists cannot hold every disk thread (`--bulk-command-keys`).
     public var bulkCommandKeys: Int = 64

@@ -22,8 +22,26 @@ extension TierWriter {
     }
 
     private static let second: UInt64 = 1_000_000_000
+    /// The nice value of a writer behind the journal.
+    static let backgroundNice: Int32 = 10
+
+    /// The kernel's id of the calling thread (from `/proc/thread-self`, a link to `<pid>/task/<tid>`).
+    static func currentThreadID() -> id_t? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink("/proc/thread-self", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let link = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return link.split(separator: "/").last.flatMap { id_t($0) }
+    }
 
     func run(repair: @Sendable (StoreWrite) -> StoreWrite) {
+        if window > 0 {
+            // Behind a journal nobody waits for this thread: on a busy machine the event loops go first (a lower
+            // priority for this thread alone; Linux applies nice per thread).
+            if let thread = Self.currentThreadID() {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, Self.backgroundNice)
+            }
+        }
         var loop = LoopState()
         if let size = health.attempt({ () throws(StoreError) in try store.count() }) {
             health.count { $0.size = size }

@@ -95,7 +95,7 @@ struct ServeOptions: ParsableArguments {
     var fsync: FsyncPolicy = .everysec
 
     @Option(help: "Writes a disk tier may have queued before writing clients wait for it to catch up.")
-    var maxPendingWrites: Int = 100_000
+    var maxPendingWrites: Int = 1_000_000
 
     @Option(
         help: "Size at which the journal (the disk tiers' durability point) starts a new segment file, like --l1-max-memory (e.g. 64mb)."
