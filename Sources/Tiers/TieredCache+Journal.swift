@@ -11,7 +11,8 @@ extension TieredCache {
     func startJournal(_ journal: Journal) {
         var applied: [TierID: UInt64?] = [:]
         for disk in disks {
-            applied[disk.id] = disk.health.attempt { () throws(StoreError) in try disk.store.appliedJournalSequence() }
+            applied[disk.id] =
+                disk.health.attempt { () throws(StoreError) in try disk.store.appliedJournalSequence() }
                 ?? .some(0)
         }
         var replaying = Set(disks.map(\.id))
@@ -63,7 +64,10 @@ extension TieredCache {
         do {
             try journal.start(after: highest) { [weak self] in self?.journalAppliedThrough() ?? 0 }
         } catch {
-            logger.error("cannot start the journal; writes are acknowledged without it", metadata: ["error": "\(error)"])
+            logger.error(
+                "cannot start the journal; writes are acknowledged without it",
+                metadata: ["error": "\(error)"]
+            )
         }
     }
 

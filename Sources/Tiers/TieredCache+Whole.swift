@@ -137,7 +137,8 @@ extension TieredCache {
                     disk.health.markEmptied()
                     // Every journaled write queued before the flush is gone with it: a replay starts after them.
                     let through = disk.writer.currentJournalSequence
-                    _ = disk.health.attempt { () throws(StoreError) in try disk.store.apply([], journalThrough: through) }
+                    _ = disk.health.attempt { () throws(StoreError) in try disk.store.apply([], journalThrough: through)
+                    }
                 }
                 return count
             }

@@ -98,12 +98,14 @@ struct ServeOptions: ParsableArguments {
     var maxPendingWrites: Int = 1_000_000
 
     @Option(
-        help: "Size at which the journal (the disk tiers' durability point) starts a new segment file, like --l1-max-memory (e.g. 64mb)."
+        help:
+            "Size at which the journal (the disk tiers' durability point) starts a new segment file, like --l1-max-memory (e.g. 64mb)."
     )
     var journalSegmentSize: String = "64mb"
 
     @Option(
-        help: "Seconds a journaled write may wait before the disk writers apply it to L2 and L3 (writes of a key within it become one row write)."
+        help:
+            "Seconds a journaled write may wait before the disk writers apply it to L2 and L3 (writes of a key within it become one row write)."
     )
     var journalApplyDelay: Double = 1
 

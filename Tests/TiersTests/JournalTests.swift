@@ -103,7 +103,12 @@ final class JournalTests: XCTestCase {
         configuration.fsync = .always
         configuration.journalApplyWindow = 60  // the writers apply nothing before the "crash"
 
-        let store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        let store = try SQLiteStore(
+            .l3(path: l3Path),
+            cipher: cipher,
+            fsync: .everysec,
+            logger: SQLiteTestSupport.logger
+        )
         try store.apply([.put(SQLiteTestSupport.fullEntry("old"))], journalThrough: 0)
         let journal = try Journal(
             directory: journalDirectory,

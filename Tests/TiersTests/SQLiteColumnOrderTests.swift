@@ -75,7 +75,12 @@ final class SQLiteColumnOrderTests: XCTestCase {
         XCTAssertEqual(Array(l3Columns.dropFirst(Self.proxywhirlL3.count)), ["proxy_url_encrypted", "custom_fields"])
 
         let l2Directory = directory.file("proxies")
-        let l2 = try SQLiteStore(.l2(directory: l2Directory), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
+        let l2 = try SQLiteStore(
+            .l2(directory: l2Directory),
+            cipher: cipher,
+            fsync: .no,
+            logger: SQLiteTestSupport.logger
+        )
         l2.close()
         let l2Columns = try columnNames(SQLiteStore.Configuration.l2(directory: l2Directory).path, "l2_cache")
         XCTAssertEqual(Array(l2Columns.prefix(Self.proxywhirlL2.count)), Self.proxywhirlL2)

@@ -134,7 +134,11 @@ public final class Journal: @unchecked Sendable {
                         "journal.problem": "\(outcome.problem ?? "")",
                     ]
                     // The newest segment's end is where a crash cuts a write short: expected, not an error.
-                    if last { logger.info("\(message)", metadata: metadata) } else { logger.error("\(message)", metadata: metadata) }
+                    if last {
+                        logger.info("\(message)", metadata: metadata)
+                    } else {
+                        logger.error("\(message)", metadata: metadata)
+                    }
                 }
             } catch {
                 report.damaged.append(segment.path)
@@ -313,7 +317,9 @@ public final class Journal: @unchecked Sendable {
         let written = writtenSequence
         let failed = failedThrough
         condition.unlock()
-        for waiter in due { waiter.callback(waiter.sequence <= written && waiter.sequence > failed && !waiter.needsSync) }
+        for waiter in due {
+            waiter.callback(waiter.sequence <= written && waiter.sequence > failed && !waiter.needsSync)
+        }
     }
 
     private func syncedBehind() -> Bool {
@@ -448,7 +454,10 @@ public final class Journal: @unchecked Sendable {
             closedSegments.append((full, last))
             condition.unlock()
         } catch {
-            logger.error("cannot start a new journal segment; appending to the full one", metadata: ["error": "\(error)"])
+            logger.error(
+                "cannot start a new journal segment; appending to the full one",
+                metadata: ["error": "\(error)"]
+            )
         }
     }
 

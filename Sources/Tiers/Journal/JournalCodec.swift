@@ -53,7 +53,9 @@ enum JournalCodec {
         }
         swap(&body.output, &output)
         let length = output.count - start - headerSize
-        let crc = output.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerSize)...])) }
+        let crc = output.withUnsafeBytes {
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerSize)...]))
+        }
         withUnsafeBytes(of: UInt32(length).littleEndian) { output.replaceSubrange(start..<(start + 4), with: $0) }
         withUnsafeBytes(of: crc.littleEndian) { output.replaceSubrange((start + 4)..<(start + 8), with: $0) }
     }
