@@ -19,6 +19,10 @@ extension TierWriter {
         /// The most entries the store can hold now: its last count plus every put committed since (each adds
         /// at most one row). A bounded store is counted again only when this passes its bound.
         var sizeUpperBound: Int?
+        /// A batch failed or writes were lost since the start: the store may lack a journaled write (a health record,
+        /// a key beyond the lost-write list), so its journal sequences stop moving and the journal keeps every
+        /// segment from here on, for the next start to replay.
+        var journalTainted = false
     }
 
     private static let second: UInt64 = 1_000_000_000
@@ -58,18 +62,20 @@ extension TierWriter {
                 if case .task(let task) = first.job {
                     currentJournalSequence = journalThrough
                     task()
+                    loop.dirty = true  // a task may have written (FLUSHALL): sync before claiming it durable
                 } else {
                     committed = commit(items, journalThrough: journalThrough, &loop)
                 }
-                // A write this tier lost is not in the store: the journal must keep it until it is repaired.
-                let holds = committed && !health.hasLostWrites
+                // A write this tier lost is not in the store: the journal must keep it.
+                if !committed || health.hasLostWrites { loop.journalTainted = true }
+                let holds = !loop.journalTainted
                 finish(items, through: through, journalThrough: holds ? journalThrough : nil, failed: !committed)
             }
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
             }
             if items.isEmpty, batch.waitSeconds == 0 {
-                settleIdleJournal(synced: !loop.dirty, lostWrites: health.hasLostWrites)
+                settleIdleJournal(synced: !loop.dirty, lostWrites: loop.journalTainted || health.hasLostWrites)
             }
             if stop { break }
             if batch.waitSeconds > 0 {
@@ -80,7 +86,7 @@ extension TierWriter {
         if loop.dirty, fsync != .no {
             sync(&loop)
         }
-        settleIdleJournal(synced: !loop.dirty, lostWrites: health.hasLostWrites)
+        settleIdleJournal(synced: !loop.dirty, lostWrites: loop.journalTainted || health.hasLostWrites)
         markStopped()
     }
 
@@ -115,7 +121,7 @@ extension TierWriter {
         if health.isEnabled || health.probeIfDue() {
             let coalesced = Self.coalesce(writes)
             let started = DispatchTime.now().uptimeNanoseconds
-            let recorded = health.hasLostWrites ? nil : journalThrough
+            let recorded = loop.journalTainted || health.hasLostWrites ? nil : journalThrough
             committed =
                 health.attempt { () throws(StoreError) in try store.apply(coalesced, journalThrough: recorded) } != nil
             elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)

@@ -28,12 +28,23 @@ extension TieredCache {
                 guard let last = chunk.last?.0, last > from else { continue }
                 var writes: [StoreWrite] = []
                 writes.reserveCapacity(chunk.count)
+                var flushed = false
                 for (sequence, record) in chunk where sequence > from {
-                    if case .write(let write) = record { writes.append(write) }
+                    switch record {
+                    case .write(let write):
+                        writes.append(write)
+                    case .flush:
+                        // Only a store that records no sequence needs it: the others recorded their flush.
+                        if applied[disk.id]! == nil {
+                            writes.removeAll()
+                            flushed = true
+                        }
+                    }
                 }
                 let coalesced = TierWriter.coalesce(writes)
                 let recorded = applyFailed.contains(disk.id) ? nil : last
                 let done: Void? = disk.health.attempt { () throws(StoreError) in
+                    if flushed { _ = try disk.store.removeAll() }
                     try disk.store.apply(coalesced, journalThrough: recorded)
                 }
                 if done == nil {
@@ -48,8 +59,9 @@ extension TieredCache {
             disk.health.markStale()
         }
         for disk in disks {
-            _ = disk.health.attempt { () throws(StoreError) in try disk.store.sync() }
-            let holds = applyFailed.contains(disk.id) ? (applied[disk.id]! ?? 0) : highest
+            let synced: Void? = disk.health.attempt { () throws(StoreError) in try disk.store.sync() }
+            // What a store has not applied, or not synced, stays in the journal.
+            let holds = applyFailed.contains(disk.id) || synced == nil ? (applied[disk.id]! ?? 0) : highest
             disk.writer.startJournal(at: holds)
         }
         if report.records > 0 || !report.damaged.isEmpty {
@@ -65,7 +77,7 @@ extension TieredCache {
             try journal.start(after: highest) { [weak self] in self?.journalAppliedThrough() ?? 0 }
         } catch {
             logger.error(
-                "cannot start the journal; writes are acknowledged without it",
+                "cannot start the journal: nothing written from now on is durable (under --fsync always every write is answered with an error)",
                 metadata: ["error": "\(error)"]
             )
         }

@@ -133,13 +133,15 @@ extension TieredCache {
             // On the writer thread, after the writes queued before it.
             let count = disk.writer.perform { () -> Int? in
                 let count = disk.health.attempt { () throws(StoreError) in try disk.store.removeAll() }
-                if count != nil {
-                    disk.health.markEmptied()
-                    // Every journaled write queued before the flush is gone with it: a replay starts after them.
-                    let through = disk.writer.currentJournalSequence
-                    _ = disk.health.attempt { () throws(StoreError) in try disk.store.apply([], journalThrough: through)
-                    }
+                guard count != nil else { return nil }
+                // Every journaled write queued before the flush is gone with it: a replay starts after them. If that
+                // cannot be recorded the flush failed (a replay would bring them back).
+                let through = disk.writer.currentJournalSequence
+                let recorded: Void? = disk.health.attempt { () throws(StoreError) in
+                    try disk.store.apply([], journalThrough: through)
                 }
+                guard recorded != nil else { return nil }
+                disk.health.markEmptied()
                 return count
             }
             if let count {
@@ -150,6 +152,13 @@ extension TieredCache {
             } else {
                 failed = disk.id
                 break
+            }
+        }
+        if failed == nil, let journal {
+            // For a store that records no journal sequence (JSONL), which the start-up gives every record still in
+            // the journal: a replay empties it here.
+            journal.append(.flush) { sequence in
+                for disk in disks { disk.writer.noteJournalSequence(sequence) }
             }
         }
         flushesRunning.withLockedValue { $0 -= 1 }

@@ -157,3 +157,95 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(left.count, 0, "a clean shutdown leaves no segment")
     }
 }
+
+extension JournalTests {
+    private func open(_ store: any PersistentStore, cipher: CredentialCipher, l3: Bool) throws -> TieredCache {
+        var configuration = TieredCache.Configuration()
+        configuration.fsync = .always
+        configuration.journalApplyWindow = 60
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            logger: SQLiteTestSupport.logger
+        )
+        return l3
+            ? TieredCache(configuration: configuration, l3: store, journal: journal)
+            : TieredCache(configuration: configuration, l2: store, journal: journal)
+    }
+
+    private func waitDurable(_ cache: TieredCache) throws {
+        let point = try XCTUnwrap(cache.durabilityPoint())
+        let synced = expectation(description: "synced")
+        cache.whenDurable(point) { ok in
+            XCTAssertTrue(ok)
+            synced.fulfill()
+        }
+        wait(for: [synced], timeout: 10)
+    }
+
+    /// A run killed before its first journal write leaves an empty segment named after the next sequence; the next
+    /// run opens a segment of that same name and must never delete it as an old, applied one.
+    func testARunKilledBeforeItsFirstWriteDoesNotCostTheNextRunItsSegment() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let l3Path = directory.file("cachesrvd.db")
+        let now = Date().timeIntervalSince1970
+        var store = try SQLiteStore(
+            .l3(path: l3Path),
+            cipher: cipher,
+            fsync: .everysec,
+            logger: SQLiteTestSupport.logger
+        )
+        var cache = try open(store, cipher: cipher, l3: true)
+        cache.journal?.stop()  // killed: nothing written, an empty segment left
+        store.close()
+
+        store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        cache = try open(store, cipher: cipher, l3: true)
+        cache.put(SQLiteTestSupport.fullEntry("kept", now: now))
+        try waitDurable(cache)
+        usleep(400_000)  // the journal thread has looked for applied segments several times
+        let segments = try JournalSegment.list(in: journalDirectory)
+        XCTAssertEqual(segments.count, 1)
+        XCTAssertGreaterThan(SQLiteTestSupport.bytes(of: try XCTUnwrap(segments.first).path).count, 0)
+        cache.journal?.stop()  // killed again, the write only in the journal
+        store.close()
+
+        store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        cache = try open(store, cipher: cipher, l3: true)
+        XCTAssertNotNil(try store.get("kept"), "the acknowledged write was replayed")
+        cache.shutdown()
+    }
+
+    /// JSONL keeps no journal sequence: a replay gives it every record still in the journal, so a FLUSHALL must be
+    /// in the journal too, or the entries it removed come back.
+    func testAFlushIsReplayedIntoAStoreThatRecordsNoSequence() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let l2Directory = directory.file("l2")
+        let now = Date().timeIntervalSince1970
+        var store = try JSONLStore(
+            directory: l2Directory,
+            cipher: cipher,
+            fsync: .everysec,
+            logger: SQLiteTestSupport.logger
+        )
+        var cache = try open(store, cipher: cipher, l3: false)
+        cache.put(SQLiteTestSupport.fullEntry("flushed", now: now))
+        XCTAssertEqual(try cache.removeAll(), 1)
+        cache.put(SQLiteTestSupport.fullEntry("after", now: now))
+        try waitDurable(cache)
+        cache.journal?.stop()  // killed: "after" only in the journal
+        store.close()
+
+        store = try JSONLStore(
+            directory: l2Directory,
+            cipher: cipher,
+            fsync: .everysec,
+            logger: SQLiteTestSupport.logger
+        )
+        cache = try open(store, cipher: cipher, l3: false)
+        XCTAssertNil(try store.get("flushed"), "FLUSHALL was acknowledged: it stays done")
+        XCTAssertNotNil(try store.get("after"))
+        cache.shutdown()
+    }
+}

@@ -71,6 +71,7 @@ public final class Journal: @unchecked Sendable {
     private var segmentBytes = 0
     private var lastSyncTime = DispatchTime.now().uptimeNanoseconds
     private var encoded: [UInt8] = []
+    private var rotateAfterFailure = false
 
     /// Where the tiers stand: the sequence every tier has applied and synced (nothing later can be deleted).
     private var appliedThrough: @Sendable () -> UInt64 = { 0 }
@@ -161,9 +162,16 @@ public final class Journal: @unchecked Sendable {
         lastSequence = sequence
         writtenSequence = sequence
         syncedSequence = sequence
-        // The replayed segments: each holds up to the next one's first sequence, the last up to `sequence`.
+        // The replayed segments: each holds up to the next one's first sequence, the last up to `sequence`. One
+        // starting after `sequence` holds no record that was read (a run killed before its first write, or its only
+        // record torn): it is removed, and never counted as closed, since the new segment may take its name.
         for (index, old) in existing.enumerated() {
-            let last = index + 1 < existing.count ? existing[index + 1].firstSequence - 1 : sequence
+            guard old.firstSequence <= sequence else {
+                unlink(old.path)
+                continue
+            }
+            let next = existing[(index + 1)...].first { $0.firstSequence <= sequence }
+            let last = next.map { $0.firstSequence - 1 } ?? sequence
             closedSegments.append((old, last))
         }
         do {
@@ -371,7 +379,10 @@ public final class Journal: @unchecked Sendable {
         } else {
             settleWaiters()
         }
-        if segmentBytes >= segmentSize { rotate() }
+        if segmentBytes >= segmentSize || rotateAfterFailure {
+            rotateAfterFailure = false
+            rotate()
+        }
     }
 
     /// Writes `bytes` at the segment's end; on failure cuts the segment back to its last whole record.
@@ -389,7 +400,9 @@ public final class Journal: @unchecked Sendable {
             return nil
         }
         if failure != nil {
-            _ = ftruncate(fd, off_t(segmentBytes))
+            // Cut the partial record off; if even that fails, later records must not follow it in this file
+            // (a replay stops at a damaged record): start the next segment.
+            if ftruncate(fd, off_t(segmentBytes)) != 0 { rotateAfterFailure = true }
         } else {
             segmentBytes += bytes.count
         }
@@ -471,6 +484,7 @@ public final class Journal: @unchecked Sendable {
         guard first.lastSequence <= applied else { return }
         var deleted = 0
         for (old, last) in candidates where last <= applied {
+            guard old.path != segment.path else { break }
             if unlink(old.path) != 0, errno != ENOENT {
                 logger.warning("cannot delete an applied journal segment", metadata: ["journal.segment": "\(old.path)"])
                 break
