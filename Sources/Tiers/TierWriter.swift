@@ -135,18 +135,23 @@ final class TierWriter: @unchecked Sendable {
             enqueueReplacing(key, entry: nil, write: write, sequence: sequence, journal: journal)
         case .appendHealth(let key, _, _):
             overlay.seal(key)
-            queue.append(
-                Item(
-                    sequence: sequence,
-                    overlaySequence: sequence,
-                    journalSequence: journal.sequence,
-                    journaled: journal.journaled,
-                    job: .write(write)
-                )
-            )
-            queuedWrites += 1
+            appendWrite(write, sequence: sequence, journal: journal)
         }
         unlockAndWake(hadUntaken: hadUntaken)
+    }
+
+    /// Appends a write item at the queue's end.
+    private func appendWrite(_ write: StoreWrite, sequence: UInt64, journal: (sequence: UInt64, journaled: Bool)) {
+        queue.append(
+            Item(
+                sequence: sequence,
+                overlaySequence: sequence,
+                journalSequence: journal.sequence,
+                journaled: journal.journaled,
+                job: .write(write)
+            )
+        )
+        queuedWrites += 1
     }
 
     /// Queues a put or delete, replacing a queued write of the same key the thread has not taken yet.
@@ -172,16 +177,7 @@ final class TierWriter: @unchecked Sendable {
             queue[index].journaled = queue[index].journaled || journal.journaled
         } else {
             position = queueBase + UInt64(queue.count)
-            queue.append(
-                Item(
-                    sequence: sequence,
-                    overlaySequence: sequence,
-                    journalSequence: journal.sequence,
-                    journaled: journal.journaled,
-                    job: .write(write)
-                )
-            )
-            queuedWrites += 1
+            appendWrite(write, sequence: sequence, journal: journal)
         }
         overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
     }

@@ -99,58 +99,26 @@ final class JournalTests: XCTestCase {
     func testStartUpReplaysWhatTheStoreLacksExactlyOnce() throws {
         let cipher = SQLiteTestSupport.cipher()
         let l3Path = directory.file("cachesrvd.db")
-        var configuration = TieredCache.Configuration()
-        configuration.fsync = .always
-        configuration.journalApplyWindow = 60  // the writers apply nothing before the "crash"
-
-        let store = try SQLiteStore(
-            .l3(path: l3Path),
-            cipher: cipher,
-            fsync: .everysec,
-            logger: SQLiteTestSupport.logger
-        )
+        var store = try openL3(l3Path, cipher: cipher)
         try store.apply([.put(SQLiteTestSupport.fullEntry("old"))], journalThrough: 0)
-        let journal = try Journal(
-            directory: journalDirectory,
-            cipher: cipher,
-            fsync: .always,
-            logger: SQLiteTestSupport.logger
-        )
-        let cache = TieredCache(configuration: configuration, l3: store, journal: journal)
+        let cache = try open(store, cipher: cipher, l3: true)  // an apply window of 60 s: nothing is applied
         let now = Date().timeIntervalSince1970
         cache.put(SQLiteTestSupport.fullEntry("a", now: now))
         cache.put(SQLiteTestSupport.fullEntry("b", now: now))
         _ = try cache.reportHealth("a", HealthReport(ok: true, responseTimeMs: 3), mode: .mayBlock)
-        let point = try XCTUnwrap(cache.durabilityPoint())
-        let synced = expectation(description: "synced")
-        cache.whenDurable(point) { ok in
-            XCTAssertTrue(ok)
-            synced.fulfill()
-        }
-        wait(for: [synced], timeout: 10)
+        try waitDurable(cache)
         XCTAssertNil(try store.get("a"), "not applied yet: the window holds it")
-        journal.stop()  // as a crash: the writers never commit, nothing is cleaned up
+        cache.journal?.stop()  // as a crash: the writers never commit, nothing is cleaned up
         store.close()
 
         for round in 1...2 {
-            let reopened = try SQLiteStore(
-                .l3(path: l3Path),
-                cipher: cipher,
-                fsync: .everysec,
-                logger: SQLiteTestSupport.logger
-            )
-            let again = try Journal(
-                directory: journalDirectory,
-                cipher: cipher,
-                fsync: .always,
-                logger: SQLiteTestSupport.logger
-            )
-            let restarted = TieredCache(configuration: configuration, l3: reopened, journal: again)
-            XCTAssertEqual(try reopened.get("a")?.password, SQLiteTestSupport.fullEntry("a").password, "round \(round)")
-            XCTAssertNotNil(try reopened.get("b"))
-            XCTAssertNotNil(try reopened.get("old"))
-            XCTAssertEqual(try reopened.history("a", limit: 10).count, 1, "replayed once, round \(round)")
-            XCTAssertGreaterThanOrEqual(try XCTUnwrap(reopened.appliedJournalSequence()), 3)
+            store = try openL3(l3Path, cipher: cipher)
+            let restarted = try open(store, cipher: cipher, l3: true)
+            XCTAssertEqual(try store.get("a")?.password, SQLiteTestSupport.fullEntry("a").password, "round \(round)")
+            XCTAssertNotNil(try store.get("b"))
+            XCTAssertNotNil(try store.get("old"))
+            XCTAssertEqual(try store.history("a", limit: 10).count, 1, "replayed once, round \(round)")
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(store.appliedJournalSequence()), 3)
             restarted.shutdown()
         }
         let left = try JournalSegment.list(in: journalDirectory)
@@ -174,6 +142,10 @@ extension JournalTests {
             : TieredCache(configuration: configuration, l2: store, journal: journal)
     }
 
+    private func openL3(_ path: String, cipher: CredentialCipher) throws -> SQLiteStore {
+        try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+    }
+
     private func waitDurable(_ cache: TieredCache) throws {
         let point = try XCTUnwrap(cache.durabilityPoint())
         let synced = expectation(description: "synced")
@@ -190,17 +162,12 @@ extension JournalTests {
         let cipher = SQLiteTestSupport.cipher()
         let l3Path = directory.file("cachesrvd.db")
         let now = Date().timeIntervalSince1970
-        var store = try SQLiteStore(
-            .l3(path: l3Path),
-            cipher: cipher,
-            fsync: .everysec,
-            logger: SQLiteTestSupport.logger
-        )
+        var store = try openL3(l3Path, cipher: cipher)
         var cache = try open(store, cipher: cipher, l3: true)
         cache.journal?.stop()  // killed: nothing written, an empty segment left
         store.close()
 
-        store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        store = try openL3(l3Path, cipher: cipher)
         cache = try open(store, cipher: cipher, l3: true)
         cache.put(SQLiteTestSupport.fullEntry("kept", now: now))
         try waitDurable(cache)
@@ -211,7 +178,7 @@ extension JournalTests {
         cache.journal?.stop()  // killed again, the write only in the journal
         store.close()
 
-        store = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
+        store = try openL3(l3Path, cipher: cipher)
         cache = try open(store, cipher: cipher, l3: true)
         XCTAssertNotNil(try store.get("kept"), "the acknowledged write was replayed")
         cache.shutdown()
