@@ -121,7 +121,7 @@ final class CrashEndToEndTests: XCTestCase {
             ping = try client.command(["PING"])
         }
         XCTAssertEqual(ping, .simpleString("PONG"), file: file, line: line)
-        let persistence = try Self.info(client, section: "persistence")
+        let persistence = try client.info("persistence")
         XCTAssertEqual(persistence["loading"], "0", "\(persistence)", file: file, line: line)
         XCTAssertEqual(persistence["fsync"], fsync, file: file, line: line)
         XCTAssertEqual(persistence["rdb_last_bgsave_status"], "ok", "\(persistence)", file: file, line: line)
@@ -135,14 +135,4 @@ final class CrashEndToEndTests: XCTestCase {
         return verdict
     }
 
-    /// An INFO section's `name:value` lines.
-    private static func info(_ client: RawClient, section: String) throws -> [String: String] {
-        let text = try XCTUnwrap(client.command(["INFO", section]).text)
-        var figures: [String: String] = [:]
-        for line in text.split(separator: "\r\n") where line.contains(":") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            figures[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
-        return figures
-    }
 }

@@ -13,16 +13,6 @@ final class MemoryBoundEndToEndTests: XCTestCase {
         super.tearDown()
     }
 
-    private func info(_ client: RawClient, _ section: String) throws -> [String: String] {
-        let text = try XCTUnwrap(client.command(["INFO", section]).text)
-        var fields: [String: String] = [:]
-        for line in text.split(separator: "\r\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
-        }
-        return fields
-    }
-
     private func key(_ index: Int) -> String { "key:" + String(100_000_000_000 + index) }
 
     func testASmallMemoryBoundEvictsTheLeastRecentlyUsed() throws {
@@ -38,7 +28,7 @@ final class MemoryBoundEndToEndTests: XCTestCase {
         XCTAssertEqual(try client.command(["GET", key(999)]), .bulk(value), "the newest stays")
         XCTAssertEqual(try client.command(["GET", key(0)]), .null, "the oldest went first")
 
-        let memory = try info(client, "memory")
+        let memory = try client.info("memory")
         XCTAssertEqual(memory["maxmemory"], "65536")
         XCTAssertEqual(memory["l1_max_memory"], "65536")
         XCTAssertEqual(memory["maxmemory_policy"], "allkeys-lru")
@@ -47,7 +37,7 @@ final class MemoryBoundEndToEndTests: XCTestCase {
         let used = try XCTUnwrap(Int(memory["l1_used_bytes"] ?? ""))
         XCTAssertLessThanOrEqual(used, 65536)
         XCTAssertGreaterThan(used, 65536 - 1000, "evicted only what it had to")
-        XCTAssertEqual(try info(client, "stats")["evicted_keys"], String(1000 - keys))
+        XCTAssertEqual(try client.info("stats")["evicted_keys"], String(1000 - keys))
 
         XCTAssertEqual(
             try client.command(["CONFIG", "GET", "maxmemory"]),
@@ -56,7 +46,7 @@ final class MemoryBoundEndToEndTests: XCTestCase {
         XCTAssertEqual(try client.command(["CONFIG", "SET", "maxmemory", "16kb"]), .ok)
         let fewer = try XCTUnwrap(client.command(["DBSIZE"]).integerValue)
         XCTAssertLessThan(fewer, keys / 2)
-        XCTAssertLessThanOrEqual(Int(try info(client, "memory")["l1_used_bytes"] ?? "") ?? .max, 16384)
+        XCTAssertLessThanOrEqual(Int(try client.info("memory")["l1_used_bytes"] ?? "") ?? .max, 16384)
         XCTAssertEqual(
             try client.command(["CONFIG", "SET", "maxmemory", "lots"]),
             .error(

@@ -28,16 +28,6 @@ final class ObservabilityEndToEndTests: XCTestCase {
         return client
     }
 
-    private func info(_ client: RawClient, _ section: String) throws -> [String: String] {
-        let text = try XCTUnwrap(client.command(["INFO", section]).text)
-        var fields: [String: String] = [:]
-        for line in text.split(separator: "\r\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
-        }
-        return fields
-    }
-
     func testRedisExporterScrapesRealFigures() throws {
         guard let binary = ExporterProcess.binary else {
             throw XCTSkip(
@@ -93,7 +83,7 @@ final class ObservabilityEndToEndTests: XCTestCase {
         let client = try startWithTraffic()
         XCTAssertEqual(try client.command(["GET"]), .error("ERR wrong number of arguments for 'get' command"))
         XCTAssertEqual(try client.command(["HSET", "p1"]), .error("ERR wrong number of arguments for 'hset' command"))
-        let commands = try info(client, "commandstats")
+        let commands = try client.info("commandstats")
         let get = try XCTUnwrap(commands["cmdstat_get"])
         XCTAssertNotNil(
             get.range(
@@ -103,14 +93,14 @@ final class ObservabilityEndToEndTests: XCTestCase {
             get
         )
         XCTAssertNotNil(commands["cmdstat_set"]?.range(of: "calls=3,", options: .anchored))
-        XCTAssertEqual(try info(client, "errorstats")["errorstat_ERR"], "count=2")
-        let memory = try info(client, "memory")
+        XCTAssertEqual(try client.info("errorstats")["errorstat_ERR"], "count=2")
+        let memory = try client.info("memory")
         XCTAssertGreaterThan(Int(try XCTUnwrap(memory["used_memory"])) ?? 0, 1_000_000)
         XCTAssertGreaterThanOrEqual(Int(memory["used_memory_peak"] ?? "") ?? 0, Int(memory["used_memory"] ?? "") ?? 0)
-        XCTAssertEqual(try info(client, "keyspace")["db0"], "keys=3,expires=3,avg_ttl=0")
-        XCTAssertNil(try info(client, "default")["cmdstat_get"], "commandstats only with all")
-        XCTAssertEqual(try info(client, "all")["db0_l1_size"], "3")
-        XCTAssertEqual(try info(client, "replication")["role"], "master")
+        XCTAssertEqual(try client.info("keyspace")["db0"], "keys=3,expires=3,avg_ttl=0")
+        XCTAssertNil(try client.info("default")["cmdstat_get"], "commandstats only with all")
+        XCTAssertEqual(try client.info("all")["db0_l1_size"], "3")
+        XCTAssertEqual(try client.info("replication")["role"], "master")
     }
 
     func testSlowlogKeepsNoSecretAndLatencyIsConfigurable() throws {

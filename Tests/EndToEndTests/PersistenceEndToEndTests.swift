@@ -9,16 +9,6 @@ import Glibc
 /// The disk tiers through the real server: restarts, credentials at rest, demotion and promotion, crashes under
 /// `--fsync always`, a corrupt L3 file, the JSONL backend.
 final class PersistenceEndToEndTests: XCTestCase {
-    private func figures(_ client: RawClient, section: String = "cache") throws -> [String: String] {
-        let text = try XCTUnwrap(client.command(["INFO", section]).text)
-        var figures: [String: String] = [:]
-        for line in text.split(separator: "\r\n") where line.contains(":") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            figures[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
-        return figures
-    }
-
     func testEntriesAndCredentialsSurviveARestartButExpiredOnesDoNot() throws {
         let first = try ServerProcess()
         defer { first.removeDirectory() }
@@ -88,7 +78,7 @@ final class PersistenceEndToEndTests: XCTestCase {
         for index in 0..<100 {
             XCTAssertEqual(try client.command(["GET", "d\(index)"]), .bulk("http://10.1.\(index):80"))
         }
-        let figures = try figures(client)
+        let figures = try client.info("cache")
         XCTAssertEqual(figures["l1_size"], "10")
         XCTAssertGreaterThanOrEqual(Int(figures["demotions"] ?? "") ?? 0, 90)
         XCTAssertGreaterThanOrEqual(Int(figures["promotions"] ?? "") ?? 0, 90)
@@ -149,7 +139,7 @@ final class PersistenceEndToEndTests: XCTestCase {
         let client = try second.client()
         XCTAssertEqual(try client.command(["SET", "after", "http://a:1"]), .ok)
         XCTAssertEqual(try client.command(["GET", "after"]), .bulk("http://a:1"))
-        let figures = try figures(client)
+        let figures = try client.info("cache")
         XCTAssertEqual(figures["l3_recovered_corrupt_files"], "1")
         let moved = try FileManager.default.contentsOfDirectory(atPath: second.dataDirectory)
             .filter { $0.hasPrefix("cachesrvd.db.corrupt-") }
@@ -201,7 +191,7 @@ final class PersistenceEndToEndTests: XCTestCase {
         // 8 KB of garbage spans at most three 4 KB pages; a page holds a few dozen of these rows.
         XCTAssertGreaterThan(served, total - 150, "every row on an undamaged page is served")
         XCTAssertLessThan(served, total, "the damaged rows are gone")
-        let figures = try figures(client)
+        let figures = try client.info("cache")
         XCTAssertEqual(figures["l3_recovered_corrupt_files"], "1")
         XCTAssertEqual(figures["l3_salvaged_entries"], "\(served)")
         XCTAssertNotEqual(figures["l3_evictions_corruption"], "0", "the lost rows are counted")
@@ -243,7 +233,7 @@ final class PersistenceEndToEndTests: XCTestCase {
             XCTAssertEqual(try client.command(["HGET", "r\(index)", "password"]), .bulk("p\(index)"))
         }
         XCTAssertGreaterThan(served, total - 150, "every row on an undamaged page is served")
-        let figures = try figures(client)
+        let figures = try client.info("cache")
         XCTAssertEqual(figures["l3_recovered_corrupt_files"], "1", second.log)
         XCTAssertNotEqual(figures["l3_salvaged_entries"], "0")
         XCTAssertTrue(second.log.contains("DISK TIER CORRUPT"), second.log)
@@ -278,7 +268,7 @@ final class PersistenceEndToEndTests: XCTestCase {
         for index in 0..<40 {
             XCTAssertEqual(try again.command(["HGET", "j\(index)", "password"]), .bulk("pw\(index)"))
         }
-        let figures = try figures(again)
+        let figures = try again.info("cache")
         XCTAssertEqual(figures["l2_evictions_corruption"], "1")
     }
 }
