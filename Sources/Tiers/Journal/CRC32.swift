@@ -18,8 +18,4 @@ enum CRC32 {
         }
         return crc ^ 0xFFFF_FFFF
     }
-
-    static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        Array(bytes).withUnsafeBytes { checksum($0) }
-    }
 }

@@ -516,7 +516,7 @@ public final class Journal: @unchecked Sendable {
         let last = lastSequence
         let all = closedSegments.map(\.segment) + (started ? [segment] : [])
         condition.unlock()
-        guard appliedThrough() >= last, failedThroughIsClear() else { return false }
+        guard appliedThrough() >= last, isIntact else { return false }
         if fd >= 0 {
             close(fd)
             fd = -1
@@ -528,8 +528,6 @@ public final class Journal: @unchecked Sendable {
         condition.unlock()
         return true
     }
-
-    private func failedThroughIsClear() -> Bool { isIntact }
 
     /// What the journal could not write: the keys whose newest record is not in it, and the health records.
     public var unwritten: (keys: Set<String>, healthRecords: Int) {
