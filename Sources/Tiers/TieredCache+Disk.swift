@@ -29,16 +29,23 @@ extension TieredCache {
         }
     }
 
-    /// Hands an entry evicted from L1 to the disk tiers (called under the evicting shard's lock).
+    /// Hands an entry evicted from L1 to the first disk tier, L2 if there is one (called under the evicting shard's
+    /// lock).
+    ///
+    /// Every tier below already holds the entry (written through): a demotion only carries the access figures
+    /// that hits kept in L1 and `evicted_from_l1`, and puts the entry back into a bounded L2 that may have evicted
+    /// it. So it goes to one tier, and not through the journal: it changes no data a client wrote, and after a
+    /// crash L3 still holds the entry. Writing every demotion to L2 and L3 through the journal made each L1 miss
+    /// cost three more disk writes.
     func demote(_ entry: CacheEntry) {
-        guard !disks.isEmpty else {
+        guard let disk = disks.first else {
             // With L1 alone an eviction deletes the key: a change for WATCH, as Redis signals an evicted key.
             changed(entry.key)
             return
         }
         var demoted = entry
         demoted.evictedFromL1 = true
-        writeThrough(.put(demoted))
+        disk.writer.enqueue(.put(demoted))
         counters.withLockedValue { $0.demotions += 1 }
     }
 
@@ -83,6 +90,21 @@ extension TieredCache {
             if counting { disk.health.count { $0.misses += 1 } }
         }
         return .absent
+    }
+
+    /// The entry the first disk tier's writer holds queued for `key`, when that alone answers a read (call it under
+    /// the key's shard lock): a write not yet committed is in memory, so the read needs neither the disk nor a
+    /// blocking thread. Recently demoted entries are found here while the apply window holds them. Nil when the
+    /// disks must be read: nothing queued, a queued delete (L3 may still be asked), a FLUSHALL running, or a tier
+    /// that is disabled or stale.
+    func lookupQueued(_ key: String, now: Double) -> DiskLookup? {
+        guard let disk = disks.first, disk.health.isEnabled, !disk.health.isStale,
+            case .some(.some(let entry)) = disk.writer.pending(key),
+            flushesRunning.withLockedValue({ $0 == 0 })
+        else { return nil }
+        if entry.isExpired(at: now) { return .expired(disk.id) }
+        disk.health.count { $0.hits += 1 }
+        return .found(entry, disk.id)
     }
 
     /// Applies a disk read under the key's shard lock (its epoch unchanged since the read): promotes a found

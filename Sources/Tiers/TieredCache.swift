@@ -224,6 +224,10 @@ public final class TieredCache: Sendable {
                 if let known, known.epoch == storage.epoch {
                     return .done(settle(known.result, key: key, in: &storage, now: now, bump: true))
                 }
+                if known == nil, let queued = lookupQueued(key, now: now) {
+                    storage.misses += 1
+                    return .done(settle(queued, key: key, in: &storage, now: now, bump: true))
+                }
                 guard mode == .mayBlock else { return .wouldBlock }
                 if known == nil { storage.misses += 1 }
                 return .load(epoch: storage.epoch)

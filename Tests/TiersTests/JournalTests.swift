@@ -127,6 +127,51 @@ final class JournalTests: XCTestCase {
 }
 
 extension JournalTests {
+    /// An L1 eviction demotes the entry to L2 alone and outside the journal: it changes no data a client wrote (L3
+    /// holds the entry already), so it costs no journal record and no L3 write.
+    func testADemotionGoesToL2AloneAndIsNotJournaled() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let l2 = try SQLiteStore(
+            .l2(directory: directory.path),
+            cipher: cipher,
+            fsync: .everysec,
+            logger: SQLiteTestSupport.logger
+        )
+        let l3 = try openL3(directory.file("cachesrvd.db"), cipher: cipher)
+        var configuration = TieredCache.Configuration()
+        configuration.fsync = .always
+        configuration.l1MaxEntries = 1
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            logger: SQLiteTestSupport.logger
+        )
+        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, journal: journal)
+        let now = Date().timeIntervalSince1970
+        for key in ["a", "b"] {  // b evicts and demotes a
+            var entry = SQLiteTestSupport.fullEntry(key, now: now)
+            entry.evictedFromL1 = false
+            cache.put(entry)
+        }
+        try waitDurable(cache)
+        cache.flushWrites()
+        XCTAssertEqual(try l2.get("a")?.evictedFromL1, true)
+        XCTAssertEqual(try l3.get("a")?.evictedFromL1, false)
+        XCTAssertEqual(cache.statistics().demotions, 1)
+
+        var read: [JournalRecord] = []
+        for segment in try JournalSegment.list(in: journalDirectory) {
+            _ = try segment.read(cipher: cipher, chunk: 16) { read += $0.map(\.1) }
+        }
+        let keys = read.map { record -> String in
+            guard case .write(let write) = record else { return "(flush)" }
+            return write.key
+        }
+        XCTAssertEqual(keys, ["a", "b"], "the two puts, not the demotion")
+        cache.shutdown()
+    }
+
     private func open(_ store: any PersistentStore, cipher: CredentialCipher, l3: Bool) throws -> TieredCache {
         var configuration = TieredCache.Configuration()
         configuration.fsync = .always
