@@ -10,7 +10,7 @@ import NIOConcurrencyHelpers
 /// Lost writes: when a write batch fails or is dropped while the tier is disabled, the tier misses those puts
 /// and deletes. The last lost write of each key is remembered: readers of the tier see it instead of the
 /// store's copy, and the writer replays it once the tier works again (see
-/// `TieredCache.repairWrite(replaying:)`); a later write of the key that commits makes it moot. A cache tier
+/// `TieredCache.repairWrite(replaying:from:)`); a later write of the key that commits makes it moot. A cache tier
 /// (L2 in front of L3) remembers a delete instead of the lost put: dropping a key from a cache is always right,
 /// and it keeps the memory small.
 ///

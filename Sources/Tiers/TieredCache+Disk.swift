@@ -173,7 +173,7 @@ extension TieredCache {
     ///
     /// Never "absent from the other tiers, so delete": L1 and L2 are bounded and evict, so their missing a key
     /// proves nothing.
-    func repairWrite(replaying lost: StoreWrite) -> StoreWrite {
+    static func repairWrite(replaying lost: StoreWrite, from l1: MemoryTier) -> StoreWrite {
         if let entry = l1.peek(lost.key) { return .put(entry) }
         return lost
     }

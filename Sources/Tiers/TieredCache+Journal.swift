@@ -74,7 +74,8 @@ extension TieredCache {
             )
         }
         do {
-            try journal.start(after: highest) { [weak self] in self?.journalAppliedThrough() ?? 0 }
+            // Captures the disk tiers, not the cache (see the writers' `start` in `init`).
+            try journal.start(after: highest) { [disks] in Self.journalAppliedThrough(disks) }
         } catch {
             logger.error(
                 "cannot start the journal: nothing written from now on is durable (under --fsync always every write is answered with an error)",
@@ -84,7 +85,7 @@ extension TieredCache {
     }
 
     /// The journal sequence every disk tier holds committed and synced.
-    func journalAppliedThrough() -> UInt64 {
+    static func journalAppliedThrough(_ disks: [DiskTier]) -> UInt64 {
         disks.map { $0.writer.journalSequence(synced: true) }.min() ?? 0
     }
 }

@@ -100,7 +100,7 @@ public final class TieredCache: Sendable {
     /// Told of every key a caller's write changed (`observeChanges`): WATCH.
     let changeObserver = NIOLockedValueBox(ChangeObserver(call: nil))
     /// Whether anyone wants changes yet (`wantChanges`): until then a write pays one atomic load, not the lock.
-    let changesWanted = Synchronization.Atomic<Bool>(false)
+    let changesWanted = ChangeInterest()
 
     /// The observer in a struct: a closure kept directly in a generic box is reabstracted on every `inout`
     /// access, and each write-back wraps it in two more thunks, so every call would get slower than the last.
@@ -164,7 +164,9 @@ public final class TieredCache: Sendable {
             startJournal(journal)
         }
         for disk in disks {
-            disk.writer.start { [weak self] lost in self?.repairWrite(replaying: lost) ?? lost }
+            // Captures L1, not the cache: a weak reference would give the cache a side table, and every retain
+            // and release of it (one per command) would take the slow path.
+            disk.writer.start { [l1] lost in Self.repairWrite(replaying: lost, from: l1) }
         }
     }
 
@@ -287,11 +289,14 @@ public final class TieredCache: Sendable {
     /// Turns the change observer on (the first WATCH does): from then on every change is reported. Call it before
     /// the change that matters can happen (WATCH registers its keys after this).
     public func wantChanges() {
-        changesWanted.store(true, ordering: .sequentiallyConsistent)
+        changesWanted.want()
     }
 
+    /// The switch `wantChanges` turns, for a holder that must not keep the cache alive.
+    public var changeInterest: ChangeInterest { changesWanted }
+
     func changed(_ key: String) {
-        guard changesWanted.load(ordering: .sequentiallyConsistent) else { return }
+        guard changesWanted.isWanted else { return }
         changeObserver.withLockedValue { $0 }.call?(key)
     }
 }

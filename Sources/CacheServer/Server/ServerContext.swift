@@ -60,8 +60,10 @@ final class ServerContext: Sendable {
         self.clients = ClientRegistry(maxClients: configuration.maxClients)
         self.access = AccessControl(configuration.access)
         self.monitors = MonitorFeed(socketPath: configuration.socketPath)
-        // Weak: the cache holds the registry through its change observer.
-        self.watches = WatchRegistry(beforeFirstWatch: { [weak cache] in cache?.wantChanges() })
+        // Not the cache itself: the cache holds the registry through its change observer, and a weak reference
+        // would give the cache a side table (every retain and release of it, one per command, on the slow path).
+        let interest = cache.changeInterest
+        self.watches = WatchRegistry(beforeFirstWatch: { interest.want() })
         self.live = LiveSettings(configuration)
         let watches = self.watches
         cache.observeChanges { key in watches.touch(CollectionOfOne(key)) }
