@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // System libraries: SQLite's C API and OpenSSL's libcrypto (EVP), from libsqlite3-dev and libssl-dev.
@@ -79,6 +81,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Tiers",
+            swiftSettings: swiftSettings
+        ),
+        // L3 on PostgreSQL: a blocking `PersistentStore` over postgres-nio on its own event loops. Kept out of `Tiers`,
+        // which knows no NIO networking.
+        .target(
+            name: "PostgresTier",
+            dependencies: [
+                "BinaryText",
+                "Redaction",
+                "Tiers",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/PostgresTier",
             swiftSettings: swiftSettings
         ),
         // The server: NIO channel handlers, the command table and the commands.
