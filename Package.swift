@@ -167,6 +167,22 @@ let package = Package(
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),
+        // Starts a throw-away PostgreSQL cluster for the tests that need one (PostgresTierTests, EndToEndTests).
+        .target(
+            name: "PostgresTestSupport",
+            path: "Tests/PostgresTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL L3 store against a real, throw-away PostgreSQL (skipped when PostgreSQL is not installed).
+        .testTarget(
+            name: "PostgresTierTests",
+            dependencies: [
+                "PostgresTier", "Tiers", "BinaryText", "PostgresTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTierTests",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CacheServerTests",
             dependencies: [
@@ -200,7 +216,9 @@ let package = Package(
         // Drives the real cachesrvd and cachectl binaries over real Unix sockets.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CacheProtocol", "LocalSocket", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "CacheProtocol", "LocalSocket", "PostgresTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/EndToEndTests",
             // The parity test's case files, read by path from the sources (RedisParityEndToEndTests).
             exclude: ["Parity"],
