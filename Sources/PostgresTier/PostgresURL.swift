@@ -139,7 +139,9 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
                 }
                 timeout = seconds
             default:
-                throw fail("unsupported parameter '\(name)' (host, port, user, password, dbname, sslmode, connect_timeout)")
+                throw fail(
+                    "unsupported parameter '\(name)' (host, port, user, password, dbname, sslmode, connect_timeout)"
+                )
             }
         }
         guard let user, !user.isEmpty else { throw fail("the URL names no user") }

@@ -11,8 +11,11 @@ enum PostgresValues {
     }
 
     /// Appends `value` as a parameter of a column of `type`.
-    static func append(_ value: StoredEntryRow.Value, as type: PostgresSchema.ColumnType, to binds: inout PostgresBindings)
-    {
+    static func append(
+        _ value: StoredEntryRow.Value,
+        as type: PostgresSchema.ColumnType,
+        to binds: inout PostgresBindings
+    ) {
         switch (value, type) {
         case (.null, _):
             binds.appendNull()

@@ -47,7 +47,8 @@ public final class ThrowawayPostgres: @unchecked Sendable {
     public static func start() throws -> ThrowawayPostgres {
         guard let binaries = findBinaries() else {
             throw Unavailable(
-                description: "PostgreSQL is not installed (no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin;"
+                description:
+                    "PostgreSQL is not installed (no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin;"
                     + " Debian: apt-get install postgresql)"
             )
         }
@@ -114,8 +115,11 @@ public final class ThrowawayPostgres: @unchecked Sendable {
     /// columns).
     public func psql(_ database: String, _ sql: String) throws -> [String] {
         let output = try run(
-            [binaries + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", user, "-d", database,
-             "-c", sql],
+            [
+                binaries + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", directory, "-U", user, "-d",
+                database,
+                "-c", sql,
+            ],
             environment: ["PGPASSWORD": password],
             asPostgres: false
         )
@@ -134,7 +138,11 @@ public final class ThrowawayPostgres: @unchecked Sendable {
 
     /// Runs a command to its end (as `postgres` when we are root and `asPostgres`); returns its standard output.
     @discardableResult
-    private func run(_ arguments: [String], environment: [String: String] = [:], asPostgres: Bool = true) throws
+    private func run(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        asPostgres: Bool = true
+    ) throws
         -> String
     {
         var command = arguments
@@ -149,7 +157,12 @@ public final class ThrowawayPostgres: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PGPASSWORD")
         env.merge(environment) { $1 }
-        let status = try Self.spawnAndWait(command, environment: env, output: capture + ".out", errors: capture + ".err")
+        let status = try Self.spawnAndWait(
+            command,
+            environment: env,
+            output: capture + ".out",
+            errors: capture + ".err"
+        )
         let out = FileManager.default.contents(atPath: capture + ".out") ?? Data()
         let err = FileManager.default.contents(atPath: capture + ".err") ?? Data()
         guard status == 0 else {

@@ -47,8 +47,7 @@ class PostgresStoreTestCase: XCTestCase {
     }
 
     /// The store's configuration for this test's database.
-    func configuration(sidecar: String = "sidecar-a", withPassword: Bool = true) throws -> PostgresStore.Configuration
-    {
+    func configuration(sidecar: String = "sidecar-a", withPassword: Bool = true) throws -> PostgresStore.Configuration {
         let url = try PostgresURL(
             cluster.url(database: database, withPassword: withPassword),
             environment: withPassword ? [:] : ["PGPASSWORD": cluster.password]

@@ -33,7 +33,10 @@ final class PostgresStoreTests: PostgresStoreTestCase {
         XCTAssertEqual(try store.get(binaryKey), binary)
         XCTAssertEqual(BinaryText.bytes(of: try store.get(binaryKey)?.proxyURL ?? ""), [0x68, 0x00, 0x80, 0x00, 0xFF])
         XCTAssertNil(try store.get("missing"))
-        XCTAssertNil(try store.get(BinaryText.string(from: [0x00, 0xFF, 0xFE, 0x41, 0x00, 0xC3])), "a prefix is not a key")
+        XCTAssertNil(
+            try store.get(BinaryText.string(from: [0x00, 0xFF, 0xFE, 0x41, 0x00, 0xC3])),
+            "a prefix is not a key"
+        )
         XCTAssertEqual(try store.count(), 4)
         XCTAssertEqual(store.tier, .l3)
         XCTAssertTrue(store.description.hasPrefix("postgresql postgres://postgres:***@/"), store.description)

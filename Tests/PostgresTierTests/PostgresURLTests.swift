@@ -50,11 +50,17 @@ final class PostgresURLTests: XCTestCase {
             "inline"
         )
         XCTAssertEqual(
-            try PostgresURL("postgres://cache@db.example/fleet", environment: environment.merging(["PGPASSWORD": "env"]) { $1 })
-                .password,
+            try PostgresURL(
+                "postgres://cache@db.example/fleet",
+                environment: environment.merging(["PGPASSWORD": "env"]) { $1 }
+            )
+            .password,
             "env"
         )
-        XCTAssertEqual(try PostgresURL("postgres://cache@db.example/fleet", environment: environment).password, "from:file")
+        XCTAssertEqual(
+            try PostgresURL("postgres://cache@db.example/fleet", environment: environment).password,
+            "from:file"
+        )
         XCTAssertEqual(
             try PostgresURL("postgres://cache@/fleet?host=/tmp/x", environment: environment).password,
             "socket-pass",
