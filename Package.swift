@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // System libraries: SQLite's C API and OpenSSL's libcrypto (EVP), from libsqlite3-dev and libssl-dev.
@@ -81,6 +83,24 @@ let package = Package(
             path: "Sources/Tiers",
             swiftSettings: swiftSettings
         ),
+        // L3 on PostgreSQL: a blocking `PersistentStore` over postgres-nio on its own event loops. Kept out of `Tiers`,
+        // which knows no NIO networking.
+        .target(
+            name: "PostgresTier",
+            dependencies: [
+                "BinaryText",
+                "Redaction",
+                "Tiers",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/PostgresTier",
+            swiftSettings: swiftSettings
+        ),
         // The server: NIO channel handlers, the command table and the commands.
         .target(
             name: "CacheServer",
@@ -88,6 +108,7 @@ let package = Package(
                 "BinaryText",
                 "CacheProtocol",
                 "Tiers",
+                "PostgresTier",
                 "LocalSocket",
                 "Redaction",
                 "COpenSSL",
@@ -106,6 +127,7 @@ let package = Package(
                 "CacheServer",
                 "LocalSocket",
                 "Tiers",
+                "PostgresTier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,6 +169,22 @@ let package = Package(
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),
+        // Starts a throw-away PostgreSQL cluster for the tests that need one (PostgresTierTests, EndToEndTests).
+        .target(
+            name: "PostgresTestSupport",
+            path: "Tests/PostgresTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL L3 store against a real, throw-away PostgreSQL (skipped when PostgreSQL is not installed).
+        .testTarget(
+            name: "PostgresTierTests",
+            dependencies: [
+                "PostgresTier", "Tiers", "BinaryText", "PostgresTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTierTests",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CacheServerTests",
             dependencies: [
@@ -180,7 +218,9 @@ let package = Package(
         // Drives the real cachesrvd and cachectl binaries over real Unix sockets.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CacheProtocol", "LocalSocket", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "CacheProtocol", "LocalSocket", "PostgresTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/EndToEndTests",
             // The parity test's case files, read by path from the sources (RedisParityEndToEndTests).
             exclude: ["Parity"],

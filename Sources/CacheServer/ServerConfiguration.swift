@@ -1,4 +1,5 @@
 import Logging
+import PostgresTier
 import Tiers
 
 #if canImport(Glibc)
@@ -25,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var tiers: Set<TierID> = [.l1, .l2, .l3]
     /// The L2 backend (`--l2-backend`).
     public var l2Backend: L2Backend = .sqlite
+    /// The PostgreSQL database that holds L3 (`--l3-url`, `CACHESRVD_L3_URL`); nil keeps L3 in the SQLite file
+    /// `<data-dir>/cachesrvd.db`. Its `description` masks the password.
+    public var l3Database: PostgresURL? = nil
     /// A file holding the credential encryption key (`--key-file`).
     public var keyFile: String? = nil
     /// Who may connect and the password they must give (`--allow-uid`, `--allow-gid`, `--requirepass-file`).

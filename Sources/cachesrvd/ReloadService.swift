@@ -95,3 +95,9 @@ extension ServeOptions {
         return name
     }
 }
+
+extension ReloadService: CustomStringConvertible {
+    /// Its name only: swift-service-lifecycle logs its services at debug level, and the default description
+    /// would print every option, `--l3-url`'s password included.
+    var description: String { "ReloadService" }
+}

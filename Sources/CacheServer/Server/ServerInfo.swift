@@ -125,6 +125,11 @@ enum ServerInfo {
                 ("fsync", configuration.cache.fsync.rawValue),
                 ("data_dir", configuration.dataDirectory),
                 ("l2_backend", configuration.tiers.contains(.l2) ? configuration.l2Backend.rawValue : "off"),
+                (
+                    "l3_backend",
+                    !configuration.tiers.contains(.l3)
+                        ? "off" : (configuration.l3Database == nil ? "sqlite" : "postgresql")
+                ),
             ]
             for tier in statistics.tiers where tier.tier != .l1 {
                 let state = !tier.configured ? "off" : (tier.degraded ? "degraded" : "ok")

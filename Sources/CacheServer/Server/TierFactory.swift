@@ -1,4 +1,5 @@
 import Logging
+import PostgresTier
 import Tiers
 
 #if canImport(Glibc)
@@ -67,7 +68,9 @@ public enum TierFactory {
                     l2 = store
                 }
             }
-            if configuration.tiers.contains(.l3) {
+            if configuration.tiers.contains(.l3), let database = configuration.l3Database {
+                l3 = try openPostgres(database, configuration, cipher: cipher, logger: logger)
+            } else if configuration.tiers.contains(.l3) {
                 let opened = try SQLiteStore.openRecoveringCorruption(
                     .l3(path: configuration.dataDirectory + "/" + l3FileName),
                     cipher: cipher,
@@ -77,6 +80,9 @@ public enum TierFactory {
                 l3 = opened.store
                 if let path = opened.recoveredFrom { recovered.append((.l3, path, opened.salvage)) }
             }
+        } catch let error as ServerStartupError {
+            l2?.close()
+            throw error
         } catch {
             l2?.close()
             throw ServerStartupError("cannot open the disk tiers in \(configuration.dataDirectory): \(error)")
@@ -101,6 +107,22 @@ public enum TierFactory {
         }
         cache.recordCorruptEntriesSkipped(tier: .l2, count: corruptLinesSkipped)
         return cache
+    }
+
+    /// Opens the PostgreSQL L3 as this sidecar (`SidecarID`). A database written with another key, or one that
+    /// cannot be reached, stops the start with a message that masks the URL's password.
+    private static func openPostgres(
+        _ database: PostgresURL,
+        _ configuration: ServerConfiguration,
+        cipher: CredentialCipher,
+        logger: Logger
+    ) throws -> PostgresStore {
+        let sidecar = try SidecarID.loadOrCreate(dataDirectory: configuration.dataDirectory)
+        do {
+            return try PostgresStore(.init(url: database, sidecarID: sidecar), cipher: cipher, logger: logger)
+        } catch {
+            throw ServerStartupError("cannot open L3 in PostgreSQL (\(database.redacted)): \(error.message)")
+        }
     }
 
     /// Moves JSONL shards left in the SQLite L2's directory (a switch from `--l2-backend jsonl`)

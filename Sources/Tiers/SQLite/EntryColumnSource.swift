@@ -12,7 +12,18 @@ protocol EntryColumnSource {
     func bytes(_ column: Int32) -> [UInt8]?
 }
 
-extension SQLiteStatement: EntryColumnSource {}
+/// Where `EntryRow.bind` puts a row's values: a statement's parameters, or a list of values for a store outside
+/// this module (`StoredEntryRow`). Parameters are numbered from 1.
+protocol EntryColumnSink {
+    func bind(_ index: Int32, _ value: Int)
+    func bind(_ index: Int32, _ value: Double)
+    func bind(_ index: Int32, _ value: Double?)
+    func bind(_ index: Int32, _ value: String)
+    func bind(_ index: Int32, _ value: String?)
+    func bindBlob(_ index: Int32, _ value: [UInt8]?)
+}
+
+extension SQLiteStatement: EntryColumnSource, EntryColumnSink {}
 
 extension SQLiteStatement {
     /// The column as a salvage value (its storage class and contents).

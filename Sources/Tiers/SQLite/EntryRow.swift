@@ -13,7 +13,7 @@ enum EntryRow {
     static let columnList = SQLiteSchema.entryColumns.map(\.name).joined(separator: ", ")
 
     /// Binds `entry` to parameters 1...`columnCount`, encrypting its credentials with `cipher`.
-    static func bind(_ entry: CacheEntry, to statement: SQLiteStatement, cipher: CredentialCipher) {
+    static func bind(_ entry: CacheEntry, to statement: some EntryColumnSink, cipher: CredentialCipher) {
         statement.bind(1, entry.key)
         let url = ProxyURLSeal.seal(entry.proxyURL, with: cipher)
         statement.bind(2, url.text)

@@ -1,0 +1,79 @@
+import Tiers
+
+/// The SQL of the PostgreSQL L3, built once from `PostgresSchema` (the same statements as `SQLiteQueries`, in
+/// PostgreSQL's dialect).
+struct PostgresQueries: Sendable {
+    let get: String
+    let upsert: String
+    let delete: String
+    let count: String
+    let scan: String
+    let removeExpired: String
+    let removeAll: [String]
+    let appendHealth: String
+    let trimHistory: String
+    let history: String
+    let journalQuery = "SELECT applied FROM cachesrvd_journal WHERE sidecar_id = $1"
+    let journalUpdate = """
+        INSERT INTO cachesrvd_journal (sidecar_id, applied) VALUES ($1, $2)
+        ON CONFLICT (sidecar_id) DO UPDATE SET applied = EXCLUDED.applied
+        """
+    private let table: String
+
+    init() {
+        let table = PostgresSchema.entries.name
+        let history = PostgresSchema.history.name
+        let rowID = PostgresSchema.rowIDColumn
+        self.table = table
+        let names = StoredEntryRow.columnNames
+        let columns = names.joined(separator: ", ")
+        get = "SELECT \(columns) FROM \(table) WHERE key = $1"
+        // An upsert: the row (and its row_id) stays, created_at is kept, updated_at moves.
+        let values = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
+        let time = "$\(names.count + 1)"
+        let updates = names.dropFirst().map { "\($0) = EXCLUDED.\($0)" } + ["updated_at = EXCLUDED.updated_at"]
+        upsert = """
+            INSERT INTO \(table) (\(columns), created_at, updated_at) VALUES (\(values), \(time), \(time))
+            ON CONFLICT (key) DO UPDATE SET \(updates.joined(separator: ", "))
+            """
+        delete = "DELETE FROM \(table) WHERE key = $1"
+        count = "SELECT count(*) FROM \(table)"
+        scan = "SELECT \(rowID), key FROM \(table) WHERE \(rowID) > $1 ORDER BY \(rowID) LIMIT $2"
+        removeExpired = "DELETE FROM \(table) WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING key"
+        removeAll = ["DELETE FROM \(history)", "DELETE FROM \(table)"]
+        // Typed parameters: a NULL parameter in a SELECT list has no type to take from a column.
+        appendHealth = """
+            INSERT INTO \(history) (proxy_key, check_time, status, response_time_ms, error_message, check_url)
+            SELECT $1::bytea, $2::double precision, $3::text, $4::double precision, $5::bytea, $6::bytea
+            WHERE EXISTS (SELECT 1 FROM \(table) WHERE key = $1::bytea)
+            RETURNING id
+            """
+        let newestFirst = "ORDER BY check_time DESC, id DESC"
+        trimHistory = """
+            DELETE FROM \(history) WHERE proxy_key = $1 AND id NOT IN
+            (SELECT id FROM \(history) WHERE proxy_key = $1 \(newestFirst) LIMIT $2)
+            """
+        self.history = """
+            SELECT check_time, status, response_time_ms, error_message, check_url FROM \(history)
+            WHERE proxy_key = $1 \(newestFirst) LIMIT $2
+            """
+    }
+
+    /// Deletes the entries beyond `$1` in the policy's order in one statement, returning their keys.
+    func evict(_ policy: EvictionPolicy) -> String {
+        let rowID = PostgresSchema.rowIDColumn
+        let order: String
+        switch policy {
+        case .lru: order = "last_accessed, \(rowID)"
+        case .lfu: order = "access_count, last_accessed, \(rowID)"
+        // Upserts keep row_id, so its order is insertion order.
+        case .fifo: order = rowID
+        }
+        return """
+            DELETE FROM \(table) WHERE \(rowID) IN
+            (SELECT \(rowID) FROM \(table) ORDER BY \(order)
+             LIMIT GREATEST((SELECT count(*) FROM \(table)) - $1, 0))
+            RETURNING key
+            """
+    }
+}

@@ -1,0 +1,17 @@
+extension PostgresStore {
+    /// Where the PostgreSQL L3 is and who this sidecar is.
+    public struct Configuration: Sendable {
+        /// The database (`--l3-url`), its password resolved.
+        public var url: PostgresURL
+        /// This sidecar's identity (`<data-dir>/sidecar-id`): the key of its journal sequence in
+        /// `cachesrvd_journal`, since each host has a journal of its own.
+        public var sidecarID: String
+        /// Reader connections beside the writer's.
+        public var readerCount: Int = 3
+
+        public init(url: PostgresURL, sidecarID: String) {
+            self.url = url
+            self.sidecarID = sidecarID
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import NIOCore
+import PostgresNIO
+import Tiers
+
+extension PostgresStore {
+    // MARK: Writes (the writer connection, called from the tier's writer thread)
+
+    /// Applies the writes in order in one transaction; nothing is kept if one fails. Puts are upserts keeping
+    /// `created_at`, deletes cascade to the health history, history appends are skipped when the key has no entry
+    /// and trimmed to the newest `keep`.
+    public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        try apply(writes, journalThrough: nil)
+    }
+
+    /// `apply(_:)`, recording in the same transaction (when not nil) that L3 holds every write of this sidecar's
+    /// journal up to `journalThrough`.
+    public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
+        guard !writes.isEmpty || journalThrough != nil else { return }
+        let now = SystemClock().now()
+        try pool.withWriter { session throws(StoreError) in
+            try session.transaction("cannot write to L3") { () throws(StoreError) in
+                if let journalThrough {
+                    var binds = PostgresBindings()
+                    binds.append(configuration.sidecarID)
+                    binds.append(Int64(clamping: journalThrough))
+                    try session.query(queries.journalUpdate, binds, "cannot record the journal sequence in L3")
+                }
+                for write in writes {
+                    try self.write(write, now: now, in: session)
+                }
+            }
+        }
+    }
+
+    /// This sidecar's journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
+    public func appliedJournalSequence() throws(StoreError) -> UInt64? {
+        var binds = PostgresBindings()
+        binds.append(configuration.sidecarID)
+        let rows = try pool.withWriter { session throws(StoreError) in
+            try session.query(queries.journalQuery, binds, "cannot read the journal sequence from L3")
+        }
+        guard let cell = rows.first?.first else { return 0 }
+        return UInt64(clamping: try PostgresValues.integer(cell))
+    }
+
+    private func write(_ write: StoreWrite, now: Double, in session: PostgresSession) throws(StoreError) {
+        switch write {
+        case .put(let entry):
+            var binds = PostgresBindings(capacity: StoredEntryRow.columnNames.count + 1)
+            let values = StoredEntryRow.values(of: entry, cipher: cipher)
+            for (value, type) in zip(values, PostgresSchema.entryRowTypes) {
+                PostgresValues.append(value, as: type, to: &binds)
+            }
+            binds.append(now)
+            try session.query(queries.upsert, binds, "cannot write an entry to L3")
+        case .delete(let key):
+            var binds = PostgresBindings()
+            binds.append(PostgresValues.bytes(key))
+            try session.query(queries.delete, binds, "cannot delete an entry from L3")
+        case .appendHealth(let key, let record, let keep):
+            var binds = PostgresBindings()
+            binds.append(PostgresValues.bytes(key))
+            binds.append(record.checkTime)
+            binds.append(record.status.rawValue)
+            binds.append(record.responseTimeMs)
+            binds.append(record.errorMessage.map(PostgresValues.bytes))
+            binds.append(record.checkURL.map(PostgresValues.bytes))
+            let inserted = try session.query(queries.appendHealth, binds, "cannot append to L3's health history")
+            guard !inserted.isEmpty else { return }
+            var trim = PostgresBindings()
+            trim.append(PostgresValues.bytes(key))
+            trim.append(Int64(max(keep, 0)))
+            try session.query(queries.trimHistory, trim, "cannot trim L3's health history")
+        }
+    }
+
+    /// Deletes entries with `expires_at <= now` and returns their keys.
+    public func removeExpired(now: Double) throws(StoreError) -> [String] {
+        var binds = PostgresBindings()
+        binds.append(now)
+        return try deleteReturningKeys(queries.removeExpired, binds, "cannot remove L3's expired entries")
+    }
+
+    /// Deletes entries beyond `maxEntries`, chosen by `policy`, in one statement; returns their keys.
+    public func evict(toAtMost maxEntries: Int, policy: EvictionPolicy) throws(StoreError) -> [String] {
+        var binds = PostgresBindings()
+        binds.append(Int64(max(maxEntries, 0)))
+        return try deleteReturningKeys(queries.evict(policy), binds, "cannot evict from L3")
+    }
+
+    /// Deletes everything and its history; returns how many entries there were.
+    public func removeAll() throws(StoreError) -> Int {
+        try pool.withWriter { session throws(StoreError) -> Int in
+            try session.transaction("cannot empty L3") { () throws(StoreError) -> Int in
+                let rows = try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
+                let total = try rows.first?.first.map { cell throws(StoreError) in try PostgresValues.integer(cell) }
+                for sql in queries.removeAll {
+                    try session.query(sql, PostgresBindings(), "cannot empty L3")
+                }
+                return Int(total ?? 0)
+            }
+        }
+    }
+
+    private func deleteReturningKeys(
+        _ sql: String,
+        _ binds: PostgresBindings,
+        _ what: String
+    ) throws(StoreError) -> [String] {
+        let rows = try pool.withWriter { session throws(StoreError) in
+            try session.query(sql, binds, what)
+        }
+        return rows.map { row in row.first.flatMap(PostgresValues.string) ?? "" }
+    }
+}

@@ -1,0 +1,143 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Tiers
+
+/// L3 on PostgreSQL: SQLite L3's tables and behaviour (`PostgresSchema`) in a database that several sidecars may
+/// share. Blocking, like every `PersistentStore`: postgres-nio runs on an event loop of the store's own, and each
+/// call waits on its thread (the tier's writer thread or a reader thread) for PostgreSQL's answer. One writer
+/// connection and a few reader connections (`PostgresConnectionPool`); a lost connection is reopened on the next
+/// call, and until then calls fail with `.io`, so the tier degrades and recovers as with a failing disk.
+///
+/// Credentials are Fernet tokens, made and read by SQLite L3's code (`StoredEntryRow`). At open the store checks
+/// that its key decrypts the database's key-check token (`PostgresKeyCheck`).
+///
+/// Sendable: every stored property is immutable and Sendable; the pool guards its connections.
+public final class PostgresStore: PersistentStore, Sendable {
+    public let configuration: Configuration
+    let cipher: CredentialCipher
+    let logger: Logger
+    let pool: PostgresConnectionPool
+    let queries = PostgresQueries()
+
+    /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
+    /// once do not race) and checks the encryption key.
+    ///
+    /// - Throws: `.decryption` when the database was written with a different key, `.io` when PostgreSQL cannot
+    ///   be reached or refuses, `.readOnly` when the user may not create the tables.
+    public init(_ configuration: Configuration, cipher: CredentialCipher, logger: Logger) throws(StoreError) {
+        var storeLogger = logger
+        storeLogger[metadataKey: "cache.tier"] = "l3"
+        storeLogger[metadataKey: "store.url"] = "\(configuration.url.redacted)"
+        self.configuration = configuration
+        self.cipher = cipher
+        self.logger = storeLogger
+        self.pool = try PostgresConnectionPool(
+            url: configuration.url,
+            readerCount: configuration.readerCount,
+            logger: storeLogger
+        )
+        do {
+            let report = try pool.withWriter { session throws(StoreError) in
+                try PostgresMigration.run(in: session, cipher: cipher)
+            }
+            storeLogger.info(
+                "postgresql store opened",
+                metadata: [
+                    "schema.from": "\(report.fromVersion)", "schema.to": "\(PostgresSchema.currentVersion)",
+                    "store.key_check": "\(report.wroteKeyCheck ? "written" : "verified")",
+                ]
+            )
+        } catch {
+            pool.close()
+            throw error
+        }
+    }
+
+    public var tier: TierID { .l3 }
+
+    public var description: String { "postgresql \(configuration.url.redacted)" }
+
+    // MARK: Reads (reader connections)
+
+    public func get(_ key: String) throws(StoreError) -> CacheEntry? {
+        var binds = PostgresBindings()
+        binds.append(PostgresValues.bytes(key))
+        let rows = try pool.withReader { session throws(StoreError) in
+            try session.query(queries.get, binds, "cannot read a key from L3")
+        }
+        guard let row = rows.first else { return nil }
+        var values: [StoredEntryRow.Value] = []
+        values.reserveCapacity(StoredEntryRow.columnNames.count)
+        for cell in row {
+            values.append(try PostgresValues.value(cell))
+        }
+        return try StoredEntryRow.entry(from: values, cipher: cipher)
+    }
+
+    public func count() throws(StoreError) -> Int {
+        let rows = try pool.withReader { session throws(StoreError) in
+            try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
+        }
+        guard let cell = rows.first?.first else { return 0 }
+        return Int(try PostgresValues.integer(cell))
+    }
+
+    public func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
+        guard limit > 0 else { return (cursor, []) }
+        var binds = PostgresBindings()
+        binds.append(Int64(clamping: cursor))
+        binds.append(Int64(limit))
+        let rows = try pool.withReader { session throws(StoreError) in
+            try session.query(queries.scan, binds, "cannot scan L3's keys")
+        }
+        var keys: [String] = []
+        keys.reserveCapacity(rows.count)
+        var last: Int64 = 0
+        for row in rows {
+            let cells = Array(row)
+            last = try PostgresValues.integer(cells[0])
+            keys.append(PostgresValues.string(cells[1]) ?? "")
+        }
+        let next = keys.count < limit ? 0 : UInt64(max(last, 0))
+        return (next, keys)
+    }
+
+    /// The newest `limit` health checks of `key` (by check time, then insertion), newest first.
+    public func history(_ key: String, limit: Int) throws(StoreError) -> [HealthCheckRecord] {
+        guard limit > 0 else { return [] }
+        var binds = PostgresBindings()
+        binds.append(PostgresValues.bytes(key))
+        binds.append(Int64(limit))
+        let rows = try pool.withReader { session throws(StoreError) in
+            try session.query(queries.history, binds, "cannot read L3's health history")
+        }
+        var records: [HealthCheckRecord] = []
+        records.reserveCapacity(rows.count)
+        for row in rows {
+            let cells = Array(row)
+            records.append(
+                HealthCheckRecord(
+                    checkTime: try PostgresValues.double(cells[0]) ?? 0,
+                    status: PostgresValues.string(cells[1]).flatMap(HealthStatus.init(rawValue:)) ?? .unknown,
+                    responseTimeMs: try PostgresValues.double(cells[2]),
+                    errorMessage: PostgresValues.string(cells[3]),
+                    checkURL: PostgresValues.string(cells[4])
+                )
+            )
+        }
+        return records
+    }
+
+    /// PostgreSQL makes its own commits durable (its `synchronous_commit`): nothing to do.
+    public func sync() throws(StoreError) {}
+
+    /// A PostgreSQL database is not a file to move aside: the store never reports `.corrupt`, and this refuses.
+    public func recoverFromCorruption() throws(StoreError) -> String {
+        throw StoreError(.io, "a PostgreSQL L3 cannot be recovered by moving files aside")
+    }
+
+    public func close() {
+        pool.close()
+    }
+}
