@@ -40,6 +40,9 @@ struct MemoryTierStorage {
     /// The estimated bytes of the entries held (`CacheEntry.estimatedBytes`, summed).
     private(set) var usedBytes = 0
     var nodes: [Node] = []
+    /// By slot: whether a victim L2 may hold a copy of the key (see `TieredCache.writeThrough`): true for a key L1
+    /// has just taken, false once a write had L2 drop its copy. Beside the nodes, which have no spare byte.
+    private var l2MayHoldCopy: [Bool] = []
     private var freeSlots: [Int32] = []
     /// The lru/fifo list.
     var head: Int32 = none
@@ -91,9 +94,11 @@ struct MemoryTierStorage {
         if let free = freeSlots.popLast() {
             slot = free
             nodes[Int(slot)] = Node(entry: entry)
+            l2MayHoldCopy[Int(slot)] = true
         } else {
             slot = Int32(nodes.count)
             nodes.append(Node(entry: entry))
+            l2MayHoldCopy.append(true)
         }
         index.insert(tag: MemoryTierIndex.tag(of: entry.key), slot: slot)
         usedBytes += entry.estimatedBytes
@@ -103,6 +108,13 @@ struct MemoryTierStorage {
         case .lfu: placeByFrequency(slot)
         }
         return slot
+    }
+
+    /// Whether a victim L2 may hold a copy of the key in `slot`; from now on it does not (the caller queues L2's
+    /// delete when this returns true).
+    mutating func takeL2Copy(at slot: Int32) -> Bool {
+        defer { l2MayHoldCopy[Int(slot)] = false }
+        return l2MayHoldCopy[Int(slot)]
     }
 
     /// Replaces the entry in `slot` (same key) and counts it as a use.
@@ -159,6 +171,7 @@ struct MemoryTierStorage {
         index.removeAll()
         usedBytes = 0
         nodes.removeAll(keepingCapacity: true)
+        l2MayHoldCopy.removeAll(keepingCapacity: true)
         freeSlots.removeAll(keepingCapacity: true)
         buckets.removeAll(keepingCapacity: true)
         freeBuckets.removeAll(keepingCapacity: true)

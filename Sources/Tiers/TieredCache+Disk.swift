@@ -14,17 +14,44 @@ enum DiskLookup: Sendable {
 }
 
 extension TieredCache {
-    /// Queues a write to every disk tier (call it under the key's L1 shard lock).
+    /// Queues a write to every disk tier (call it under the key's L1 shard lock, once L1 has taken the write):
+    /// `slot` is where L1 holds the key now, nil if it does not.
+    ///
+    /// A victim L2 (`L2Mode.victim`) holds only what L1 evicted: a write of a key L1 holds, and L2 has no copy of
+    /// (L1's slot says so), skips L2; any other write makes L2 drop its copy, and L1's slot then says L2 has none.
+    func writeThrough(_ write: StoreWrite, heldAt slot: Int32?, in storage: inout MemoryTierStorage) {
+        guard l2IsVictimCache else { return writeThrough(write) }
+        let l2MayHoldKey = slot.map { storage.takeL2Copy(at: $0) } ?? true
+        writeThrough(write, toL2: l2MayHoldKey ? .delete(key: write.key) : nil)
+    }
+
+    /// Queues a write to every disk tier (call it under the key's L1 shard lock), without knowing where L1 holds the
+    /// key: a victim L2 drops its copy.
     func writeThrough(_ write: StoreWrite) {
+        writeThrough(write, toL2: l2IsVictimCache ? .delete(key: write.key) : write)
+    }
+
+    /// Queues `write` to L3 and `l2Write` to L2 (nil: nothing, but L2 holds the journal record all the same).
+    private func writeThrough(_ write: StoreWrite, toL2 l2Write: StoreWrite?) {
         guard let journal else {
             for disk in disks {
-                disk.writer.enqueue(write)
+                if disk.id != .l2 {
+                    disk.writer.enqueue(write)
+                } else if let l2Write {
+                    disk.writer.enqueue(l2Write)
+                }
             }
             return
         }
         journal.append(.write(write)) { sequence in
             for disk in disks {
-                disk.writer.enqueue(write, journalSequence: sequence)
+                if disk.id != .l2 {
+                    disk.writer.enqueue(write, journalSequence: sequence)
+                } else if let l2Write {
+                    disk.writer.enqueue(l2Write, journalSequence: sequence)
+                } else {
+                    disk.writer.noteJournalSequence(sequence)
+                }
             }
         }
     }
@@ -135,10 +162,12 @@ extension TieredCache {
             // An L3 hit fills L2 too; the disk copies keep their (older) access figures and evicted_from_l1
             // until the entry is next written or demoted: rewriting every tier on each promotion doubled the
             // disk work of a miss.
-            if tier == .l3, let l2 = l2Tier {
+            // A victim L2 gets the entry when L1 evicts it.
+            let fillsL2 = tier == .l3 && l2Tier != nil && !l2IsVictimCache
+            if fillsL2, let l2 = l2Tier {
                 l2.writer.enqueue(.put(entry))
             }
-            let promotions = tier == .l3 && l2Tier != nil ? 2 : 1
+            let promotions = fillsL2 ? 2 : 1
             counters.withLockedValue { $0.promotions += promotions }
             return entry
         }

@@ -143,7 +143,7 @@ extension TieredCache {
         for shard in l1.shards {
             shard.locked { storage in
                 for slot in storage.index.values {
-                    writeThrough(.put(storage.entry(at: slot)))
+                    writeThrough(.put(storage.entry(at: slot)), heldAt: slot, in: &storage)
                 }
             }
         }

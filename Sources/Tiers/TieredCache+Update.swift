@@ -157,7 +157,7 @@ extension TieredCache {
             changed.key = key
             if changed != current {
                 storage.replace(at: slot, with: changed)
-                writeThrough(.put(changed))
+                writeThrough(.put(changed), heldAt: slot, in: &storage)
                 self.changed(key)
             }
             appendHealthRecord(key, context)
@@ -180,8 +180,8 @@ extension TieredCache {
         let result = try body(&value, &context)
         if var created = value {
             created.key = key
-            storage.insert(created)
-            writeThrough(.put(created))
+            let slot = storage.insert(created)
+            writeThrough(.put(created), heldAt: slot, in: &storage)
             changed(key)
             appendHealthRecord(key, context)
         }

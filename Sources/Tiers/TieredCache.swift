@@ -30,6 +30,8 @@ public final class TieredCache: Sendable {
         public var l1MaxMemory: Int? = MemoryTier.defaultMaxMemory
         /// L2's capacity (`--l2-max-entries`).
         public var l2MaxEntries: Int = 5000
+        /// What L2 holds when L3 is below it (`--l2-mode`). Without L3, L2 is the durable tier and takes every write.
+        public var l2Mode: L2Mode = .victim
         /// L3's capacity (`--l3-max-entries`); `nil` is unbounded.
         public var l3MaxEntries: Int? = nil
         /// Which entry a full tier evicts first (`--eviction-policy`).
@@ -89,6 +91,8 @@ public final class TieredCache: Sendable {
     let l3Tier: DiskTier?
     /// The configured disk tiers, L2 before L3.
     let disks: [DiskTier]
+    /// Whether L2 is a victim cache of L1 (`L2Mode.victim` with L1, L2 and L3 all present).
+    let l2IsVictimCache: Bool
     let counters = NIOLockedValueBox(Counters())
     let isShutDown = NIOLockedValueBox(false)
     /// What the shutdown could not persist, once it has run.
@@ -160,13 +164,18 @@ public final class TieredCache: Sendable {
         self.l2Tier = makeTier(.l2, l2, maxEntries: configuration.l2MaxEntries)
         self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
         self.disks = [l2Tier, l3Tier].compactMap { $0 }
+        self.l2IsVictimCache = configuration.l2Mode == .victim && l2Tier != nil && l3Tier != nil
         if let journal = self.journal {
             startJournal(journal)
         }
         for disk in disks {
             // Captures L1, not the cache: a weak reference would give the cache a side table, and every retain
             // and release of it (one per command) would take the slow path.
-            disk.writer.start { [l1] lost in Self.repairWrite(replaying: lost, from: l1) }
+            // A victim L2 that lost a write drops the key: it refills when L1 next evicts it.
+            let dropsLostKeys = l2IsVictimCache && disk.id == .l2
+            disk.writer.start { [l1] lost in
+                dropsLostKeys ? .delete(key: lost.key) : Self.repairWrite(replaying: lost, from: l1)
+            }
         }
     }
 
@@ -270,12 +279,14 @@ public final class TieredCache: Sendable {
     /// its source's TTL (or the default), build it with `resolvedTTL(source:)`.
     public func put(_ entry: CacheEntry) {
         l1.withShard(for: entry.key, onEvict: demote) { storage in
-            if let slot = storage.slot(of: entry.key) {
+            let slot: Int32
+            if let resident = storage.slot(of: entry.key) {
+                slot = resident
                 storage.replace(at: slot, with: entry)
             } else {
-                storage.insert(entry)
+                slot = storage.insert(entry)
             }
-            writeThrough(.put(entry))
+            writeThrough(.put(entry), heldAt: slot, in: &storage)
         }
         changed(entry.key)
     }

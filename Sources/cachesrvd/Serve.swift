@@ -157,6 +157,7 @@ extension ServeOptions {
         configuration.cache.journalSegmentSize = try parsedJournalSegmentSize()
         configuration.cache.journalApplyWindow = journalApplyDelay
         configuration.cache.l2MaxEntries = l2MaxEntries
+        configuration.cache.l2Mode = l2Mode
         configuration.cache.l3MaxEntries = l3MaxEntries == 0 ? nil : l3MaxEntries
         configuration.cache.evictionPolicy = evictionPolicy
         configuration.cache.defaultTTL = defaultTTL

@@ -60,6 +60,15 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "L2 capacity, entries.")
     var l2MaxEntries: Int = 5000
 
+    @Option(
+        help: ArgumentHelp(
+            "What L2 holds when L3 is below it: victim or write-through.",
+            discussion:
+                "victim (the default): what L1 evicts; a write of a key L1 holds goes to L3 alone. write-through: every write, as proxywhirl does (twice the disk writes). Without L3, L2 takes every write either way."
+        )
+    )
+    var l2Mode: L2Mode = .victim
+
     @Option(help: "L3 capacity, entries (0: unbounded).")
     var l3MaxEntries: Int = 0
 
@@ -334,5 +343,6 @@ extension Substring {
 }
 
 extension EvictionPolicy: ExpressibleByArgument {}
+extension L2Mode: ExpressibleByArgument {}
 extension FsyncPolicy: ExpressibleByArgument {}
 extension ServerConfiguration.L2Backend: ExpressibleByArgument {}

@@ -44,8 +44,12 @@ final class FullDiskEndToEndTests: XCTestCase {
     func testFullDiskNeverAcknowledgesALostWriteAndKeepsServing() throws {
         let (directory, data) = try fullDisk()
         let server = try ServerProcess(
-            // The writers apply at once (no apply window), so their failures disable the tiers within the test.
-            arguments: ["--fsync", "always", "--l1-max-entries", "100000", "--journal-apply-delay", "0"],
+            // The writers apply at once (no apply window), so their failures disable the tiers within the test; L2 is
+            // write-through so that it takes the large writes too (a victim L2 only drops keys L1 holds).
+            arguments: [
+                "--fsync", "always", "--l1-max-entries", "100000", "--journal-apply-delay", "0", "--l2-mode",
+                "write-through",
+            ],
             directory: directory
         )
         let padding = String(repeating: "p", count: 4000)

@@ -250,7 +250,9 @@ final class MaintenanceEndToEndTests: XCTestCase {
         """#
 
     func testRotateKeyInTheKeyFileThenARestartReadsTheCredentials() throws {
-        let first = try ServerProcess()
+        // Write-through: credentials in both files, so the rotation is checked on both (a victim L2 holds only what
+        // L1 evicted).
+        let first = try ServerProcess(arguments: ["--l2-mode", "write-through"])
         defer { first.removeDirectory() }
         try putEntries(first, prefix: "r", count: 3)
         XCTAssertEqual(first.stop(), 0)
@@ -292,7 +294,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
 
     func testRotateKeyFromTheEnvironmentWithTheJSONLBackend() throws {
         let oldKey = Self.makeKey()
-        let arguments = ["--l2-backend", "jsonl"]
+        let arguments = ["--l2-backend", "jsonl", "--l2-mode", "write-through"]
         let first = try ServerProcess(arguments: arguments, environment: ["CACHESRVD_ENCRYPTION_KEY": oldKey])
         defer { first.removeDirectory() }
         try putEntries(first, prefix: "e", count: 4)

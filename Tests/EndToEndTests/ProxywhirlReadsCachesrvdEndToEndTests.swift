@@ -7,7 +7,9 @@ import XCTest
 final class ProxywhirlReadsCachesrvdEndToEndTests: XCTestCase {
     func testProxywhirlReadsEntriesFromOurL3AndL2() throws {
         let python = try ImportRealProxywhirlEndToEndTests.requireProxywhirl()
-        let server = try ServerProcess()
+        // Write-through, as proxywhirl keeps its L2: every entry is in both files (a victim L2 holds only what L1
+        // evicted).
+        let server = try ServerProcess(arguments: ["--l2-mode", "write-through"])
         defer { server.removeDirectory() }
         let client = try server.client()
         let put = [

@@ -15,12 +15,16 @@ class TieredCacheTestCase: XCTestCase {
         super.tearDown()
     }
 
+    /// A cache over the given test stores. L2 is write-through unless `adjust` says otherwise: these tests watch
+    /// what each tier is given, which write-through makes the same for L2 and L3 (TieredCacheVictimL2Tests covers
+    /// the default, a victim L2).
     func makeCache(
         l2: TieredCacheTestStore? = nil,
         l3: TieredCacheTestStore? = nil,
         _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
     ) -> (TieredCache, ManualClock) {
         var configuration = TieredCache.Configuration()
+        configuration.l2Mode = .writeThrough
         adjust(&configuration)
         let clock = ManualClock(start: Self.clockStart)
         let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)

@@ -92,6 +92,7 @@ struct ConfigParameter: Sendable {
         .memory("maxmemory"),
         .fixed("maxmemory-policy") { "allkeys-" + $0.configuration.cache.evictionPolicy.rawValue },
         .fixed("l2-max-entries") { String($0.configuration.cache.l2MaxEntries) },
+        .fixed("l2-mode") { $0.configuration.cache.l2Mode.rawValue },
         .fixed("l3-max-entries") { $0.configuration.cache.l3MaxEntries.map(String.init) ?? "0" },
         .fixed("l2-backend") { $0.configuration.l2Backend.rawValue },
         .fixed("eviction-policy") { $0.configuration.cache.evictionPolicy.rawValue },
