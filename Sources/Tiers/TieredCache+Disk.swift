@@ -159,10 +159,9 @@ extension TieredCache {
                 entry.lastAccessed = now
             }
             storage.insert(entry)
-            // An L3 hit fills L2 too; the disk copies keep their (older) access figures and evicted_from_l1
-            // until the entry is next written or demoted: rewriting every tier on each promotion doubled the
-            // disk work of a miss.
-            // A victim L2 gets the entry when L1 evicts it.
+            // With a write-through L2 an L3 hit fills L2 too (a victim L2 gets the entry when L1 evicts it). The
+            // disk copies keep their (older) access figures and evicted_from_l1 until the entry is next written or
+            // demoted: rewriting every tier on each promotion doubled the disk work of a miss.
             let fillsL2 = tier == .l3 && l2Tier != nil && !l2IsVictimCache
             if fillsL2, let l2 = l2Tier {
                 l2.writer.enqueue(.put(entry))
