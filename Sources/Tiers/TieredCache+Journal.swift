@@ -53,7 +53,9 @@ extension TieredCache {
                 }
             }
         }
-        var highest = report.lastSequence
+        // Above every record read, every sequence a store recorded, and the sequence the segments' names carry
+        // (after a clean shutdown, the only trace of the last run's numbering when a store's record cannot be read).
+        var highest = max(report.lastSequence, journal.namedSequence)
         for case .some(let sequence) in applied.values { highest = max(highest, sequence) }
         for disk in emptyInstead where report.records > 0 {
             disk.health.markStale()

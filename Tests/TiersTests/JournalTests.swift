@@ -122,7 +122,8 @@ final class JournalTests: XCTestCase {
             restarted.shutdown()
         }
         let left = try JournalSegment.list(in: journalDirectory)
-        XCTAssertEqual(left.count, 0, "a clean shutdown leaves no segment")
+        XCTAssertEqual(left.count, 1, "a clean shutdown leaves one segment")
+        XCTAssertEqual(SQLiteTestSupport.bytes(of: try XCTUnwrap(left.first).path).count, 0, "an empty one")
     }
 }
 
@@ -226,6 +227,39 @@ extension JournalTests {
         store = try openL3(l3Path, cipher: cipher)
         cache = try open(store, cipher: cipher, l3: true)
         XCTAssertNotNil(try store.get("kept"), "the acknowledged write was replayed")
+        cache.shutdown()
+    }
+
+    /// After a clean shutdown the journal holds no record, and a store whose recorded sequence is lost (here: its
+    /// record emptied, as a store that cannot be read counts as 0) must not make the next run number its records
+    /// from 1 again: the store would later skip them as applied. The empty segment a clean shutdown leaves carries
+    /// the numbering on.
+    func testACleanShutdownCarriesTheNumberingOnWhenAStoreForgetsItsSequence() throws {
+        let cipher = SQLiteTestSupport.cipher()
+        let l3Path = directory.file("cachesrvd.db")
+        let now = Date().timeIntervalSince1970
+        var store = try openL3(l3Path, cipher: cipher)
+        var cache = try open(store, cipher: cipher, l3: true)
+        for key in ["a", "b", "c"] { cache.put(SQLiteTestSupport.fullEntry(key, now: now)) }
+        cache.shutdown()
+        store.close()
+        // The three puts, and the shutdown writing L1's entries through with their access figures.
+        let next = try XCTUnwrap(JournalSegment.list(in: journalDirectory).first?.firstSequence)
+        XCTAssertGreaterThan(next, 3)
+
+        let database = try SQLiteDatabase(path: l3Path, readOnly: false)
+        try database.execute("DELETE FROM cachesrvd_journal")
+        database.close()
+        store = try openL3(l3Path, cipher: cipher)
+        XCTAssertEqual(try store.appliedJournalSequence(), 0)
+        cache = try open(store, cipher: cipher, l3: true)
+        cache.put(SQLiteTestSupport.fullEntry("d", now: now))
+        try waitDurable(cache)
+        XCTAssertEqual(
+            try JournalSegment.list(in: journalDirectory).map(\.firstSequence),
+            [next],
+            "d is numbered after the last run's records, not from 1"
+        )
         cache.shutdown()
     }
 

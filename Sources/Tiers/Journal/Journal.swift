@@ -79,6 +79,13 @@ public final class Journal: @unchecked Sendable {
     /// The segments found at open, replayed by `replay` and deleted once the tiers have them.
     private let existing: [JournalSegment]
 
+    /// The highest sequence the segments found at open name (one below the newest one's first): sequences must go
+    /// on above it even when no record was read, since the stores may hold records up to it. A clean shutdown
+    /// leaves an empty segment named after the next sequence for this (see `removeSegmentsIfApplied`).
+    var namedSequence: UInt64 {
+        existing.map { $0.firstSequence - 1 }.max() ?? 0
+    }
+
     /// Opens the journal in `directory` (created 0700 when missing). Nothing is written until `start`.
     public init(
         directory: String,
@@ -509,8 +516,10 @@ public final class Journal: @unchecked Sendable {
         if wasRunning { exited.wait() }
     }
 
-    /// After `stop()`: deletes every segment when every tier has applied and synced all of it (a clean
-    /// shutdown leaves an empty journal directory). Otherwise they stay, for the next start to replay.
+    /// After `stop()`: deletes every segment when every tier has applied and synced all of it, leaving one empty
+    /// segment named after the next sequence, so that the next run numbers its records above every sequence a
+    /// store may have recorded, even if it cannot read the store's. Otherwise they stay, for the next start to
+    /// replay.
     func removeSegmentsIfApplied() -> Bool {
         condition.lock()
         let last = lastSequence
@@ -522,6 +531,9 @@ public final class Journal: @unchecked Sendable {
             fd = -1
         }
         for old in all { unlink(old.path) }
+        let marker = directory + "/" + JournalSegment.name(firstSequence: last + 1)
+        let markerFD = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if markerFD >= 0 { close(markerFD) }
         try? JSONLFileSystem.syncDirectory(directory)
         condition.lock()
         closedSegments.removeAll()
