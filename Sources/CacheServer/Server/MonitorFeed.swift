@@ -37,10 +37,12 @@ final class MonitorFeed: Sendable {
 
     /// Feeds one command that ran at `time` (Unix seconds) to every monitor, the one that ran it included, as
     /// Redis does.
-    func feed(_ arguments: [ByteBuffer], time: Double) {
+    /// Sends the command to every MONITOR client; `time` is read only when there is one (a clock read per command
+    /// was a measurable share of a pipelined GET).
+    func feed(_ arguments: [ByteBuffer], time: @autoclosure () -> Double) {
         guard count.load(ordering: .relaxed) > 0 else { return }
         let targets = sinks.withLockedValue { $0 }
-        let line = Self.line(arguments, time: time, socketPath: socketPath)
+        let line = Self.line(arguments, time: time(), socketPath: socketPath)
         for (id, sink) in targets where !sink(line) {
             remove(session: id)
         }
