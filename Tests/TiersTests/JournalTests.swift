@@ -139,16 +139,7 @@ extension JournalTests {
             logger: SQLiteTestSupport.logger
         )
         let l3 = try openL3(directory.file("cachesrvd.db"), cipher: cipher)
-        var configuration = TieredCache.Configuration()
-        configuration.fsync = .always
-        configuration.l1MaxEntries = 1
-        let journal = try Journal(
-            directory: journalDirectory,
-            cipher: cipher,
-            fsync: .always,
-            logger: SQLiteTestSupport.logger
-        )
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, journal: journal)
+        let cache = try open(l2: l2, l3: l3, cipher: cipher) { $0.l1MaxEntries = 1 }
         let now = Date().timeIntervalSince1970
         for key in ["a", "b"] {  // b evicts and demotes a
             var entry = SQLiteTestSupport.fullEntry(key, now: now)
@@ -173,19 +164,27 @@ extension JournalTests {
         cache.shutdown()
     }
 
+    /// A cache whose writers wait out an apply window of 60 s: nothing is applied unless flushed.
     private func open(_ store: any PersistentStore, cipher: CredentialCipher, l3: Bool) throws -> TieredCache {
+        try open(l2: l3 ? nil : store, l3: l3 ? store : nil, cipher: cipher) { $0.journalApplyWindow = 60 }
+    }
+
+    private func open(
+        l2: (any PersistentStore)?,
+        l3: (any PersistentStore)?,
+        cipher: CredentialCipher,
+        adjust: (inout TieredCache.Configuration) -> Void
+    ) throws -> TieredCache {
         var configuration = TieredCache.Configuration()
         configuration.fsync = .always
-        configuration.journalApplyWindow = 60
+        adjust(&configuration)
         let journal = try Journal(
             directory: journalDirectory,
             cipher: cipher,
             fsync: .always,
             logger: SQLiteTestSupport.logger
         )
-        return l3
-            ? TieredCache(configuration: configuration, l3: store, journal: journal)
-            : TieredCache(configuration: configuration, l2: store, journal: journal)
+        return TieredCache(configuration: configuration, l2: l2, l3: l3, journal: journal)
     }
 
     private func openL3(_ path: String, cipher: CredentialCipher) throws -> SQLiteStore {
