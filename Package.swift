@@ -163,9 +163,16 @@ let package = Package(
             path: "Tests/ProtocolTests",
             swiftSettings: swiftSettings
         ),
+        // The entries and cipher the store tests of every backend share.
+        .target(
+            name: "TierTestSupport",
+            dependencies: ["Tiers"],
+            path: "Tests/TierTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TiersTests",
-            dependencies: ["BinaryText", "Tiers", "Redaction"],
+            dependencies: ["BinaryText", "Tiers", "Redaction", "TierTestSupport"],
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),
@@ -179,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "PostgresTierTests",
             dependencies: [
-                "PostgresTier", "Tiers", "BinaryText", "PostgresTestSupport",
+                "PostgresTier", "Tiers", "BinaryText", "PostgresTestSupport", "TierTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/PostgresTierTests",

@@ -1,6 +1,7 @@
 import BinaryText
 import Foundation
 import PostgresTier
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -9,17 +10,17 @@ import XCTest
 /// (the key check, the journal sequence per sidecar, concurrent opens).
 final class PostgresStoreTests: PostgresStoreTestCase {
     func testRoundTripOfEveryFieldIncludingBinaryKeysAndValues() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        let full = Self.fullEntry("full")
-        let plain = Self.plainEntry("plain")
-        var unicode = Self.plainEntry("ünïcode key ✓ with\0nul", ttl: 0)
+        let full = EntryFixtures.fullEntry("full")
+        let plain = EntryFixtures.plainEntry("plain")
+        var unicode = EntryFixtures.plainEntry("ünïcode key ✓ with\0nul", ttl: 0)
         unicode.username = ""
         unicode.password = ""
         unicode.healthStatus = .dead
         // Bytes that are not UTF-8 and NULs, in the key, the value, the source and a custom field.
         let binaryKey = BinaryText.string(from: [0x00, 0xFF, 0xFE, 0x41, 0x00, 0xC3, 0x28])
-        var binary = Self.fullEntry(binaryKey)
+        var binary = EntryFixtures.fullEntry(binaryKey)
         binary.proxyURL = BinaryText.string(from: [0x68, 0x00, 0x80, 0x00, 0xFF])
         binary.source = BinaryText.string(from: [0x00, 0xE9])
         binary.lastHealthError = "nul\0inside"
@@ -47,12 +48,12 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testCredentialsAreStoredOnlyAsFernetTokens() throws {
-        let cipher = Self.cipher()
+        let cipher = EntryFixtures.cipher()
         let store = try open(cipher: cipher)
         defer { store.close() }
-        var entry = Self.fullEntry("secretive")
+        var entry = EntryFixtures.fullEntry("secretive")
         entry.proxyURL = "http://alice:url-PASSWORD@10.0.0.9:3128"
-        try store.apply([.put(entry), .put(Self.plainEntry("nocreds"))])
+        try store.apply([.put(entry), .put(EntryFixtures.plainEntry("nocreds"))])
 
         let everything = try query("SELECT t::text FROM cache_entries t").joined(separator: "\n")
         XCTAssertFalse(everything.isEmpty)
@@ -83,7 +84,7 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testTablesHaveProxywhirlsColumnsInOrderAndTheForeignKeyCascades() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         let columns = try query(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'cache_entries' "
@@ -115,10 +116,10 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testUpsertKeepsCreatedAtAndRowID() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        var entry = Self.fullEntry("k")
-        try store.apply([.put(Self.plainEntry("first")), .put(entry)])
+        var entry = EntryFixtures.fullEntry("k")
+        try store.apply([.put(EntryFixtures.plainEntry("first")), .put(entry)])
         let row = "SELECT row_id || ' ' || created_at || ' ' || updated_at FROM cache_entries WHERE key = 'k'::bytea"
         let before = try query(row)[0].split(separator: " ").map { Double($0)! }
         XCTAssertGreaterThan(before[1], 1_600_000_000, "created_at is the wall clock")
@@ -135,12 +136,12 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testHistoryIsNewestFirstLimitedAndTrimmedToKeep() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         func check(_ time: Double, _ status: HealthStatus = .healthy) -> HealthCheckRecord {
             HealthCheckRecord(checkTime: time, status: status, responseTimeMs: time / 10, checkURL: "http://c/\(time)")
         }
-        try store.apply([.put(Self.plainEntry("p")), .put(Self.plainEntry("q"))])
+        try store.apply([.put(EntryFixtures.plainEntry("p")), .put(EntryFixtures.plainEntry("q"))])
         try store.apply((1...6).map { .appendHealth(key: "p", record: check(Double($0)), keep: 4) })
         try store.apply([.appendHealth(key: "q", record: check(100, .dead), keep: 4)])
         XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), check(4), check(3)])
@@ -152,17 +153,19 @@ final class PostgresStoreTests: PostgresStoreTestCase {
         try store.apply([.appendHealth(key: "p", record: bare, keep: 3)])
         XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), bare])
         // A check for a key with no entry is skipped, without failing the batch.
-        try store.apply([.appendHealth(key: "ghost", record: check(1), keep: 4), .put(Self.plainEntry("after"))])
+        try store.apply([
+            .appendHealth(key: "ghost", record: check(1), keep: 4), .put(EntryFixtures.plainEntry("after")),
+        ])
         XCTAssertEqual(try store.history("ghost", limit: 10), [])
         XCTAssertNotNil(try store.get("after"))
     }
 
     func testDeletingAnEntryCascadesToItsHistory() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         let record = HealthCheckRecord(checkTime: 1, status: .healthy)
         try store.apply([
-            .put(Self.plainEntry("gone")), .put(Self.plainEntry("stays")),
+            .put(EntryFixtures.plainEntry("gone")), .put(EntryFixtures.plainEntry("stays")),
             .appendHealth(key: "gone", record: record, keep: 10), .appendHealth(key: "stays", record: record, keep: 10),
         ])
         try store.apply([.delete(key: "gone")])
@@ -174,11 +177,13 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testRemoveExpiredDeletesOnlyExpiredAndReturnsKeys() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         try store.apply([
-            .put(Self.plainEntry("past", now: 0, ttl: 10)), .put(Self.plainEntry("exactly-now", now: 900, ttl: 100)),
-            .put(Self.plainEntry("future", now: 999, ttl: 100)), .put(Self.plainEntry("forever", now: 0, ttl: nil)),
+            .put(EntryFixtures.plainEntry("past", now: 0, ttl: 10)),
+            .put(EntryFixtures.plainEntry("exactly-now", now: 900, ttl: 100)),
+            .put(EntryFixtures.plainEntry("future", now: 999, ttl: 100)),
+            .put(EntryFixtures.plainEntry("forever", now: 0, ttl: nil)),
         ])
         XCTAssertEqual(Set(try store.removeExpired(now: 1_000)), ["past", "exactly-now"])
         XCTAssertEqual(try store.count(), 2)
@@ -187,10 +192,10 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testEvictionPolicies() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         func entry(_ key: String, lastAccessed: Double, accessCount: Int) -> CacheEntry {
-            var entry = Self.plainEntry(key)
+            var entry = EntryFixtures.plainEntry(key)
             entry.lastAccessed = lastAccessed
             entry.accessCount = accessCount
             return entry
@@ -219,10 +224,10 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testScanReturnsEveryKeyOnceInStableOrder() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
         let keys = (0..<500).map { "key-\($0)" }
-        try store.apply(keys.map { .put(Self.plainEntry($0)) })
+        try store.apply(keys.map { .put(EntryFixtures.plainEntry($0)) })
         var seen: [String] = []
         var cursor: UInt64 = 0
         var rounds = 0
@@ -233,7 +238,8 @@ final class PostgresStoreTests: PostgresStoreTestCase {
             rounds += 1
             if rounds == 3 {
                 try store.apply([
-                    .put(Self.plainEntry("key-0", now: 5)), .delete(key: "key-499"), .put(Self.plainEntry("late")),
+                    .put(EntryFixtures.plainEntry("key-0", now: 5)), .delete(key: "key-499"),
+                    .put(EntryFixtures.plainEntry("late")),
                 ])
             }
         } while cursor != 0 && rounds < 1000
@@ -244,9 +250,9 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     }
 
     func testAFailingBatchChangesNothing() throws {
-        let store = try open(cipher: Self.cipher())
+        let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        try store.apply([.put(Self.plainEntry("kept"))])
+        try store.apply([.put(EntryFixtures.plainEntry("kept"))])
         // Another client adds a trigger that refuses one row.
         _ = try query(
             "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -256,29 +262,30 @@ final class PostgresStoreTests: PostgresStoreTestCase {
         XCTAssertEqual(
             Self.errorKind {
                 try store.apply([
-                    .delete(key: "kept"), .put(Self.plainEntry("new")), .put(Self.plainEntry("poison")),
+                    .delete(key: "kept"), .put(EntryFixtures.plainEntry("new")),
+                    .put(EntryFixtures.plainEntry("poison")),
                 ])
             },
             .io
         )
         XCTAssertNotNil(try store.get("kept"), "rolled back")
         XCTAssertNil(try store.get("new"), "rolled back")
-        try store.apply([.put(Self.plainEntry("after"))])
+        try store.apply([.put(EntryFixtures.plainEntry("after"))])
         XCTAssertEqual(try store.count(), 2, "the store still works")
     }
 
     func testJournalSequenceIsKeptPerSidecar() throws {
-        let cipher = Self.cipher()
+        let cipher = EntryFixtures.cipher()
         let a = try open(cipher: cipher, sidecar: "host-a")
         defer { a.close() }
         let b = try open(cipher: cipher, sidecar: "host-b")
         defer { b.close() }
         XCTAssertEqual(try a.appliedJournalSequence(), 0, "a new sidecar")
-        try a.apply([.put(Self.plainEntry("x"))], journalThrough: 41)
+        try a.apply([.put(EntryFixtures.plainEntry("x"))], journalThrough: 41)
         try b.apply([], journalThrough: 7)
         XCTAssertEqual(try a.appliedJournalSequence(), 41)
         XCTAssertEqual(try b.appliedJournalSequence(), 7)
-        try a.apply([.put(Self.plainEntry("y"))], journalThrough: 42)
+        try a.apply([.put(EntryFixtures.plainEntry("y"))], journalThrough: 42)
         XCTAssertEqual(try b.appliedJournalSequence(), 7, "another sidecar's record is its own")
         a.close()
         let reopened = try open(cipher: cipher, sidecar: "host-a")
@@ -290,12 +297,12 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     func testASidecarWithAnotherKeyRefusesToOpen() throws {
         let fleetKey = FernetKey.generate()
         let first = try open(cipher: CredentialCipher(current: fleetKey))
-        try first.apply([.put(Self.fullEntry("shared"))])
+        try first.apply([.put(EntryFixtures.fullEntry("shared"))])
         first.close()
         XCTAssertEqual(try query("SELECT count(*) FROM cachesrvd_key_check"), ["1"], "the first sidecar wrote it")
 
         do {
-            _ = try open(cipher: Self.cipher())
+            _ = try open(cipher: EntryFixtures.cipher())
             XCTFail("a sidecar with another key opened the store")
         } catch let error as StoreError {
             XCTAssertEqual(error.kind, .decryption)
@@ -304,11 +311,11 @@ final class PostgresStoreTests: PostgresStoreTestCase {
         // The fleet's key as a previous key (a rotation in progress) still reads the database.
         let rotating = try open(cipher: CredentialCipher(current: .generate(), previous: [fleetKey]))
         defer { rotating.close() }
-        XCTAssertEqual(try rotating.get("shared"), Self.fullEntry("shared"))
+        XCTAssertEqual(try rotating.get("shared"), EntryFixtures.fullEntry("shared"))
     }
 
     func testSidecarsOpeningANewDatabaseAtOnceAllSucceed() throws {
-        let cipher = Self.cipher()
+        let cipher = EntryFixtures.cipher()
         let configuration = try self.configuration()
         let results = Results()
         DispatchQueue.concurrentPerform(iterations: 4) { index in
@@ -317,7 +324,7 @@ final class PostgresStoreTests: PostgresStoreTestCase {
             do {
                 let store = try PostgresStore(own, cipher: cipher, logger: Self.logger)
                 defer { store.close() }
-                try store.apply([.put(Self.plainEntry("k\(index)"))])
+                try store.apply([.put(EntryFixtures.plainEntry("k\(index)"))])
                 results.record("ok")
             } catch {
                 results.record("\(error)")
@@ -331,10 +338,10 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     func testPasswordFromPGPASSWORDAndAClosedStore() throws {
         let store = try PostgresStore(
             configuration(withPassword: false),
-            cipher: Self.cipher(),
+            cipher: EntryFixtures.cipher(),
             logger: Self.logger
         )
-        try store.apply([.put(Self.plainEntry("x"))])
+        try store.apply([.put(EntryFixtures.plainEntry("x"))])
         store.close()
         store.close()
         XCTAssertEqual(Self.errorKind { try store.count() }, .closed)
@@ -347,7 +354,7 @@ final class PostgresStoreTests: PostgresStoreTestCase {
             environment: [:]
         )
         do {
-            _ = try PostgresStore(.init(url: url, sidecarID: "s"), cipher: Self.cipher(), logger: Self.logger)
+            _ = try PostgresStore(.init(url: url, sidecarID: "s"), cipher: EntryFixtures.cipher(), logger: Self.logger)
             XCTFail("opened a store on a socket that does not exist")
         } catch {
             XCTAssertEqual(error.kind, .io)
@@ -363,7 +370,7 @@ final class PostgresStoreTests: PostgresStoreTestCase {
         )
         XCTAssertEqual(
             Self.errorKind {
-                try PostgresStore(.init(url: url, sidecarID: "s"), cipher: Self.cipher(), logger: Self.logger)
+                try PostgresStore(.init(url: url, sidecarID: "s"), cipher: EntryFixtures.cipher(), logger: Self.logger)
             },
             .io
         )

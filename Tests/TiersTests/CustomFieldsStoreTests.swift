@@ -1,4 +1,5 @@
 import Foundation
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -17,7 +18,7 @@ final class CustomFieldsStoreTests: XCTestCase {
 
     /// An entry whose custom fields exercise order, case, normalisation and JSON escaping.
     private func customEntry(_ key: String) -> CacheEntry {
-        var entry = SQLiteTestSupport.plainEntry(key)
+        var entry = EntryFixtures.plainEntry(key)
         entry.restoreCustomFields([
             CustomField(name: "zone", value: "eu-west"),
             CustomField(name: "Zone", value: "upper"),
@@ -39,11 +40,11 @@ final class CustomFieldsStoreTests: XCTestCase {
     }
 
     func testSQLiteTiersKeepCustomFieldsAcrossAReopen() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         for kind in SQLiteStoreKind.allCases {
             let written = customEntry("custom")
             let store = try kind.open(in: directory, cipher: cipher)
-            try store.apply([.put(written), .put(SQLiteTestSupport.plainEntry("plain"))])
+            try store.apply([.put(written), .put(EntryFixtures.plainEntry("plain"))])
             assertSameCustomFields(try store.get("custom"), written, "\(kind)")
             store.close()
 
@@ -65,10 +66,10 @@ final class CustomFieldsStoreTests: XCTestCase {
     }
 
     func testAVersion2FileIsUpgradedAndItsEntriesLoad() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         for kind in SQLiteStoreKind.allCases {
             let store = try kind.open(in: directory, cipher: cipher)
-            try store.apply([.put(SQLiteTestSupport.fullEntry("old"))])
+            try store.apply([.put(EntryFixtures.fullEntry("old"))])
             store.close()
             let path = kind.databasePath(in: directory)
             // What schema version 2 wrote: no custom_fields column.
@@ -76,7 +77,7 @@ final class CustomFieldsStoreTests: XCTestCase {
                 path,
                 "ALTER TABLE \(kind.table) DROP COLUMN custom_fields; PRAGMA user_version = 2;"
             )
-            var expected = SQLiteTestSupport.fullEntry("old")
+            var expected = EntryFixtures.fullEntry("old")
             expected.removeAllCustomFields()
 
             let reopened = try kind.open(in: directory, cipher: cipher)
@@ -109,11 +110,11 @@ final class CustomFieldsStoreTests: XCTestCase {
     }
 
     func testJSONLKeepsCustomFieldsAcrossAReopen() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = directory.file("jsonl")
         let written = customEntry("custom")
         let store = try JSONLStore(directory: path, cipher: cipher, fsync: .always, logger: SQLiteTestSupport.logger)
-        try store.apply([.put(written), .put(SQLiteTestSupport.plainEntry("plain"))])
+        try store.apply([.put(written), .put(EntryFixtures.plainEntry("plain"))])
         store.close()
 
         let reopened = try JSONLStore(directory: path, cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
@@ -124,7 +125,7 @@ final class CustomFieldsStoreTests: XCTestCase {
     }
 
     func testJSONLLinesCarryCustomFieldsOnlyWhenThereAreSome() throws {
-        var entry = SQLiteTestSupport.plainEntry("k")
+        var entry = EntryFixtures.plainEntry("k")
         let plain = String(
             decoding: JSONLEntryCodec.encode(JSONLRecord(entry: entry, usernameToken: nil, passwordToken: nil)),
             as: UTF8.self

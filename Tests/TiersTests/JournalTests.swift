@@ -1,4 +1,5 @@
 import Foundation
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -17,10 +18,10 @@ final class JournalTests: XCTestCase {
     }
 
     private func records() -> [JournalRecord] {
-        var withURLPassword = SQLiteTestSupport.fullEntry("p2")
+        var withURLPassword = EntryFixtures.fullEntry("p2")
         withURLPassword.proxyURL = "http://bob:hunter2@10.0.0.2:8080"
         return [
-            .write(.put(SQLiteTestSupport.fullEntry("p1"))),
+            .write(.put(EntryFixtures.fullEntry("p1"))),
             .write(.put(withURLPassword)),
             .write(.put(CacheEntry(key: "\u{10FFC3}\u{10FFA9}", proxyURL: "", now: 5, ttlSeconds: nil))),
             .write(.delete(key: "gone")),
@@ -42,13 +43,13 @@ final class JournalTests: XCTestCase {
     }
 
     func testEveryRecordKindRoundTripsAndCredentialsAreOnlyTokens() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         var bytes: [UInt8] = []
         for (index, record) in records().enumerated() {
             JournalCodec.append(record, sequence: UInt64(index + 1), cipher: cipher, to: &bytes)
         }
         let text = String(decoding: bytes, as: UTF8.self)
-        let entry = SQLiteTestSupport.fullEntry("p1")
+        let entry = EntryFixtures.fullEntry("p1")
         for secret in [entry.username, entry.password, "hunter2"].compactMap({ $0 }) {
             XCTAssertFalse(text.contains(secret), "\(secret) is in the journal in clear")
         }
@@ -65,7 +66,7 @@ final class JournalTests: XCTestCase {
     }
 
     func testATornOrDamagedRecordEndsTheSegmentAndKeepsWhatCameBefore() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         var bytes: [UInt8] = []
         for (index, record) in records().prefix(3).enumerated() {
             JournalCodec.append(record, sequence: UInt64(index + 1), cipher: cipher, to: &bytes)
@@ -97,14 +98,14 @@ final class JournalTests: XCTestCase {
     /// A cache with a journal, killed without a shutdown (the journal and the store left as a crash leaves them),
     /// then opened again: the store gets exactly the writes it lacked, health history once.
     func testStartUpReplaysWhatTheStoreLacksExactlyOnce() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l3Path = directory.file("cachesrvd.db")
         var store = try openL3(l3Path, cipher: cipher)
-        try store.apply([.put(SQLiteTestSupport.fullEntry("old"))], journalThrough: 0)
+        try store.apply([.put(EntryFixtures.fullEntry("old"))], journalThrough: 0)
         let cache = try open(store, cipher: cipher, l3: true)  // an apply window of 60 s: nothing is applied
         let now = Date().timeIntervalSince1970
-        cache.put(SQLiteTestSupport.fullEntry("a", now: now))
-        cache.put(SQLiteTestSupport.fullEntry("b", now: now))
+        cache.put(EntryFixtures.fullEntry("a", now: now))
+        cache.put(EntryFixtures.fullEntry("b", now: now))
         _ = try cache.reportHealth("a", HealthReport(ok: true, responseTimeMs: 3), mode: .mayBlock)
         try waitDurable(cache)
         XCTAssertNil(try store.get("a"), "not applied yet: the window holds it")
@@ -114,7 +115,7 @@ final class JournalTests: XCTestCase {
         for round in 1...2 {
             store = try openL3(l3Path, cipher: cipher)
             let restarted = try open(store, cipher: cipher, l3: true)
-            XCTAssertEqual(try store.get("a")?.password, SQLiteTestSupport.fullEntry("a").password, "round \(round)")
+            XCTAssertEqual(try store.get("a")?.password, EntryFixtures.fullEntry("a").password, "round \(round)")
             XCTAssertNotNil(try store.get("b"))
             XCTAssertNotNil(try store.get("old"))
             XCTAssertEqual(try store.history("a", limit: 10).count, 1, "replayed once, round \(round)")
@@ -131,7 +132,7 @@ extension JournalTests {
     /// An L1 eviction demotes the entry to L2 alone and outside the journal: it changes no data a client wrote (L3
     /// holds the entry already), so it costs no journal record and no L3 write.
     func testADemotionGoesToL2AloneAndIsNotJournaled() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l2 = try SQLiteStore(
             .l2(directory: directory.path),
             cipher: cipher,
@@ -142,7 +143,7 @@ extension JournalTests {
         let cache = try open(l2: l2, l3: l3, cipher: cipher) { $0.l1MaxEntries = 1 }
         let now = Date().timeIntervalSince1970
         for key in ["a", "b"] {  // b evicts and demotes a
-            var entry = SQLiteTestSupport.fullEntry(key, now: now)
+            var entry = EntryFixtures.fullEntry(key, now: now)
             entry.evictedFromL1 = false
             cache.put(entry)
         }
@@ -204,7 +205,7 @@ extension JournalTests {
     /// A run killed before its first journal write leaves an empty segment named after the next sequence; the next
     /// run opens a segment of that same name and must never delete it as an old, applied one.
     func testARunKilledBeforeItsFirstWriteDoesNotCostTheNextRunItsSegment() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l3Path = directory.file("cachesrvd.db")
         let now = Date().timeIntervalSince1970
         var store = try openL3(l3Path, cipher: cipher)
@@ -214,7 +215,7 @@ extension JournalTests {
 
         store = try openL3(l3Path, cipher: cipher)
         cache = try open(store, cipher: cipher, l3: true)
-        cache.put(SQLiteTestSupport.fullEntry("kept", now: now))
+        cache.put(EntryFixtures.fullEntry("kept", now: now))
         try waitDurable(cache)
         usleep(400_000)  // the journal thread has looked for applied segments several times
         let segments = try JournalSegment.list(in: journalDirectory)
@@ -234,12 +235,12 @@ extension JournalTests {
     /// from 1 again: the store would later skip them as applied. The empty segment a clean shutdown leaves carries
     /// the numbering on.
     func testACleanShutdownCarriesTheNumberingOnWhenAStoreForgetsItsSequence() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l3Path = directory.file("cachesrvd.db")
         let now = Date().timeIntervalSince1970
         var store = try openL3(l3Path, cipher: cipher)
         var cache = try open(store, cipher: cipher, l3: true)
-        for key in ["a", "b", "c"] { cache.put(SQLiteTestSupport.fullEntry(key, now: now)) }
+        for key in ["a", "b", "c"] { cache.put(EntryFixtures.fullEntry(key, now: now)) }
         cache.shutdown()
         store.close()
         // The three puts, and the shutdown writing L1's entries through with their access figures.
@@ -252,7 +253,7 @@ extension JournalTests {
         store = try openL3(l3Path, cipher: cipher)
         XCTAssertEqual(try store.appliedJournalSequence(), 0)
         cache = try open(store, cipher: cipher, l3: true)
-        cache.put(SQLiteTestSupport.fullEntry("d", now: now))
+        cache.put(EntryFixtures.fullEntry("d", now: now))
         try waitDurable(cache)
         XCTAssertEqual(
             try JournalSegment.list(in: journalDirectory).map(\.firstSequence),
@@ -265,7 +266,7 @@ extension JournalTests {
     /// JSONL keeps no journal sequence: a replay gives it every record still in the journal, so a FLUSHALL must be
     /// in the journal too, or the entries it removed come back.
     func testAFlushIsReplayedIntoAStoreThatRecordsNoSequence() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l2Directory = directory.file("l2")
         let now = Date().timeIntervalSince1970
         var store = try JSONLStore(
@@ -275,9 +276,9 @@ extension JournalTests {
             logger: SQLiteTestSupport.logger
         )
         var cache = try open(store, cipher: cipher, l3: false)
-        cache.put(SQLiteTestSupport.fullEntry("flushed", now: now))
+        cache.put(EntryFixtures.fullEntry("flushed", now: now))
         XCTAssertEqual(try cache.removeAll(), 1)
-        cache.put(SQLiteTestSupport.fullEntry("after", now: now))
+        cache.put(EntryFixtures.fullEntry("after", now: now))
         try waitDurable(cache)
         cache.journal?.stop()  // killed: "after" only in the journal
         store.close()

@@ -1,3 +1,4 @@
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -66,7 +67,7 @@ final class SQLiteColumnOrderTests: XCTestCase {
     }
 
     func testNewFilesStartWithProxywhirlsColumnsInItsOrder() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l3Path = directory.file("cachesrvd.db")
         let l3 = try SQLiteStore(.l3(path: l3Path), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
         l3.close()
@@ -88,14 +89,14 @@ final class SQLiteColumnOrderTests: XCTestCase {
     }
 
     func testVersion3FileIsRebuiltInTheNewOrderKeepingRowsHistoryAndIndexes() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = directory.file("cachesrvd.db")
         try SQLiteTestSupport.rawExecute(path, Self.version3)
         // Rows written as version 3 wrote them: the same named-column upsert, at rowids with a gap.
-        let full = SQLiteTestSupport.fullEntry("full")
-        var sealed = SQLiteTestSupport.plainEntry("sealed", ttl: 600)
+        let full = EntryFixtures.fullEntry("full")
+        var sealed = EntryFixtures.plainEntry("sealed", ttl: 600)
         sealed.proxyURL = "http://bob:url-secret@10.0.0.9:3128"
-        let plain = SQLiteTestSupport.plainEntry("plain")
+        let plain = EntryFixtures.plainEntry("plain")
         try writeVersion3Rows(path, [(5, full), (9, sealed), (30, plain)], cipher: cipher)
         let before = try SQLiteTestSupport.rawQuery(
             path,
@@ -142,9 +143,9 @@ final class SQLiteColumnOrderTests: XCTestCase {
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA integrity_check"), ["ok"])
 
         // The foreign key still cascades from the rebuilt table, and the store writes into the new order.
-        try store.apply([.delete(key: "full"), .put(SQLiteTestSupport.fullEntry("after"))])
+        try store.apply([.delete(key: "full"), .put(EntryFixtures.fullEntry("after"))])
         XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "SELECT proxy_key FROM health_history"), ["plain"])
-        XCTAssertEqual(try store.get("after"), SQLiteTestSupport.fullEntry("after"))
+        XCTAssertEqual(try store.get("after"), EntryFixtures.fullEntry("after"))
         store.close()
 
         // Opened again: current, nothing rebuilt, nothing lost.
@@ -155,7 +156,7 @@ final class SQLiteColumnOrderTests: XCTestCase {
     }
 
     func testMigrationReportsTheRebuildAndLeavesAnInOrderL2Alone() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l3Path = directory.file("cachesrvd.db")
         try SQLiteTestSupport.rawExecute(l3Path, Self.version3)
         let l3 = try SQLiteDatabase(path: l3Path, readOnly: false)
@@ -191,7 +192,7 @@ final class SQLiteColumnOrderTests: XCTestCase {
         )
         let db = try SQLiteDatabase(path: path, readOnly: false)
         defer { db.close() }
-        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()))
+        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: EntryFixtures.cipher()))
         XCTAssertEqual(report.rebuilt, ["l2_cache"])
         XCTAssertEqual(try columnNames(path, "l2_cache"), SQLiteSchema.entryColumns.map(\.name))
         XCTAssertEqual(
@@ -216,11 +217,11 @@ final class SQLiteColumnOrderTests: XCTestCase {
     /// A version 3 file whose schema page is destroyed: salvage reads its rows from the pages in version 3's order
     /// (the current order does not fit them), and the new file has the current order.
     func testSalvageOfADamagedVersion3FileReadsItsRowsInTheOldOrder() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = directory.file("cachesrvd.db")
         try SQLiteTestSupport.rawExecute(path, Self.version3)
-        var entries = (0..<40).map { SQLiteTestSupport.fullEntry("full\($0)") }
-        entries += (0..<40).map { SQLiteTestSupport.plainEntry("plain\($0)", ttl: $0 % 2 == 0 ? nil : 60) }
+        var entries = (0..<40).map { EntryFixtures.fullEntry("full\($0)") }
+        entries += (0..<40).map { EntryFixtures.plainEntry("plain\($0)", ttl: $0 % 2 == 0 ? nil : 60) }
         try writeVersion3Rows(path, entries.enumerated().map { ($0.offset + 1, $0.element) }, cipher: cipher)
         XCTAssertFalse(SQLiteTestSupport.fileExists(path + "-wal"), "checkpointed into the file when closed")
         var bytes = SQLiteTestSupport.bytes(of: path)

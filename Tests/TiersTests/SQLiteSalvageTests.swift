@@ -1,3 +1,4 @@
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -22,8 +23,8 @@ final class SQLiteSalvageTests: XCTestCase {
     /// Entry `index`: every third has credentials and every field set; the others are plain.
     private func entry(_ index: Int) -> CacheEntry {
         index % 3 == 0
-            ? SQLiteTestSupport.fullEntry("key\(index)", now: 1_700_000_000 + Double(index))
-            : SQLiteTestSupport.plainEntry(
+            ? EntryFixtures.fullEntry("key\(index)", now: 1_700_000_000 + Double(index))
+            : EntryFixtures.plainEntry(
                 "key\(index)",
                 now: 1_700_000_000 + Double(index),
                 ttl: index % 2 == 0 ? 60 : nil
@@ -82,7 +83,7 @@ final class SQLiteSalvageTests: XCTestCase {
     }
 
     func testPageReaderFindsEveryRowOfAnIntactFile() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         try populate(.l3, cipher: cipher)
         let records = try SQLiteSalvage(path: SQLiteStoreKind.l3.databasePath(in: directory)).records()
         XCTAssertEqual(records.unreadableCells, 0)
@@ -94,7 +95,7 @@ final class SQLiteSalvageTests: XCTestCase {
     }
 
     func testEightKilobytesOfGarbageInTheMiddleOfL3LoseOnlyTheRowsOnDamagedPages() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         try populate(.l3, cipher: cipher)
         let path = SQLiteStoreKind.l3.databasePath(in: directory)
         let pages = try pagesOfEntries(path)
@@ -131,7 +132,7 @@ final class SQLiteSalvageTests: XCTestCase {
 
     func testDamagedPageOneLosesTheSchemaButNotTheRows() throws {
         for kind in SQLiteStoreKind.allCases {
-            let cipher = SQLiteTestSupport.cipher()
+            let cipher = EntryFixtures.cipher()
             try populate(kind, cipher: cipher)
             let path = kind.databasePath(in: directory)
             let pages = try pagesOfEntries(path)
@@ -149,7 +150,7 @@ final class SQLiteSalvageTests: XCTestCase {
     }
 
     func testTruncatedFileKeepsWhatIsLeft() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         try populate(.l3, cipher: cipher)
         let path = SQLiteStoreKind.l3.databasePath(in: directory)
         let pages = try pagesOfEntries(path)
@@ -182,7 +183,7 @@ final class SQLiteSalvageTests: XCTestCase {
             SQLiteTestSupport.write((0..<(64 * 1024)).map { _ in generator.next() }, to: path)
             let (store, recoveredFrom, salvage) = try kind.openRecovering(
                 in: directory,
-                cipher: SQLiteTestSupport.cipher()
+                cipher: EntryFixtures.cipher()
             )
             defer { store.close() }
             XCTAssertNotNil(recoveredFrom, "\(kind)")
@@ -192,13 +193,13 @@ final class SQLiteSalvageTests: XCTestCase {
     }
 
     func testRowsWithUndecryptableCredentialsAreRejectedAndCounted() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         try populate(.l2, cipher: cipher)
         let path = SQLiteStoreKind.l2.databasePath(in: directory)
         damage(path, at: 0, count: 100)
         let (store, _, salvage) = try SQLiteStoreKind.l2.openRecovering(
             in: directory,
-            cipher: SQLiteTestSupport.cipher()
+            cipher: EntryFixtures.cipher()
         )
         defer { store.close() }
         let withCredentials = (0..<entryCount).filter { $0 % 3 == 0 }.count

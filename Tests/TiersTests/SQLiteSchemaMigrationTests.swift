@@ -1,4 +1,5 @@
 import BinaryText
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -90,7 +91,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
     }
 
     func testProxywhirlL2FileIsUpgraded() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let l2 = directory.file("proxies")
         try SQLiteFiles.ensureDirectory(l2)
         let path = SQLiteStore.Configuration.l2(directory: l2).path
@@ -102,9 +103,9 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         XCTAssertEqual(try store.get("bbbb"), expectedProxywhirlEntry("bbbb", rowid: 20))
         XCTAssertEqual(try store.scanKeys(cursor: 10, limit: 5).keys, ["bbbb"], "rowids kept")
         // What proxywhirl's schema refused: an entry that never expires, and the health fields.
-        try store.apply([.put(SQLiteTestSupport.plainEntry("persisted")), .put(SQLiteTestSupport.fullEntry("full"))])
+        try store.apply([.put(EntryFixtures.plainEntry("persisted")), .put(EntryFixtures.fullEntry("full"))])
         XCTAssertEqual(try store.get("persisted")?.expiresAt, nil)
-        XCTAssertEqual(try store.get("full"), SQLiteTestSupport.fullEntry("full"))
+        XCTAssertEqual(try store.get("full"), EntryFixtures.fullEntry("full"))
         store.close()
 
         let columns = try columns(path, "l2_cache")
@@ -124,7 +125,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
     }
 
     func testProxywhirlL3FileIsUpgradedAndItsOrphanHistoryDropped() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = directory.file("proxywhirl.db")
         try SQLiteTestSupport.rawExecute(path, Self.proxywhirlL3)
         try insertProxywhirlRows(path, table: "cache_entries", timestamps: true, cipher: cipher)
@@ -159,7 +160,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         )
         // NULL expiry and a check with no URL now fit; the cascade works on the upgraded tables.
         try store.apply([
-            .put(SQLiteTestSupport.plainEntry("persisted")),
+            .put(EntryFixtures.plainEntry("persisted")),
             .appendHealth(key: "persisted", record: HealthCheckRecord(checkTime: 1, status: .healthy), keep: 5),
             .delete(key: "aaaa"),
         ])
@@ -173,7 +174,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
     /// Keys written as text before keys became bytes (here by proxywhirl) are rewritten into the form a client's
     /// bytes map to, with their history, so the same bytes reach them; plain keys stay as they were.
     func testOlderKeysOutsideThePlainRangeAreRekeyedWithTheirHistory() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = directory.file("older.db")
         try SQLiteTestSupport.rawExecute(path, Self.proxywhirlL3)
         try SQLiteTestSupport.rawExecute(
@@ -213,18 +214,18 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
         )
         let db = try SQLiteDatabase(path: path, readOnly: false)
         defer { db.close() }
-        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()))
+        let report = try XCTUnwrap(try SQLiteSchema.l2.migrate(db, cipher: EntryFixtures.cipher()))
         XCTAssertEqual(report.rebuilt, [])
         XCTAssertEqual(report.fromVersion, 0)
         XCTAssertEqual(report.addedColumns.count, SQLiteSchema.entryColumns.count - 10)
         XCTAssertTrue(report.addedColumns.contains("l2_cache.total_health_checks"))
-        XCTAssertNil(try SQLiteSchema.l2.migrate(db, cipher: SQLiteTestSupport.cipher()), "current files need no work")
+        XCTAssertNil(try SQLiteSchema.l2.migrate(db, cipher: EntryFixtures.cipher()), "current files need no work")
         let statement = try db.prepare("SELECT \(EntryRow.columnList) FROM l2_cache")
         defer { statement.finalize() }
         XCTAssertTrue(try statement.step())
         var expected = CacheEntry(key: "k", proxyURL: "http://p", source: "src", now: 1, ttlSeconds: nil)
         expected.lastAccessed = 2
-        XCTAssertEqual(try EntryRow.read(statement, cipher: SQLiteTestSupport.cipher()), expected)
+        XCTAssertEqual(try EntryRow.read(statement, cipher: EntryFixtures.cipher()), expected)
     }
 
     func testNewerOrForeignFilesAreRefused() throws {
@@ -234,7 +235,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
             SQLiteTestSupport.errorKind {
                 try SQLiteStore(
                     .l3(path: newer),
-                    cipher: SQLiteTestSupport.cipher(),
+                    cipher: EntryFixtures.cipher(),
                     fsync: .no,
                     logger: SQLiteTestSupport.logger
                 )
@@ -247,7 +248,7 @@ final class SQLiteSchemaMigrationTests: XCTestCase {
             SQLiteTestSupport.errorKind {
                 try SQLiteStore(
                     .l3(path: foreign),
-                    cipher: SQLiteTestSupport.cipher(),
+                    cipher: EntryFixtures.cipher(),
                     fsync: .no,
                     logger: SQLiteTestSupport.logger
                 )

@@ -1,4 +1,5 @@
 import Logging
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -17,11 +18,11 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testRoundTripOfEveryField() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            let full = SQLiteTestSupport.fullEntry("full")
-            let plain = SQLiteTestSupport.plainEntry("plain")
-            var emptyCredentials = SQLiteTestSupport.plainEntry("ünïcode key ✓ with\0nul", ttl: 0)
+            let full = EntryFixtures.fullEntry("full")
+            let plain = EntryFixtures.plainEntry("plain")
+            var emptyCredentials = EntryFixtures.plainEntry("ünïcode key ✓ with\0nul", ttl: 0)
             emptyCredentials.username = ""
             emptyCredentials.password = ""
             emptyCredentials.healthStatus = .dead
@@ -40,10 +41,10 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testCredentialsAreStoredOnlyAsFernetTokens() throws {
         for kind in SQLiteStoreKind.allCases {
-            let cipher = SQLiteTestSupport.cipher()
+            let cipher = EntryFixtures.cipher()
             let store = try kind.open(in: directory, cipher: cipher)
-            let entry = SQLiteTestSupport.fullEntry("secretive")
-            try store.apply([.put(entry), .put(SQLiteTestSupport.plainEntry("nocreds"))])
+            let entry = EntryFixtures.fullEntry("secretive")
+            try store.apply([.put(entry), .put(EntryFixtures.plainEntry("nocreds"))])
             let path = kind.databasePath(in: directory)
             // While open the rows may sit in the -wal file; after close they are in the main file.
             for file in [path, path + "-wal"] {
@@ -78,8 +79,8 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testReopenKeepsEverything() throws {
         for kind in SQLiteStoreKind.allCases {
-            let cipher = SQLiteTestSupport.cipher()
-            let entries = (0..<50).map { SQLiteTestSupport.fullEntry("k\($0)") }
+            let cipher = EntryFixtures.cipher()
+            let entries = (0..<50).map { EntryFixtures.fullEntry("k\($0)") }
             do {
                 let store = try kind.open(in: directory, cipher: cipher, fsync: .always)
                 try store.apply(entries.map { .put($0) })
@@ -98,9 +99,9 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testPutReplacesAndDeleteRemoves() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            var entry = SQLiteTestSupport.fullEntry("a")
+            var entry = EntryFixtures.fullEntry("a")
             try store.apply([.put(entry)])
             entry.password = nil
             entry.expiresAt = nil
@@ -110,7 +111,7 @@ final class SQLiteStoreContractTests: XCTestCase {
             XCTAssertEqual(try store.get("a"), entry, "\(kind)")
             XCTAssertEqual(try store.count(), 1, "\(kind)")
             // Writes apply in order within the batch.
-            try store.apply([.delete(key: "a"), .put(SQLiteTestSupport.plainEntry("b")), .delete(key: "nope")])
+            try store.apply([.delete(key: "a"), .put(EntryFixtures.plainEntry("b")), .delete(key: "nope")])
             XCTAssertNil(try store.get("a"), "\(kind)")
             XCTAssertEqual(try store.count(), 1, "\(kind)")
             try store.apply([])
@@ -119,10 +120,10 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testScanReturnsEveryKeyOnceInStableOrder() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
             let keys = (0..<1000).map { "key-\($0)" }
-            try store.apply(keys.map { .put(SQLiteTestSupport.plainEntry($0)) })
+            try store.apply(keys.map { .put(EntryFixtures.plainEntry($0)) })
             var seen: [String] = []
             var cursor: UInt64 = 0
             var rounds = 0
@@ -134,8 +135,8 @@ final class SQLiteStoreContractTests: XCTestCase {
                 if rounds == 3 {
                     // Changes during a scan: updates keep their place; deleted and new keys may or may not show.
                     try store.apply([
-                        .put(SQLiteTestSupport.plainEntry("key-0", now: 5)), .delete(key: "key-999"),
-                        .put(SQLiteTestSupport.plainEntry("late")),
+                        .put(EntryFixtures.plainEntry("key-0", now: 5)), .delete(key: "key-999"),
+                        .put(EntryFixtures.plainEntry("late")),
                     ])
                 }
             } while cursor != 0 && rounds < 1000
@@ -145,7 +146,7 @@ final class SQLiteStoreContractTests: XCTestCase {
             XCTAssertEqual(try store.scanKeys(cursor: 0, limit: 0).keys, [], "\(kind)")
             let emptyDirectory = SQLiteTestDirectory()
             defer { emptyDirectory.remove() }
-            let empty = try kind.open(in: emptyDirectory, cipher: SQLiteTestSupport.cipher())
+            let empty = try kind.open(in: emptyDirectory, cipher: EntryFixtures.cipher())
             XCTAssertEqual(try empty.scanKeys(cursor: 0, limit: 10).next, 0)
             empty.close()
         }
@@ -153,14 +154,14 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testRemoveExpiredDeletesOnlyExpiredAndReturnsKeys() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
             let now = 1_000.0
             try store.apply([
-                .put(SQLiteTestSupport.plainEntry("past", now: 0, ttl: 10)),
-                .put(SQLiteTestSupport.plainEntry("exactly-now", now: 900, ttl: 100)),
-                .put(SQLiteTestSupport.plainEntry("future", now: 999, ttl: 100)),
-                .put(SQLiteTestSupport.plainEntry("forever", now: 0, ttl: nil)),
+                .put(EntryFixtures.plainEntry("past", now: 0, ttl: 10)),
+                .put(EntryFixtures.plainEntry("exactly-now", now: 900, ttl: 100)),
+                .put(EntryFixtures.plainEntry("future", now: 999, ttl: 100)),
+                .put(EntryFixtures.plainEntry("forever", now: 0, ttl: nil)),
             ])
             XCTAssertEqual(Set(try store.removeExpired(now: now)), ["past", "exactly-now"], "\(kind)")
             XCTAssertEqual(try store.count(), 2, "\(kind)")
@@ -171,10 +172,10 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testRemoveExpiredFiveThousandOfTenThousand() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
             let entries = (0..<10_000).map { index in
-                SQLiteTestSupport.plainEntry("p\(index)", now: 0, ttl: index.isMultiple(of: 2) ? 10 : 1_000_000)
+                EntryFixtures.plainEntry("p\(index)", now: 0, ttl: index.isMultiple(of: 2) ? 10 : 1_000_000)
             }
             try store.apply(entries.map { .put($0) })
             let start = SystemClock().now()
@@ -189,11 +190,11 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testEvictionPolicies() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
             // Inserted a, b, c, d; recency d < b < a < c; frequency b(1) < d(2)=c(2) < a(9).
             func entry(_ key: String, lastAccessed: Double, accessCount: Int) -> CacheEntry {
-                var entry = SQLiteTestSupport.plainEntry(key)
+                var entry = EntryFixtures.plainEntry(key)
                 entry.lastAccessed = lastAccessed
                 entry.accessCount = accessCount
                 return entry
@@ -224,9 +225,9 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testRemoveAllReturnsHowManyThereWere() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            try store.apply((0..<25).map { .put(SQLiteTestSupport.plainEntry("r\($0)")) })
+            try store.apply((0..<25).map { .put(EntryFixtures.plainEntry("r\($0)")) })
             XCTAssertEqual(try store.removeAll(), 25, "\(kind)")
             XCTAssertEqual(try store.count(), 0, "\(kind)")
             XCTAssertEqual(try store.removeAll(), 0, "\(kind)")
@@ -235,9 +236,9 @@ final class SQLiteStoreContractTests: XCTestCase {
 
     func testAFailingBatchChangesNothing() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher())
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            try store.apply([.put(SQLiteTestSupport.plainEntry("kept"))])
+            try store.apply([.put(EntryFixtures.plainEntry("kept"))])
             // Another connection (as another process could) adds a trigger that refuses one row.
             let path = kind.databasePath(in: directory)
             try SQLiteTestSupport.rawExecute(
@@ -248,15 +249,15 @@ final class SQLiteStoreContractTests: XCTestCase {
             XCTAssertNotNil(
                 SQLiteTestSupport.errorKind {
                     try store.apply([
-                        .delete(key: "kept"), .put(SQLiteTestSupport.plainEntry("new")),
-                        .put(SQLiteTestSupport.plainEntry("poison")),
+                        .delete(key: "kept"), .put(EntryFixtures.plainEntry("new")),
+                        .put(EntryFixtures.plainEntry("poison")),
                     ])
                 },
                 "\(kind)"
             )
             XCTAssertNotNil(try store.get("kept"), "\(kind): rolled back")
             XCTAssertNil(try store.get("new"), "\(kind): rolled back")
-            try store.apply([.put(SQLiteTestSupport.plainEntry("after"))])
+            try store.apply([.put(EntryFixtures.plainEntry("after"))])
             XCTAssertEqual(try store.count(), 2, "\(kind): the store still works")
         }
     }
@@ -266,14 +267,14 @@ final class SQLiteStoreContractTests: XCTestCase {
             for policy in FsyncPolicy.allCases {
                 let directory = SQLiteTestDirectory()
                 defer { directory.remove() }
-                let cipher = SQLiteTestSupport.cipher()
+                let cipher = EntryFixtures.cipher()
                 let store = try kind.open(in: directory, cipher: cipher, fsync: policy)
-                try store.apply([.put(SQLiteTestSupport.fullEntry("s"))])
+                try store.apply([.put(EntryFixtures.fullEntry("s"))])
                 try store.sync()
                 store.close()
                 XCTAssertEqual(SQLiteTestSupport.errorKind { try store.sync() }, policy == .everysec ? .closed : nil)
                 let reopened = try kind.open(in: directory, cipher: cipher, fsync: policy)
-                XCTAssertEqual(try reopened.get("s"), SQLiteTestSupport.fullEntry("s"), "\(kind) \(policy)")
+                XCTAssertEqual(try reopened.get("s"), EntryFixtures.fullEntry("s"), "\(kind) \(policy)")
                 reopened.close()
             }
         }

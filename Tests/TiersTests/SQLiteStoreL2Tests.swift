@@ -1,3 +1,4 @@
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -30,7 +31,7 @@ final class SQLiteStoreL2Tests: XCTestCase {
         let l2 = directory.file("nested/cache/proxies")
         let store = try SQLiteStore(
             .l2(directory: l2),
-            cipher: SQLiteTestSupport.cipher(),
+            cipher: EntryFixtures.cipher(),
             fsync: .everysec,
             logger: SQLiteTestSupport.logger
         )
@@ -40,7 +41,7 @@ final class SQLiteStoreL2Tests: XCTestCase {
         XCTAssertEqual(mode(of: l2), 0o700)
         XCTAssertEqual(mode(of: directory.file("nested")), 0o700)
         XCTAssertEqual(mode(of: store.path), 0o600, "credential tokens are not world-readable")
-        try store.apply([.put(SQLiteTestSupport.plainEntry("k"))])
+        try store.apply([.put(EntryFixtures.plainEntry("k"))])
         XCTAssertEqual(mode(of: store.path + "-wal"), 0o600)
         XCTAssertEqual(SQLiteTestSupport.listDirectory(l2), ["l2_cache.db", "l2_cache.db-shm", "l2_cache.db-wal"])
     }
@@ -48,7 +49,7 @@ final class SQLiteStoreL2Tests: XCTestCase {
     func testSchemaOfANewFile() throws {
         let store = try SQLiteStore(
             .l2(directory: directory.path),
-            cipher: SQLiteTestSupport.cipher(),
+            cipher: EntryFixtures.cipher(),
             fsync: .no,
             logger: SQLiteTestSupport.logger
         )
@@ -100,13 +101,13 @@ final class SQLiteStoreL2Tests: XCTestCase {
     func testHistoryIsNotKept() throws {
         let store = try SQLiteStore(
             .l2(directory: directory.path),
-            cipher: SQLiteTestSupport.cipher(),
+            cipher: EntryFixtures.cipher(),
             fsync: .no,
             logger: SQLiteTestSupport.logger
         )
         defer { store.close() }
         try store.apply([
-            .put(SQLiteTestSupport.plainEntry("h")),
+            .put(EntryFixtures.plainEntry("h")),
             .appendHealth(key: "h", record: HealthCheckRecord(checkTime: 1, status: .healthy), keep: 10),
         ])
         XCTAssertEqual(try store.history("h", limit: 10), [])

@@ -1,3 +1,4 @@
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -15,7 +16,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
         directory.remove()
     }
 
-    private func open(cipher: CredentialCipher = SQLiteTestSupport.cipher()) throws -> SQLiteStore {
+    private func open(cipher: CredentialCipher = EntryFixtures.cipher()) throws -> SQLiteStore {
         try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .no, logger: SQLiteTestSupport.logger)
     }
 
@@ -31,8 +32,8 @@ final class SQLiteStoreL3Tests: XCTestCase {
     func testUpsertKeepsCreatedAtAndRowid() throws {
         let store = try open()
         defer { store.close() }
-        var entry = SQLiteTestSupport.fullEntry("k")
-        try store.apply([.put(SQLiteTestSupport.plainEntry("first")), .put(entry)])
+        var entry = EntryFixtures.fullEntry("k")
+        try store.apply([.put(EntryFixtures.plainEntry("first")), .put(entry)])
         let before = try SQLiteTestSupport.rawQuery(
             path,
             "SELECT rowid || ' ' || created_at || ' ' || updated_at FROM cache_entries WHERE key = 'k'"
@@ -60,7 +61,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
     func testHistoryIsNewestFirstLimitedAndTrimmedToKeep() throws {
         let store = try open()
         defer { store.close() }
-        try store.apply([.put(SQLiteTestSupport.plainEntry("p")), .put(SQLiteTestSupport.plainEntry("q"))])
+        try store.apply([.put(EntryFixtures.plainEntry("p")), .put(EntryFixtures.plainEntry("q"))])
         try store.apply((1...6).map { .appendHealth(key: "p", record: check(Double($0)), keep: 4) })
         try store.apply([.appendHealth(key: "q", record: check(100, .dead), keep: 4)])
         XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), check(4), check(3)])
@@ -83,7 +84,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
         XCTAssertEqual(try historyRows(), 0)
         // Later writes of the same batch still apply.
         try store.apply([
-            .appendHealth(key: "ghost", record: check(1), keep: 10), .put(SQLiteTestSupport.plainEntry("z")),
+            .appendHealth(key: "ghost", record: check(1), keep: 10), .put(EntryFixtures.plainEntry("z")),
         ])
         XCTAssertEqual(try store.count(), 1)
     }
@@ -93,7 +94,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
         defer { store.close() }
         let keys = ["del", "exp", "evict", "stay"]
         var writes: [StoreWrite] = keys.map { key in
-            var entry = SQLiteTestSupport.plainEntry(key, now: 0, ttl: key == "exp" ? 10 : nil)
+            var entry = EntryFixtures.plainEntry(key, now: 0, ttl: key == "exp" ? 10 : nil)
             entry.lastAccessed = key == "evict" ? 1 : 50
             return .put(entry)
         }

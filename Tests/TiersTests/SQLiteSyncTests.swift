@@ -1,4 +1,5 @@
 import Foundation
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -28,11 +29,11 @@ final class SQLiteSyncTests: XCTestCase {
 
     func testAnotherProcessReadingAfterSyncDoesNotDeleteTheWALOrLoseLaterCommits() throws {
         let shell = try Self.otherProcessShell()
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let path = SQLiteStoreKind.l3.databasePath(in: directory)
         let store = try SQLiteStore(.l3(path: path), cipher: cipher, fsync: .everysec, logger: SQLiteTestSupport.logger)
         defer { store.close() }
-        try store.apply([.put(SQLiteTestSupport.fullEntry("first"))])
+        try store.apply([.put(EntryFixtures.fullEntry("first"))])
         try store.sync()
         let wal = try XCTUnwrap(Self.inode(path + "-wal"), "the open store has a WAL")
 
@@ -41,7 +42,7 @@ final class SQLiteSyncTests: XCTestCase {
         XCTAssertEqual(Self.inode(path + "-wal"), wal, "the WAL of the open store was deleted by another process")
         XCTAssertTrue(SQLiteTestSupport.fileExists(path + "-shm"), "the -shm of the open store was deleted")
 
-        try store.apply([.put(SQLiteTestSupport.fullEntry("second"))])
+        try store.apply([.put(EntryFixtures.fullEntry("second"))])
         try store.sync()
 
         // What `kill -9` leaves behind: the files as they are now, without the checkpoint of a close.
@@ -60,8 +61,8 @@ final class SQLiteSyncTests: XCTestCase {
             logger: SQLiteTestSupport.logger
         )
         defer { restarted.close() }
-        XCTAssertEqual(try restarted.get("first"), SQLiteTestSupport.fullEntry("first"))
-        XCTAssertEqual(try restarted.get("second"), SQLiteTestSupport.fullEntry("second"), "a synced commit was lost")
+        XCTAssertEqual(try restarted.get("first"), EntryFixtures.fullEntry("first"))
+        XCTAssertEqual(try restarted.get("second"), EntryFixtures.fullEntry("second"), "a synced commit was lost")
         XCTAssertEqual(try restarted.count(), 2)
     }
 
@@ -69,7 +70,7 @@ final class SQLiteSyncTests: XCTestCase {
         #if os(Linux)
         for kind in SQLiteStoreKind.allCases {
             for policy in [FsyncPolicy.everysec, .always, .no] {
-                let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher(), fsync: policy)
+                let store = try kind.open(in: directory, cipher: EntryFixtures.cipher(), fsync: policy)
                 let path = kind.databasePath(in: directory)
                 // Closing a descriptor of the database drops the store's locks, so the probe's own
                 // descriptor stays open until the store is closed.
@@ -79,7 +80,7 @@ final class SQLiteSyncTests: XCTestCase {
                     if probe >= 0 { close(probe) }
                 }
                 XCTAssertGreaterThanOrEqual(probe, 0)
-                try store.apply([.put(SQLiteTestSupport.plainEntry("k-\(policy)"))])
+                try store.apply([.put(EntryFixtures.plainEntry("k-\(policy)"))])
                 XCTAssertEqual(try Self.sharedLockIsHeld(probe), true, "\(kind) \(policy): before sync")
                 try store.sync()
                 XCTAssertEqual(try Self.sharedLockIsHeld(probe), true, "\(kind) \(policy): after sync")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TierTestSupport
 import XCTest
 
 @testable import Tiers
@@ -46,7 +47,7 @@ final class SecretsOnDiskTests: XCTestCase {
 
     func testSQLiteStoresSealTheURLPasswordAndReturnTheExactURL() throws {
         for kind in SQLiteStoreKind.allCases {
-            let store = try kind.open(in: directory, cipher: SQLiteTestSupport.cipher(), fsync: .always)
+            let store = try kind.open(in: directory, cipher: EntryFixtures.cipher(), fsync: .always)
             var written = entry("k")
             written.proxyURL = "http://alice:\(secret)@10.0.0.9:3128/p"
             let record = HealthCheckRecord(
@@ -56,11 +57,11 @@ final class SecretsOnDiskTests: XCTestCase {
                 checkURL: "https://carol:\(secret)@check.example/ip"
             )
             try store.apply([
-                .put(written), .put(SQLiteTestSupport.plainEntry("plain")),
+                .put(written), .put(EntryFixtures.plainEntry("plain")),
                 .appendHealth(key: "k", record: record, keep: 10),
             ])
             XCTAssertEqual(try store.get("k")?.proxyURL, written.proxyURL, "\(kind): GET returns the bytes stored")
-            XCTAssertEqual(try store.get("plain"), SQLiteTestSupport.plainEntry("plain"), "\(kind)")
+            XCTAssertEqual(try store.get("plain"), EntryFixtures.plainEntry("plain"), "\(kind)")
             if kind == .l3 {
                 let history = try store.history("k", limit: 10)
                 XCTAssertEqual(history.first?.errorMessage, "GET https://carol:***@check.example failed")
@@ -86,17 +87,17 @@ final class SecretsOnDiskTests: XCTestCase {
     }
 
     func testJSONLSealsTheURLPasswordAndReturnsTheExactURL() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let store = try makeJSONL(cipher)
         let written = entry("k")
-        try store.apply([.put(written), .put(SQLiteTestSupport.plainEntry("plain"))])
+        try store.apply([.put(written), .put(EntryFixtures.plainEntry("plain"))])
         XCTAssertEqual(try store.get("k")?.proxyURL, written.proxyURL)
         XCTAssertEqual(try store.get("k")?.lastHealthError, "proxy http://bob:***@10.0.0.9:3128 refused")
         store.close()
         let reopened = try makeJSONL(cipher)
         defer { reopened.close() }
         XCTAssertEqual(try reopened.get("k")?.proxyURL, written.proxyURL)
-        XCTAssertEqual(try reopened.get("plain"), SQLiteTestSupport.plainEntry("plain"))
+        XCTAssertEqual(try reopened.get("plain"), EntryFixtures.plainEntry("plain"))
         let bytes = allBytes()
         XCTAssertFalse(SQLiteTestSupport.contains(bytes, secret))
         XCTAssertTrue(SQLiteTestSupport.contains(bytes, "\"proxy_url\": \"http://alice:***@10.0.0.9:3128/p\""))
@@ -142,7 +143,7 @@ final class SecretsOnDiskTests: XCTestCase {
     }
 
     func testAVersion1FileIsUpgradedAndItsClearURLPasswordsSealed() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         for kind in SQLiteStoreKind.allCases {
             let store = try kind.open(in: directory, cipher: cipher)
             store.close()
@@ -192,9 +193,9 @@ final class SecretsOnDiskTests: XCTestCase {
     }
 
     func testJSONLLinesWithClearURLPasswordsAreSealedWhenTheStoreOpens() throws {
-        let cipher = SQLiteTestSupport.cipher()
+        let cipher = EntryFixtures.cipher()
         let store = try makeJSONL(cipher)
-        try store.apply([.put(SQLiteTestSupport.plainEntry("plain"))])
+        try store.apply([.put(EntryFixtures.plainEntry("plain"))])
         store.close()
         // A line as proxywhirl (or an older cachesrvd) wrote it, appended to the shard of its key.
         let line =
@@ -210,7 +211,7 @@ final class SecretsOnDiskTests: XCTestCase {
         let reopened = try makeJSONL(cipher)
         XCTAssertEqual(try reopened.get("old")?.proxyURL, "http://u:old-pass-1@h:1")
         XCTAssertEqual(try reopened.get("old")?.lastHealthError, "via http://v:***@h:1 failed")
-        XCTAssertEqual(try reopened.get("plain"), SQLiteTestSupport.plainEntry("plain"))
+        XCTAssertEqual(try reopened.get("plain"), EntryFixtures.plainEntry("plain"))
         reopened.close()
         let bytes = allBytes()
         XCTAssertFalse(SQLiteTestSupport.contains(bytes, "old-pass-1"))
