@@ -28,8 +28,36 @@ extension PostgresStore {
                 for write in writes {
                     try self.write(write, now: now, in: session)
                 }
+                try notify(keys: writes.map(Self.changedKey), in: session)
             }
         }
+    }
+
+    /// The key a write changes.
+    static func changedKey(_ write: StoreWrite) -> String {
+        switch write {
+        case .put(let entry): entry.key
+        case .delete(let key): key
+        case .appendHealth(let key, _, _): key
+        }
+    }
+
+    /// Announces the changed keys to the other sidecars inside the transaction that changes them: PostgreSQL
+    /// delivers the notices when (and only if) it commits.
+    func notify(keys: [String], in session: PostgresSession) throws(StoreError) {
+        let payloads = PostgresInvalidation.payloads(
+            sender: configuration.sidecarID,
+            keys: keys,
+            keyLimit: configuration.notifyKeyLimit
+        )
+        for payload in payloads {
+            var binds = PostgresBindings()
+            binds.append(PostgresInvalidation.channel)
+            binds.append(payload)
+            try session.query("SELECT pg_notify($1, $2)", binds, "cannot notify the other sidecars")
+        }
+        let count = payloads.first?.hasSuffix(" *") == true ? 1 : Set(keys).count
+        if !payloads.isEmpty { sent.withLockedValue { $0 += count } }
     }
 
     /// This sidecar's journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
@@ -97,9 +125,19 @@ extension PostgresStore {
                 for sql in queries.removeAll {
                     try session.query(sql, PostgresBindings(), "cannot empty L3")
                 }
+                try notifyEverything(in: session)
                 return Int(total ?? 0)
             }
         }
+    }
+
+    /// Tells the other sidecars that anything may have changed (FLUSHALL).
+    func notifyEverything(in session: PostgresSession) throws(StoreError) {
+        var binds = PostgresBindings()
+        binds.append(PostgresInvalidation.channel)
+        binds.append("v1 \(configuration.sidecarID) *")
+        try session.query("SELECT pg_notify($1, $2)", binds, "cannot notify the other sidecars")
+        sent.withLockedValue { $0 += 1 }
     }
 
     private func deleteReturningKeys(

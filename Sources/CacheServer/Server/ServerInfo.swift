@@ -136,6 +136,17 @@ enum ServerInfo {
                 lines.append((tier.tier.rawValue + "_status", state))
                 lines.append((tier.tier.rawValue + "_pending_writes", String(tier.pendingWrites)))
             }
+            let fleet = server.cache.coherenceFigures
+            if fleet.shared {
+                lines += [
+                    ("l3_listening", fleet.listening ? "1" : "0"),
+                    ("l3_invalidations_sent", String(fleet.sent)),
+                    ("l3_invalidations_received", String(fleet.received)),
+                    ("l3_invalidated_keys", String(fleet.keysDropped)),
+                    ("l3_invalidated_keys_kept", String(fleet.keysKept)),
+                    ("l3_invalidated_all", String(fleet.dropsAll)),
+                ]
+            }
             if let journal = server.cache.journal {
                 let figures = journal.currentFigures
                 lines += [

@@ -1,0 +1,131 @@
+import CacheProtocol
+import Foundation
+import PostgresTestSupport
+import XCTest
+
+/// Three real cachesrvd sidecars (three sockets, three data directories, one key) on one throw-away PostgreSQL:
+/// what one writes the others read, what one deletes the others stop serving, a sidecar killed with -9 catches up.
+/// Every wait is a poll with a deadline, never a fixed sleep. Skipped when PostgreSQL is not installed (unless
+/// `CACHESRVD_REQUIRE_POSTGRES=1`).
+final class PostgresFleetEndToEndTests: XCTestCase {
+    private var cluster: ThrowawayPostgres!
+    private var sidecars: [ServerProcess] = []
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        do {
+            cluster = try ThrowawayPostgres.start()
+        } catch let error as ThrowawayPostgres.Unavailable {
+            if ThrowawayPostgres.isRequired { XCTFail("CACHESRVD_REQUIRE_POSTGRES=1 but \(error)") }
+            throw XCTSkip("PostgreSQL tests skipped: \(error)")
+        }
+    }
+
+    override func tearDown() {
+        for sidecar in sidecars {
+            sidecar.crash()
+            sidecar.removeDirectory()
+        }
+        sidecars = []
+        cluster?.stop()
+        super.tearDown()
+    }
+
+    private func fernetKey() -> String {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    /// Starts a sidecar with L1, a SQLite L2 and the shared L3 (in `directory` when given: a restart).
+    private func startSidecar(url: String, key: String, directory: String? = nil) throws -> ServerProcess {
+        let sidecar = try ServerProcess(
+            arguments: ["--tiers", "l1,l2,l3", "--fsync", "always", "--l3-url", url],
+            directory: directory,
+            environment: ["CACHESRVD_ENCRYPTION_KEY": key]
+        )
+        sidecars.append(sidecar)
+        return sidecar
+    }
+
+    /// Polls `read` until it returns `expected` or 10 s pass; returns the seconds it took, fails when it never did.
+    @discardableResult
+    private func waitFor(
+        _ expected: RESPValue,
+        _ what: String,
+        file: StaticString = #filePath,
+        line: UInt = #line,
+        _ read: () throws -> RESPValue
+    ) rethrows -> Double {
+        let start = Date()
+        var last = try read()
+        while last != expected, Date().timeIntervalSince(start) < 10 {
+            usleep(2_000)
+            last = try read()
+        }
+        XCTAssertEqual(last, expected, what, file: file, line: line)
+        return Date().timeIntervalSince(start)
+    }
+
+    func testWritesAndDeletesOnOneSidecarReachTheOthersCachedCopies() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let a = try startSidecar(url: url, key: key).client()
+        let b = try startSidecar(url: url, key: key).client()
+        let c = try startSidecar(url: url, key: key).client()
+
+        XCTAssertEqual(try a.command(["SET", "k", "v1"]), .ok)
+        for (name, client) in [("B", b), ("C", c)] {
+            try waitFor(.bulk("v1"), "\(name) reads A's write") { try client.command(["GET", "k"]) }
+        }
+        // B and C now hold k in L1 (and L2): only an invalidation can make them see the new value.
+        XCTAssertEqual(try a.command(["SET", "k", "v2"]), .ok)
+        var seen: [Double] = []
+        for (name, client) in [("B", b), ("C", c)] {
+            seen.append(try waitFor(.bulk("v2"), "\(name) drops its copy of k") { try client.command(["GET", "k"]) })
+        }
+        XCTAssertEqual(try b.command(["DEL", "k"]), .integer(1))
+        for (name, client) in [("A", a), ("C", c)] {
+            try waitFor(.null, "\(name) misses k after B deleted it") { try client.command(["GET", "k"]) }
+        }
+        // Binary keys survive the notices.
+        let binary: [UInt8] = [0x62, 0x00, 0xFF, 0x20, 0x2A]
+        XCTAssertEqual(try a.command(bytes: [Array("SET".utf8), binary, Array("one".utf8)]), .ok)
+        try waitFor(.bulk("one"), "C reads a binary key") { try c.command(bytes: [Array("GET".utf8), binary]) }
+        XCTAssertEqual(try a.command(bytes: [Array("SET".utf8), binary, Array("two".utf8)]), .ok)
+        try waitFor(.bulk("two"), "C drops a binary key") { try c.command(bytes: [Array("GET".utf8), binary]) }
+
+        let figuresA = try a.info("persistence")
+        let figuresB = try b.info("persistence")
+        XCTAssertEqual(figuresA["l3_listening"], "1")
+        XCTAssertGreaterThanOrEqual(Int(figuresA["l3_invalidations_sent"] ?? "") ?? 0, 3)
+        XCTAssertGreaterThanOrEqual(Int(figuresA["l3_invalidations_received"] ?? "") ?? 0, 1, "B's delete")
+        XCTAssertGreaterThanOrEqual(Int(figuresB["l3_invalidated_keys"] ?? "") ?? 0, 1)
+        print("invalidation seen after (s): \(seen.map { String(format: "%.4f", $0) })")
+    }
+
+    func testASidecarKilledWithSIGKILLCatchesUpWhenRestarted() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let a = try startSidecar(url: url, key: key).client()
+        let second = try startSidecar(url: url, key: key)
+        let b = try second.client()
+        XCTAssertEqual(try a.command(["SET", "k", "old"]), .ok)
+        XCTAssertEqual(try a.command(["SET", "gone", "soon"]), .ok)
+        try waitFor(.bulk("old"), "B reads k") { try b.command(["GET", "k"]) }
+        try waitFor(.bulk("soon"), "B reads gone") { try b.command(["GET", "gone"]) }
+        // B's L2 holds both (L3 hits fill L2); B writes one key of its own that A must see later.
+        XCTAssertEqual(try b.command(["SET", "mine", "b1"]), .ok)
+        second.crash()
+
+        XCTAssertEqual(try a.command(["SET", "k", "new"]), .ok)
+        XCTAssertEqual(try a.command(["DEL", "gone"]), .integer(1))
+        let restarted = try startSidecar(url: url, key: key, directory: second.directory).client()
+        XCTAssertEqual(try restarted.command(["GET", "k"]), .bulk("new"), "not its stale L2 copy")
+        XCTAssertEqual(try restarted.command(["GET", "gone"]), .null)
+        XCTAssertEqual(try restarted.command(["GET", "mine"]), .bulk("b1"), "its acknowledged write survived -9")
+        try waitFor(.bulk("b1"), "A reads the write B made before it was killed") { try a.command(["GET", "mine"]) }
+        XCTAssertGreaterThanOrEqual(Int(try restarted.info("persistence")["l3_invalidated_all"] ?? "") ?? 0, 1)
+    }
+}
