@@ -13,6 +13,7 @@ struct PostgresQueries: Sendable {
     let appendHealth: String
     let trimHistory: String
     let history: String
+    let incrementFailures: String
     let journalQuery = "SELECT applied FROM cachesrvd_journal WHERE sidecar_id = $1"
     let journalUpdate = """
         INSERT INTO cachesrvd_journal (sidecar_id, applied) VALUES ($1, $2)
@@ -37,6 +38,8 @@ struct PostgresQueries: Sendable {
             ON CONFLICT (key) DO UPDATE SET \(updates.joined(separator: ", "))
             """
         delete = "DELETE FROM \(table) WHERE key = $1"
+        incrementFailures =
+            "UPDATE \(table) SET failure_count = failure_count + 1 WHERE key = $1 RETURNING failure_count"
         count = "SELECT count(*) FROM \(table)"
         scan = "SELECT \(rowID), key FROM \(table) WHERE \(rowID) > $1 ORDER BY \(rowID) LIMIT $2"
         removeExpired = "DELETE FROM \(table) WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING key"

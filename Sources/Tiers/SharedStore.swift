@@ -21,4 +21,8 @@ public protocol SharedPersistentStore: PersistentStore {
     var notificationsReceived: Int { get }
     /// Whether the store is listening to the others now.
     var isListening: Bool { get }
+    /// Counts one more health failure of `key` across the fleet, atomically in the store, and returns the new
+    /// count; at `threshold` (nil: never) the entry is deleted there with its history, and the others are told.
+    /// Nil when the store has no entry for `key`.
+    func recordHealthFailure(_ key: String, threshold: Int?) throws(StoreError) -> Int?
 }

@@ -69,8 +69,18 @@ extension TieredCache {
     ) throws(TieredCacheError)
         -> HealthOutcome
     {
-        try mutate(key, mode: mode) { entry, context throws(TieredCacheError) -> HealthOutcome in
-            guard var changed = entry else { return .notFound }
+        let fleetCount = try fleetHealthFailure(key, report, mode: mode)
+        // The entry with the fleet's count goes to L3 before the reply, not after the apply window: a failure
+        // reported next on another sidecar then finds it there, and cannot see its deletion undone by this put.
+        defer { if fleetCount != nil { l3Tier?.writer.flush() } }
+        return try mutate(key, mode: mode) { entry, context throws(TieredCacheError) -> HealthOutcome in
+            guard var changed = entry else {
+                // L3 held it, and deleted it at the fleet's threshold before this sidecar read it back.
+                if let fleetCount, policy.healthInvalidation, fleetCount >= policy.failureThreshold {
+                    return .removed(failureCount: fleetCount)
+                }
+                return .notFound
+            }
             let now = context.now
             changed.totalHealthChecks += 1
             changed.lastHealthCheck = now
@@ -81,7 +91,7 @@ extension TieredCache {
                 changed.consecutiveHealthSuccesses += 1
             } else {
                 changed.healthStatus = .unhealthy
-                changed.failureCount += 1
+                changed.failureCount = fleetCount ?? changed.failureCount + 1
                 changed.consecutiveHealthFailures += 1
                 changed.consecutiveHealthSuccesses = 0
                 changed.totalHealthCheckFailures += 1
@@ -102,6 +112,30 @@ extension TieredCache {
             )
             return .updated(status: changed.healthStatus, failureCount: changed.failureCount)
         }
+    }
+
+    /// With an L3 shared by several sidecars, a failure is counted there, atomically for the whole fleet, so that
+    /// `--failure-threshold` failures reported anywhere remove the entry everywhere (L3 deletes it at the threshold
+    /// and tells the other sidecars). Returns the fleet's count, or nil to count locally as with an L3 of one's own:
+    /// an `ok` report, no shared L3, L3 failing or not holding the key.
+    ///
+    /// It first waits for L3's writer, so that L3 holds this sidecar's own writes of the key; `.memoryOnly` throws
+    /// `wouldBlock` before anything is counted.
+    private func fleetHealthFailure(
+        _ key: String,
+        _ report: HealthReport,
+        mode: IOMode
+    ) throws(TieredCacheError) -> Int? {
+        guard !report.ok, let l3Tier, let shared = l3Tier.store as? any SharedPersistentStore,
+            l3Tier.health.isEnabled
+        else { return nil }
+        guard mode == .mayBlock else { throw .wouldBlock }
+        l3Tier.writer.flush()
+        let threshold = policy.healthInvalidation ? policy.failureThreshold : nil
+        let count = l3Tier.health.attempt { () throws(StoreError) in
+            try shared.recordHealthFailure(key, threshold: threshold)
+        }
+        return count ?? nil
     }
 
     /// The core of `update`: runs `body` under the key's shard lock on the resident entry, loading and

@@ -37,9 +37,14 @@ final class PostgresFleetEndToEndTests: XCTestCase {
     }
 
     /// Starts a sidecar with L1, a SQLite L2 and the shared L3 (in `directory` when given: a restart).
-    private func startSidecar(url: String, key: String, directory: String? = nil) throws -> ServerProcess {
+    private func startSidecar(
+        url: String,
+        key: String,
+        directory: String? = nil,
+        extra: [String] = []
+    ) throws -> ServerProcess {
         let sidecar = try ServerProcess(
-            arguments: ["--tiers", "l1,l2,l3", "--fsync", "always", "--l3-url", url],
+            arguments: ["--tiers", "l1,l2,l3", "--fsync", "always", "--l3-url", url] + extra,
             directory: directory,
             environment: ["CACHESRVD_ENCRYPTION_KEY": key]
         )
@@ -127,5 +132,33 @@ final class PostgresFleetEndToEndTests: XCTestCase {
         XCTAssertEqual(try restarted.command(["GET", "mine"]), .bulk("b1"), "its acknowledged write survived -9")
         try waitFor(.bulk("b1"), "A reads the write B made before it was killed") { try a.command(["GET", "mine"]) }
         XCTAssertGreaterThanOrEqual(Int(try restarted.info("persistence")["l3_invalidated_all"] ?? "") ?? 0, 1)
+    }
+
+    func testHealthFailuresCountAcrossTheFleetAndTheThresholdRemovesTheEntryEverywhere() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        // A long apply window: what a failure writes reaches L3 only because the fleet count puts it there, so a
+        // count kept per host would leave each at 1.
+        let slow = ["--fleet-apply-delay", "2"]
+        let a = try startSidecar(url: url, key: key, extra: slow).client()
+        let b = try startSidecar(url: url, key: key, extra: slow).client()
+        let c = try startSidecar(url: url, key: key, extra: slow).client()
+        XCTAssertEqual(try a.command(["PUT", "p", "http://10.0.0.9:3128"]), .ok)
+        for (name, client) in [("B", b), ("C", c)] {
+            try waitFor(.bulk("http://10.0.0.9:3128"), "\(name) reads p") { try client.command(["GET", "p"]) }
+        }
+        // One failure on each host, back to back: with --failure-threshold 3 (the default) the third removes p.
+        XCTAssertEqual(try a.command(["HEALTH", "p", "fail", "100", "timeout"]), .simpleString("unhealthy"))
+        XCTAssertEqual(try b.command(["HEALTH", "p", "fail", "100", "timeout"]), .simpleString("unhealthy"))
+        XCTAssertEqual(try c.command(["HEALTH", "p", "fail", "100", "timeout"]), .simpleString("removed"))
+        for (name, client) in [("A", a), ("B", b), ("C", c)] {
+            try waitFor(.null, "\(name) no longer serves p") { try client.command(["GET", "p"]) }
+            try waitFor(.bulk("0"), "\(name) has nothing left for L3") {
+                .bulk(try client.info("persistence")["l3_pending_writes"] ?? "")
+            }
+        }
+        XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM cache_entries"), ["0"], "not put back")
+        XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM health_history"), ["0"], "cascaded")
     }
 }
