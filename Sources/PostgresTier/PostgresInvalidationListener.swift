@@ -9,9 +9,9 @@ import Tiers
 /// Listens on its own connection for the other sidecars' invalidation notices (`PostgresInvalidation`) and hands
 /// them to the cache, in the order PostgreSQL delivered them, on a serial queue of its own (never the event loop).
 ///
-/// A notice can only be missed while the connection is down, so each time LISTEN is (re-)established every local
-/// copy is dropped (`invalidateAll`): what changed meanwhile is unknown. The first time too: a sidecar that was
-/// stopped or killed starts with an L2 the others may have changed.
+/// A notice can only be missed while the connection is down, so every local copy is dropped (`invalidateAll`) when
+/// the connection is lost and again each time LISTEN is re-established: what changed meanwhile is unknown. At start
+/// too: a sidecar that was stopped or killed starts with an L2 the others may have changed.
 ///
 /// `@unchecked Sendable`: `state` is guarded by `lock`; everything else is immutable.
 final class PostgresInvalidationListener: @unchecked Sendable {
@@ -101,6 +101,12 @@ final class PostgresInvalidationListener: @unchecked Sendable {
                 }
                 lostBefore = true
                 try? connection.closeFuture.wait()
+                if !isStopped {
+                    // Deaf from now on: what is held may go stale unseen, so it is dropped now (reads go to L3) and
+                    // again once listening is back.
+                    logger.warning("lost the connection listening to the other sidecars: dropping every local copy")
+                    queue.async { self.target?.invalidateAll() }
+                }
             } catch {
                 logger.warning(
                     "cannot listen to the other sidecars' invalidations; retrying",

@@ -106,6 +106,7 @@ final class PostgresFleetEndToEndTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Int(figuresA["l3_invalidations_sent"] ?? "") ?? 0, 3)
         XCTAssertGreaterThanOrEqual(Int(figuresA["l3_invalidations_received"] ?? "") ?? 0, 1, "B's delete")
         XCTAssertGreaterThanOrEqual(Int(figuresB["l3_invalidated_keys"] ?? "") ?? 0, 1)
+        XCTAssertEqual(try a.info("cache")["l3_invalidations_sent"], figuresA["l3_invalidations_sent"], "STATS too")
         print("invalidation seen after (s): \(seen.map { String(format: "%.4f", $0) })")
     }
 
