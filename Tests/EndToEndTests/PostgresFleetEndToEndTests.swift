@@ -52,18 +52,19 @@ final class PostgresFleetEndToEndTests: XCTestCase {
         return sidecar
     }
 
-    /// Polls `read` until it returns `expected` or 10 s pass; returns the seconds it took, fails when it never did.
+    /// Polls `read` until it returns `expected` or `timeout` seconds pass; returns the seconds it took, fails when it never did.
     @discardableResult
     private func waitFor(
         _ expected: RESPValue,
         _ what: String,
+        timeout: Double = 10,
         file: StaticString = #filePath,
         line: UInt = #line,
         _ read: () throws -> RESPValue
     ) rethrows -> Double {
         let start = Date()
         var last = try read()
-        while last != expected, Date().timeIntervalSince(start) < 10 {
+        while last != expected, Date().timeIntervalSince(start) < timeout {
             usleep(2_000)
             last = try read()
         }
@@ -161,5 +162,51 @@ final class PostgresFleetEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM cache_entries"), ["0"], "not put back")
         XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM health_history"), ["0"], "cascaded")
+    }
+
+    /// PostgreSQL stops (immediate: an outage) while A and B write, and starts again: every write acknowledged
+    /// meanwhile reaches L3 (the tiers' lost-write repair), and all three sidecars end up answering the same.
+    func testPostgreSQLStoppedUnderLoadLosesNoAcknowledgedWriteAndTheSidecarsAgreeAfterwards() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let a = try startSidecar(url: url, key: key).client()
+        let b = try startSidecar(url: url, key: key).client()
+        let c = try startSidecar(url: url, key: key).client()
+        var expected: [String: String] = [:]
+        for round in 0..<300 {
+            if round == 100 { try cluster.pause() }
+            if round == 200 { try cluster.resume() }
+            // A writes every key. B writes keys of its own during the outage and, outside it, overwrites every third
+            // key of A's once it reads A's value (so B's commit is the later one: it wins everywhere).
+            XCTAssertEqual(try a.command(["SET", "k\(round)", "a\(round)"]), .ok)
+            expected["k\(round)"] = "a\(round)"
+            guard round % 3 == 0 else { continue }
+            if (100..<200).contains(round) {
+                XCTAssertEqual(try b.command(["SET", "m\(round)", "b\(round)"]), .ok)
+                expected["m\(round)"] = "b\(round)"
+            } else {
+                try waitFor(.bulk("a\(round)"), "B reads k\(round)", timeout: 30) {
+                    try b.command(["GET", "k\(round)"])
+                }
+                XCTAssertEqual(try b.command(["SET", "k\(round)", "b\(round)"]), .ok)
+                expected["k\(round)"] = "b\(round)"
+            }
+        }
+        let keys = expected.keys.sorted()
+        let wanted = RESPValue.array(keys.map { .bulk(expected[$0]!) })
+        for (name, client) in [("A", a), ("B", b), ("C", c)] {
+            try waitFor(wanted, "\(name) answers every acknowledged write", timeout: 60) {
+                try client.command(["MGET"] + keys)
+            }
+        }
+        try waitFor(.bulk(String(expected.count)), "L3 holds every key", timeout: 60) {
+            .bulk(try cluster.psql(database, "SELECT count(*) FROM cache_entries").first ?? "")
+        }
+        let stored = try cluster.psql(
+            database,
+            "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries"
+        )
+        XCTAssertEqual(Set(stored), Set(expected.map { "\($0.key)=\($0.value)" }))
     }
 }
