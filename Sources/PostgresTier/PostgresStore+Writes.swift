@@ -36,15 +36,25 @@ extension PostgresStore {
     }
 
     /// One more health failure of `key`, counted in PostgreSQL for the whole fleet (`UPDATE ... RETURNING`, so
-    /// failures reported at once on several sidecars all count); at `threshold` the row is deleted (its history
-    /// cascades) in the same transaction, and the other sidecars are told either way.
-    public func recordHealthFailure(_ key: String, threshold: Int?) throws(StoreError) -> Int? {
+    /// failures reported at once on several sidecars all count: nothing of them is overwritten by a put); at
+    /// `threshold` the row is deleted (its history cascades) in the same transaction, and the other sidecars are told
+    /// either way.
+    public func recordHealthFailure(
+        _ key: String,
+        time: Double,
+        error: String?,
+        threshold: Int?
+    ) throws(StoreError) -> Int? {
         var announced = 0
         let count = try pool.withWriter { session throws(StoreError) -> Int? in
             try session.transaction("cannot count a health failure in L3") { () throws(StoreError) -> Int? in
                 var binds = PostgresBindings()
                 binds.append(PostgresValues.bytes(key))
-                let rows = try session.query(queries.incrementFailures, binds, "cannot count a health failure in L3")
+                var update = binds
+                update.append(time)
+                update.append(error.map(PostgresValues.bytes))
+                update.append(SystemClock().now())
+                let rows = try session.query(queries.incrementFailures, update, "cannot count a health failure in L3")
                 guard let cell = rows.first?.first else { return nil }
                 let count = Int(try PostgresValues.integer(cell))
                 if let threshold, count >= threshold {

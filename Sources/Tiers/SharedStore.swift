@@ -21,8 +21,14 @@ public protocol SharedPersistentStore: PersistentStore {
     var notificationsReceived: Int { get }
     /// Whether the store is listening to the others now.
     var isListening: Bool { get }
-    /// Counts one more health failure of `key` across the fleet, atomically in the store, and returns the new
-    /// count; at `threshold` (nil: never) the entry is deleted there with its history, and the others are told.
-    /// Nil when the store has no entry for `key`.
-    func recordHealthFailure(_ key: String, threshold: Int?) throws(StoreError) -> Int?
+    /// Records one more health failure of `key` (checked at `time`, failing with `error`) in the store, atomically
+    /// for the whole fleet: the failure count and the health figures are incremented there, not overwritten. Returns
+    /// the new count; at `threshold` (nil: never) the entry is deleted there with its history. The others are told
+    /// either way. Nil when the store has no entry for `key`.
+    func recordHealthFailure(
+        _ key: String,
+        time: Double,
+        error: String?,
+        threshold: Int?
+    ) throws(StoreError) -> Int?
 }

@@ -1,3 +1,5 @@
+import Redaction
+
 // Read-modify-write of one key: update, delete and health reports.
 
 extension TieredCache {
@@ -8,6 +10,9 @@ extension TieredCache {
         var healthRecord: HealthCheckRecord? = nil
         /// The removal is a health eviction.
         var healthEviction = false
+        /// L3 already holds the change (a health failure counted there for the fleet): the entry goes to L1 and L2
+        /// only, so that no put can overwrite what other sidecars counted meanwhile.
+        var l3Written = false
     }
 
     /// Reads, changes and writes one key atomically with respect to other callers of this key.
@@ -69,10 +74,7 @@ extension TieredCache {
     ) throws(TieredCacheError)
         -> HealthOutcome
     {
-        let fleetCount = try fleetHealthFailure(key, report, mode: mode)
-        // The entry with the fleet's count goes to L3 before the reply, not after the apply window: a failure
-        // reported next on another sidecar then finds it there, and cannot see its deletion undone by this put.
-        defer { if fleetCount != nil { l3Tier?.writer.flush() } }
+        let fleetCount = try fleetHealthFailure(key, report, mode: mode, now: clock.now())
         return try mutate(key, mode: mode) { entry, context throws(TieredCacheError) -> HealthOutcome in
             guard var changed = entry else {
                 // L3 held it, and deleted it at the fleet's threshold before this sidecar read it back.
@@ -92,6 +94,7 @@ extension TieredCache {
             } else {
                 changed.healthStatus = .unhealthy
                 changed.failureCount = fleetCount ?? changed.failureCount + 1
+                context.l3Written = fleetCount != nil
                 changed.consecutiveHealthFailures += 1
                 changed.consecutiveHealthSuccesses = 0
                 changed.totalHealthCheckFailures += 1
@@ -120,11 +123,14 @@ extension TieredCache {
     /// an `ok` report, no shared L3, L3 failing or not holding the key.
     ///
     /// It first waits for L3's writer, so that L3 holds this sidecar's own writes of the key; `.memoryOnly` throws
-    /// `wouldBlock` before anything is counted.
+    /// `wouldBlock` before anything is counted. The entry this sidecar then keeps goes to L1 and L2 only
+    /// (`MutationContext.l3Written`): a put to L3 could undo what other sidecars counted meanwhile, or bring back an
+    /// entry one of them removed at the threshold.
     private func fleetHealthFailure(
         _ key: String,
         _ report: HealthReport,
-        mode: IOMode
+        mode: IOMode,
+        now: Double
     ) throws(TieredCacheError) -> Int? {
         guard !report.ok, let l3Tier, let shared = l3Tier.store as? any SharedPersistentStore,
             l3Tier.health.isEnabled
@@ -133,7 +139,13 @@ extension TieredCache {
         l3Tier.writer.flush()
         let threshold = policy.healthInvalidation ? policy.failureThreshold : nil
         let count = l3Tier.health.attempt { () throws(StoreError) in
-            try shared.recordHealthFailure(key, threshold: threshold)
+            // Masked as `CacheEntry.lastHealthError` masks it: the store writes it directly.
+            try shared.recordHealthFailure(
+                key,
+                time: now,
+                error: URLPassword.maskedEverywhere(in: report.error),
+                threshold: threshold
+            )
         }
         return count ?? nil
     }
@@ -191,7 +203,11 @@ extension TieredCache {
             changed.key = key
             if changed != current {
                 storage.replace(at: slot, with: changed)
-                writeThrough(.put(changed))
+                if context.l3Written {
+                    l2Tier?.writer.enqueue(.put(changed))
+                } else {
+                    writeThrough(.put(changed))
+                }
                 self.changed(key)
             }
             appendHealthRecord(key, context)
