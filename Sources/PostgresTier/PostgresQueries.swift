@@ -13,6 +13,7 @@ struct PostgresQueries: Sendable {
     let appendHealth: String
     let trimHistory: String
     let history: String
+    let incrementFailures: String
     let journalQuery = "SELECT applied FROM cachesrvd_journal WHERE sidecar_id = $1"
     let journalUpdate = """
         INSERT INTO cachesrvd_journal (sidecar_id, applied) VALUES ($1, $2)
@@ -37,6 +38,14 @@ struct PostgresQueries: Sendable {
             ON CONFLICT (key) DO UPDATE SET \(updates.joined(separator: ", "))
             """
         delete = "DELETE FROM \(table) WHERE key = $1"
+        incrementFailures = """
+            UPDATE \(table) SET failure_count = COALESCE(failure_count, 0) + 1, health_status = 'unhealthy',
+            consecutive_health_failures = COALESCE(consecutive_health_failures, 0) + 1,
+            consecutive_health_successes = 0, total_health_checks = COALESCE(total_health_checks, 0) + 1,
+            total_health_check_failures = COALESCE(total_health_check_failures, 0) + 1,
+            last_health_check = $2, last_health_error = $3, updated_at = $4
+            WHERE key = $1 RETURNING failure_count
+            """
         count = "SELECT count(*) FROM \(table)"
         scan = "SELECT \(rowID), key FROM \(table) WHERE \(rowID) > $1 ORDER BY \(rowID) LIMIT $2"
         removeExpired = "DELETE FROM \(table) WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING key"

@@ -8,6 +8,10 @@ extension PostgresStore {
         public var sidecarID: String
         /// Reader connections beside the writer's.
         public var readerCount: Int = 3
+        /// A batch changing more keys than this announces "everything" to the other sidecars instead of its keys.
+        public var notifyKeyLimit: Int = 4096
+        /// Seconds between attempts to listen again after the notification connection was lost.
+        public var listenRetryInterval: Double = 1
 
         public init(url: PostgresURL, sidecarID: String) {
             self.url = url

@@ -17,6 +17,7 @@ extension PostgresStore {
     public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
         guard !writes.isEmpty || journalThrough != nil else { return }
         let now = SystemClock().now()
+        var announced = 0
         try pool.withWriter { session throws(StoreError) in
             try session.transaction("cannot write to L3") { () throws(StoreError) in
                 if let journalThrough {
@@ -28,8 +29,75 @@ extension PostgresStore {
                 for write in writes {
                     try self.write(write, now: now, in: session)
                 }
+                announced = try notify(keys: writes.map(Self.changedKey), in: session)
             }
         }
+        countSent(announced)
+    }
+
+    /// One more health failure of `key`, counted in PostgreSQL for the whole fleet (`UPDATE ... RETURNING`, so
+    /// failures reported at once on several sidecars all count: nothing of them is overwritten by a put); at
+    /// `threshold` the row is deleted (its history cascades) in the same transaction, and the other sidecars are told
+    /// either way.
+    public func recordHealthFailure(
+        _ key: String,
+        time: Double,
+        error: String?,
+        threshold: Int?
+    ) throws(StoreError) -> Int? {
+        var announced = 0
+        let count = try pool.withWriter { session throws(StoreError) -> Int? in
+            try session.transaction("cannot count a health failure in L3") { () throws(StoreError) -> Int? in
+                var binds = PostgresBindings()
+                binds.append(PostgresValues.bytes(key))
+                var update = binds
+                update.append(time)
+                update.append(error.map(PostgresValues.bytes))
+                update.append(SystemClock().now())
+                let rows = try session.query(queries.incrementFailures, update, "cannot count a health failure in L3")
+                guard let cell = rows.first?.first else { return nil }
+                let count = Int(try PostgresValues.integer(cell))
+                if let threshold, count >= threshold {
+                    try session.query(queries.delete, binds, "cannot delete an entry from L3")
+                }
+                announced = try notify(keys: [key], in: session)
+                return count
+            }
+        }
+        countSent(announced)
+        return count
+    }
+
+    /// The key a write changes.
+    static func changedKey(_ write: StoreWrite) -> String {
+        switch write {
+        case .put(let entry): entry.key
+        case .delete(let key): key
+        case .appendHealth(let key, _, _): key
+        }
+    }
+
+    /// Announces the changed keys to the other sidecars inside the transaction that changes them: PostgreSQL
+    /// delivers the notices when (and only if) it commits. Returns what to count once it has (`countSent`).
+    func notify(keys: [String], in session: PostgresSession) throws(StoreError) -> Int {
+        let payloads = PostgresInvalidation.payloads(
+            sender: configuration.sidecarID,
+            keys: keys,
+            keyLimit: configuration.notifyKeyLimit
+        )
+        for payload in payloads {
+            var binds = PostgresBindings()
+            binds.append(PostgresInvalidation.channel)
+            binds.append(payload)
+            try session.query("SELECT pg_notify($1, $2)", binds, "cannot notify the other sidecars")
+        }
+        if payloads.isEmpty { return 0 }
+        return payloads.first?.hasSuffix(" *") == true ? 1 : Set(keys).count
+    }
+
+    /// Counts keys announced by a committed transaction.
+    func countSent(_ announced: Int) {
+        if announced > 0 { sent.withLockedValue { $0 += announced } }
     }
 
     /// This sidecar's journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
@@ -90,16 +158,27 @@ extension PostgresStore {
 
     /// Deletes everything and its history; returns how many entries there were.
     public func removeAll() throws(StoreError) -> Int {
-        try pool.withWriter { session throws(StoreError) -> Int in
+        let removed = try pool.withWriter { session throws(StoreError) -> Int in
             try session.transaction("cannot empty L3") { () throws(StoreError) -> Int in
                 let rows = try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
                 let total = try rows.first?.first.map { cell throws(StoreError) in try PostgresValues.integer(cell) }
                 for sql in queries.removeAll {
                     try session.query(sql, PostgresBindings(), "cannot empty L3")
                 }
+                try notifyEverything(in: session)
                 return Int(total ?? 0)
             }
         }
+        countSent(1)
+        return removed
+    }
+
+    /// Tells the other sidecars that anything may have changed (FLUSHALL).
+    func notifyEverything(in session: PostgresSession) throws(StoreError) {
+        var binds = PostgresBindings()
+        binds.append(PostgresInvalidation.channel)
+        binds.append("v1 \(configuration.sidecarID) *")
+        try session.query("SELECT pg_notify($1, $2)", binds, "cannot notify the other sidecars")
     }
 
     private func deleteReturningKeys(

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 import Tiers
@@ -13,12 +14,14 @@ import Tiers
 /// that its key decrypts the database's key-check token (`PostgresKeyCheck`).
 ///
 /// Sendable: every stored property is immutable and Sendable; the pool guards its connections.
-public final class PostgresStore: PersistentStore, Sendable {
+public final class PostgresStore: SharedPersistentStore, Sendable {
     public let configuration: Configuration
     let cipher: CredentialCipher
     let logger: Logger
     let pool: PostgresConnectionPool
     let queries = PostgresQueries()
+    let listener: PostgresInvalidationListener
+    let sent = NIOLockedValueBox(0)
 
     /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
     /// once do not race) and checks the encryption key.
@@ -35,6 +38,12 @@ public final class PostgresStore: PersistentStore, Sendable {
         self.pool = try PostgresConnectionPool(
             url: configuration.url,
             readerCount: configuration.readerCount,
+            logger: storeLogger
+        )
+        self.listener = PostgresInvalidationListener(
+            pool: pool,
+            sidecarID: configuration.sidecarID,
+            retryInterval: configuration.listenRetryInterval,
             logger: storeLogger
         )
         do {
@@ -138,6 +147,19 @@ public final class PostgresStore: PersistentStore, Sendable {
     }
 
     public func close() {
+        listener.stop()
         pool.close()
     }
+
+    // MARK: Coherence (`SharedPersistentStore`)
+
+    public func subscribe(_ target: any InvalidationTarget) {
+        listener.start(target)
+    }
+
+    public var invalidationsSent: Int { sent.withLockedValue { $0 } }
+
+    public var notificationsReceived: Int { listener.received }
+
+    public var isListening: Bool { listener.isListening }
 }

@@ -229,7 +229,9 @@ extension TierWriter {
         health.count { $0.size = 0 }
         loop.sizeUpperBound = 0
         loop.dirty = true
-        health.logger.info("Disk tier emptied: it missed writes or a FLUSHALL while it failed")
+        health.logger.info(
+            "Disk tier emptied: it could hold stale entries (writes or a FLUSHALL missed while it failed, or other sidecars' changes)"
+        )
     }
 
     /// Merges the writes of each key: the last put or delete wins (a delete first if there was one, so the

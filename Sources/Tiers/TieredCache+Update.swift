@@ -1,3 +1,5 @@
+import Redaction
+
 // Read-modify-write of one key: update, delete and health reports.
 
 extension TieredCache {
@@ -8,6 +10,9 @@ extension TieredCache {
         var healthRecord: HealthCheckRecord? = nil
         /// The removal is a health eviction.
         var healthEviction = false
+        /// L3 already holds the change (a health failure counted there for the fleet): the entry goes to L1 and L2
+        /// only, so that no put can overwrite what other sidecars counted meanwhile.
+        var l3Written = false
     }
 
     /// Reads, changes and writes one key atomically with respect to other callers of this key.
@@ -69,8 +74,15 @@ extension TieredCache {
     ) throws(TieredCacheError)
         -> HealthOutcome
     {
-        try mutate(key, mode: mode) { entry, context throws(TieredCacheError) -> HealthOutcome in
-            guard var changed = entry else { return .notFound }
+        let fleetCount = try fleetHealthFailure(key, report, mode: mode, now: clock.now())
+        return try mutate(key, mode: mode) { entry, context throws(TieredCacheError) -> HealthOutcome in
+            guard var changed = entry else {
+                // L3 held it, and deleted it at the fleet's threshold before this sidecar read it back.
+                if let fleetCount, policy.healthInvalidation, fleetCount >= policy.failureThreshold {
+                    return .removed(failureCount: fleetCount)
+                }
+                return .notFound
+            }
             let now = context.now
             changed.totalHealthChecks += 1
             changed.lastHealthCheck = now
@@ -81,7 +93,8 @@ extension TieredCache {
                 changed.consecutiveHealthSuccesses += 1
             } else {
                 changed.healthStatus = .unhealthy
-                changed.failureCount += 1
+                changed.failureCount = fleetCount ?? changed.failureCount + 1
+                context.l3Written = fleetCount != nil
                 changed.consecutiveHealthFailures += 1
                 changed.consecutiveHealthSuccesses = 0
                 changed.totalHealthCheckFailures += 1
@@ -102,6 +115,39 @@ extension TieredCache {
             )
             return .updated(status: changed.healthStatus, failureCount: changed.failureCount)
         }
+    }
+
+    /// With an L3 shared by several sidecars, a failure is counted there, atomically for the whole fleet, so that
+    /// `--failure-threshold` failures reported anywhere remove the entry everywhere (L3 deletes it at the threshold
+    /// and tells the other sidecars). Returns the fleet's count, or nil to count locally as with an L3 of one's own:
+    /// an `ok` report, no shared L3, L3 failing or not holding the key.
+    ///
+    /// It first waits for L3's writer, so that L3 holds this sidecar's own writes of the key; `.memoryOnly` throws
+    /// `wouldBlock` before anything is counted. The entry this sidecar then keeps goes to L1 and L2 only
+    /// (`MutationContext.l3Written`): a put to L3 could undo what other sidecars counted meanwhile, or bring back an
+    /// entry one of them removed at the threshold.
+    private func fleetHealthFailure(
+        _ key: String,
+        _ report: HealthReport,
+        mode: IOMode,
+        now: Double
+    ) throws(TieredCacheError) -> Int? {
+        guard !report.ok, let l3Tier, let shared = l3Tier.store as? any SharedPersistentStore,
+            l3Tier.health.isEnabled
+        else { return nil }
+        guard mode == .mayBlock else { throw .wouldBlock }
+        l3Tier.writer.flush()
+        let threshold = policy.healthInvalidation ? policy.failureThreshold : nil
+        let count = l3Tier.health.attempt { () throws(StoreError) in
+            // Masked as `CacheEntry.lastHealthError` masks it: the store writes it directly.
+            try shared.recordHealthFailure(
+                key,
+                time: now,
+                error: URLPassword.maskedEverywhere(in: report.error),
+                threshold: threshold
+            )
+        }
+        return count ?? nil
     }
 
     /// The core of `update`: runs `body` under the key's shard lock on the resident entry, loading and
@@ -157,7 +203,17 @@ extension TieredCache {
             changed.key = key
             if changed != current {
                 storage.replace(at: slot, with: changed)
-                writeThrough(.put(changed), heldAt: slot, in: &storage)
+                if context.l3Written {
+                    // The shared L3 has it already (fleet-wide health): only L2 follows, a victim L2 by dropping
+                    // its copy.
+                    if !l2IsVictimCache {
+                        l2Tier?.writer.enqueue(.put(changed))
+                    } else if storage.takeL2Copy(at: slot) {
+                        l2Tier?.writer.enqueue(.delete(key: key))
+                    }
+                } else {
+                    writeThrough(.put(changed), heldAt: slot, in: &storage)
+                }
                 self.changed(key)
             }
             appendHealthRecord(key, context)

@@ -20,7 +20,7 @@ import Synchronization
 /// - While FLUSHALL clears the disk tiers, disk reads find nothing (see `removeAll()`).
 /// - Per-source TTLs are not applied by `put`: the server asks `resolvedTTL(source:)` when the client gave no
 ///   TTL and builds the entry with it, so an entry given no TTL at all is meant to be permanent.
-public final class TieredCache: Sendable {
+public final class TieredCache: InvalidationTarget, Sendable {
     /// Settings of the cache; every limit has a named setting and a default.
     public struct Configuration: Sendable {
         /// L1's capacity in entries (`--l1-max-entries`); `nil`: no bound by count.
@@ -59,6 +59,9 @@ public final class TieredCache: Sendable {
         /// How long a journaled write may wait before the disk writers apply it to L2 and L3
         /// (`--journal-apply-delay`), seconds: repeated writes of a key within it become one row write.
         public var journalApplyWindow: Double = 1
+        /// The apply window of an L3 shared with other sidecars (`--fleet-apply-delay`), seconds: the other
+        /// sidecars learn of a write only when L3 commits it, so this bounds how stale they can be.
+        public var sharedL3ApplyWindow: Double = 0.005
         /// The bounds on an entry's custom fields (`--max-custom-fields`, `--max-custom-field-size`).
         public var customFieldLimits = CustomFieldLimits()
 
@@ -79,6 +82,9 @@ public final class TieredCache: Sendable {
         var demotions = 0
         var l1EvictionsTTL = 0
         var l1EvictionsHealth = 0
+        var coherenceKeysDropped = 0
+        var coherenceKeysKept = 0
+        var coherenceDropsAll = 0
     }
 
     public let configuration: Configuration
@@ -157,7 +163,10 @@ public final class TieredCache: Sendable {
                 // With a journal the stores are synced about once a second whatever the policy: the journal is
                 // what clients wait for, and it keeps each segment until every store holds it synced.
                 fsync: journal == nil ? configuration.fsync : .everysec,
-                window: journal == nil ? 0 : configuration.journalApplyWindow
+                window: journal == nil
+                    ? 0
+                    : (store is any SharedPersistentStore
+                        ? configuration.sharedL3ApplyWindow : configuration.journalApplyWindow)
             )
             return DiskTier(health: health, writer: writer)
         }
@@ -176,6 +185,10 @@ public final class TieredCache: Sendable {
             disk.writer.start { [l1] lost in
                 dropsLostKeys ? .delete(key: lost.key) : Self.repairWrite(replaying: lost, from: l1)
             }
+        }
+        if let shared = l3 as? any SharedPersistentStore {
+            // The store keeps the cache until it is closed (`shutdown`), which ends the subscription.
+            shared.subscribe(self)
         }
     }
 

@@ -156,6 +156,7 @@ extension ServeOptions {
         configuration.cache.l1MaxMemory = try parsedL1MaxMemory()
         configuration.cache.journalSegmentSize = try parsedJournalSegmentSize()
         configuration.cache.journalApplyWindow = journalApplyDelay
+        configuration.cache.sharedL3ApplyWindow = fleetApplyDelay
         configuration.cache.l2MaxEntries = l2MaxEntries
         configuration.cache.l2Mode = l2Mode
         configuration.cache.l3MaxEntries = l3MaxEntries == 0 ? nil : l3MaxEntries

@@ -132,6 +132,12 @@ struct ServeOptions: ParsableArguments {
     var journalApplyDelay: Double = 1
 
     @Option(
+        help:
+            "With --l3-url: seconds a journaled write may wait before it is committed to the shared PostgreSQL L3, which is when the other sidecars learn of it."
+    )
+    var fleetApplyDelay: Double = 0.005
+
+    @Option(
         help: "Commands naming more keys than this run one at a time on the bulk lane, never holding every disk thread."
     )
     var bulkCommandKeys: Int = 64
@@ -226,6 +232,9 @@ struct ServeOptions: ParsableArguments {
         _ = try parsedJournalSegmentSize()
         if !(journalApplyDelay >= 0 && journalApplyDelay <= 60) {
             throw ValidationError("--journal-apply-delay must be between 0 and 60 seconds")
+        }
+        if !(fleetApplyDelay >= 0 && fleetApplyDelay <= 60) {
+            throw ValidationError("--fleet-apply-delay must be between 0 and 60 seconds")
         }
         if bulkCommandKeys < 1 { throw ValidationError("--bulk-command-keys must be at least 1") }
         if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }

@@ -97,11 +97,26 @@ public final class ThrowawayPostgres: @unchecked Sendable {
             binaries + "/initdb", "-D", directory + "/data", "-U", user, "--auth=scram-sha-256",
             "--pwfile=" + passwordFile, "-E", "UTF8", "--locale=C", "--no-sync",
         ])
+        try startServer()
+    }
+
+    private func startServer() throws {
         try run([
             binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o",
             "-c listen_addresses='' -c unix_socket_directories='\(directory)' -c fsync=off -c max_connections=100",
             "start",
         ])
+    }
+
+    /// Stops the server as an outage would (`immediate`: connections are cut, nothing is flushed), keeping its data
+    /// for `resume()`.
+    public func pause() throws {
+        try run([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the server again after `pause()`, with its data.
+    public func resume() throws {
+        try startServer()
     }
 
     /// Creates a database (a fresh one per test keeps tests apart) and returns its name.

@@ -107,7 +107,8 @@ extension CommandTable {
             group: "cache",
             summary: "Per-tier figures as name/value pairs (hits, misses, size, evictions, hit rate, ...)."
         ) { call in
-            let pairs = CacheFigures.pairs(call.cache.statistics())
+            let pairs =
+                CacheFigures.pairs(call.cache.statistics()) + CacheFigures.coherencePairs(call.cache.coherenceFigures)
             call.out.writeRESPMapHeader(pairs.count)
             for (name, value) in pairs {
                 call.out.writeRESPBulkString(name)

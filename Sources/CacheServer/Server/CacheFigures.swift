@@ -36,6 +36,19 @@ enum CacheFigures {
         return pairs
     }
 
+    /// The coherence figures of an L3 shared with other sidecars (none with an L3 of one's own), for STATS and INFO.
+    static func coherencePairs(_ fleet: TieredCache.CoherenceFigures) -> [(String, String)] {
+        guard fleet.shared else { return [] }
+        return [
+            ("l3_listening", fleet.listening ? "1" : "0"),
+            ("l3_invalidations_sent", String(fleet.sent)),
+            ("l3_invalidations_received", String(fleet.received)),
+            ("l3_invalidated_keys", String(fleet.keysDropped)),
+            ("l3_invalidated_keys_kept", String(fleet.keysKept)),
+            ("l3_invalidated_all", String(fleet.dropsAll)),
+        ]
+    }
+
     /// The numeric figures again, each named `db0_<figure>` (`db0_l1_size`, `db0_l2_hits`,
     /// `db0_overall_hit_rate`), for INFO's `cachestats` section.
     ///

@@ -136,6 +136,7 @@ enum ServerInfo {
                 lines.append((tier.tier.rawValue + "_status", state))
                 lines.append((tier.tier.rawValue + "_pending_writes", String(tier.pendingWrites)))
             }
+            lines += CacheFigures.coherencePairs(server.cache.coherenceFigures)
             if let journal = server.cache.journal {
                 let figures = journal.currentFigures
                 lines += [
@@ -204,9 +205,10 @@ enum ServerInfo {
             if protocolErrors > 0 { errors["ERR", default: 0] += protocolErrors }
             return errors.sorted { $0.key < $1.key }.map { ("errorstat_" + $0.key, "count=\($0.value)") }
         case "cache":
-            return CacheFigures.pairs(statistics)
+            return CacheFigures.pairs(statistics) + CacheFigures.coherencePairs(server.cache.coherenceFigures)
         case "cachestats":
             return CacheFigures.exporterPairs(statistics)
+                + CacheFigures.coherencePairs(server.cache.coherenceFigures).map { ("db0_" + $0.0, $0.1) }
         case "keyspace":
             let keys = (try? server.cache.count()) ?? statistics.tiers.first?.size ?? 0
             return keys == 0 ? [] : [("db0", "keys=\(keys),expires=\(keys),avg_ttl=0")]
