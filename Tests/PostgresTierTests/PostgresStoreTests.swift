@@ -179,74 +179,19 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     func testRemoveExpiredDeletesOnlyExpiredAndReturnsKeys() throws {
         let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        try store.apply([
-            .put(EntryFixtures.plainEntry("past", now: 0, ttl: 10)),
-            .put(EntryFixtures.plainEntry("exactly-now", now: 900, ttl: 100)),
-            .put(EntryFixtures.plainEntry("future", now: 999, ttl: 100)),
-            .put(EntryFixtures.plainEntry("forever", now: 0, ttl: nil)),
-        ])
-        XCTAssertEqual(Set(try store.removeExpired(now: 1_000)), ["past", "exactly-now"])
-        XCTAssertEqual(try store.count(), 2)
-        XCTAssertEqual(try store.removeExpired(now: 1_000), [])
-        XCTAssertEqual(try store.removeExpired(now: 1e12), ["future"], "never-expiring stays")
+        try StoreContract.checkRemoveExpired(store, label: "postgresql")
     }
 
     func testEvictionPolicies() throws {
         let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        func entry(_ key: String, lastAccessed: Double, accessCount: Int) -> CacheEntry {
-            var entry = EntryFixtures.plainEntry(key)
-            entry.lastAccessed = lastAccessed
-            entry.accessCount = accessCount
-            return entry
-        }
-        // Inserted a, b, c, d; recency d < b < a < c; frequency b(1) < d(2)=c(2) < a(9).
-        let entries = [
-            entry("a", lastAccessed: 30, accessCount: 9), entry("b", lastAccessed: 20, accessCount: 1),
-            entry("c", lastAccessed: 40, accessCount: 2), entry("d", lastAccessed: 10, accessCount: 2),
-        ]
-        func reset() throws {
-            _ = try store.removeAll()
-            try store.apply(entries.map { .put($0) })
-        }
-        try reset()
-        XCTAssertEqual(try store.evict(toAtMost: 4, policy: .lru), [], "not over the limit")
-        XCTAssertEqual(Set(try store.evict(toAtMost: 2, policy: .lru)), ["d", "b"])
-        try reset()
-        XCTAssertEqual(Set(try store.evict(toAtMost: 2, policy: .lfu)), ["b", "d"])
-        try reset()
-        XCTAssertEqual(Set(try store.evict(toAtMost: 1, policy: .lfu)), ["b", "d", "c"])
-        try reset()
-        try store.apply([.put(entry("a", lastAccessed: 99, accessCount: 99))])
-        XCTAssertEqual(Set(try store.evict(toAtMost: 3, policy: .fifo)), ["a"], "an update keeps its FIFO place")
-        XCTAssertEqual(Set(try store.evict(toAtMost: 0, policy: .fifo)), ["b", "c", "d"])
-        XCTAssertEqual(try store.count(), 0)
+        try StoreContract.checkEvictionPolicies(store, label: "postgresql")
     }
 
     func testScanReturnsEveryKeyOnceInStableOrder() throws {
         let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        let keys = (0..<500).map { "key-\($0)" }
-        try store.apply(keys.map { .put(EntryFixtures.plainEntry($0)) })
-        var seen: [String] = []
-        var cursor: UInt64 = 0
-        var rounds = 0
-        repeat {
-            let page = try store.scanKeys(cursor: cursor, limit: 64)
-            seen += page.keys
-            cursor = page.next
-            rounds += 1
-            if rounds == 3 {
-                try store.apply([
-                    .put(EntryFixtures.plainEntry("key-0", now: 5)), .delete(key: "key-499"),
-                    .put(EntryFixtures.plainEntry("late")),
-                ])
-            }
-        } while cursor != 0 && rounds < 1000
-        XCTAssertEqual(Set(seen).count, seen.count, "no duplicates")
-        XCTAssertTrue(Set(keys.dropLast()).isSubset(of: Set(seen)), "every key present throughout")
-        XCTAssertEqual(Array(seen.prefix(498)), Array(keys.prefix(498)), "insertion order")
-        XCTAssertEqual(try store.scanKeys(cursor: 0, limit: 0).keys, [])
+        try StoreContract.checkScan(store, count: 500, label: "postgresql")
     }
 
     func testAFailingBatchChangesNothing() throws {

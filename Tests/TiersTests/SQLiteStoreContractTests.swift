@@ -122,28 +122,7 @@ final class SQLiteStoreContractTests: XCTestCase {
         for kind in SQLiteStoreKind.allCases {
             let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            let keys = (0..<1000).map { "key-\($0)" }
-            try store.apply(keys.map { .put(EntryFixtures.plainEntry($0)) })
-            var seen: [String] = []
-            var cursor: UInt64 = 0
-            var rounds = 0
-            repeat {
-                let page = try store.scanKeys(cursor: cursor, limit: 64)
-                seen += page.keys
-                cursor = page.next
-                rounds += 1
-                if rounds == 3 {
-                    // Changes during a scan: updates keep their place; deleted and new keys may or may not show.
-                    try store.apply([
-                        .put(EntryFixtures.plainEntry("key-0", now: 5)), .delete(key: "key-999"),
-                        .put(EntryFixtures.plainEntry("late")),
-                    ])
-                }
-            } while cursor != 0 && rounds < 1000
-            XCTAssertEqual(Set(seen).count, seen.count, "\(kind): no duplicates")
-            XCTAssertTrue(Set(keys.dropLast()).isSubset(of: Set(seen)), "\(kind): every key present throughout")
-            XCTAssertEqual(Array(seen.prefix(998)), Array(keys.prefix(998)), "\(kind): insertion (rowid) order")
-            XCTAssertEqual(try store.scanKeys(cursor: 0, limit: 0).keys, [], "\(kind)")
+            try StoreContract.checkScan(store, count: 1000, label: "\(kind)")
             let emptyDirectory = SQLiteTestDirectory()
             defer { emptyDirectory.remove() }
             let empty = try kind.open(in: emptyDirectory, cipher: EntryFixtures.cipher())
@@ -156,17 +135,7 @@ final class SQLiteStoreContractTests: XCTestCase {
         for kind in SQLiteStoreKind.allCases {
             let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            let now = 1_000.0
-            try store.apply([
-                .put(EntryFixtures.plainEntry("past", now: 0, ttl: 10)),
-                .put(EntryFixtures.plainEntry("exactly-now", now: 900, ttl: 100)),
-                .put(EntryFixtures.plainEntry("future", now: 999, ttl: 100)),
-                .put(EntryFixtures.plainEntry("forever", now: 0, ttl: nil)),
-            ])
-            XCTAssertEqual(Set(try store.removeExpired(now: now)), ["past", "exactly-now"], "\(kind)")
-            XCTAssertEqual(try store.count(), 2, "\(kind)")
-            XCTAssertEqual(try store.removeExpired(now: now), [], "\(kind)")
-            XCTAssertEqual(try store.removeExpired(now: 1e12), ["future"], "\(kind): never-expiring stays")
+            try StoreContract.checkRemoveExpired(store, label: "\(kind)")
         }
     }
 
@@ -192,34 +161,7 @@ final class SQLiteStoreContractTests: XCTestCase {
         for kind in SQLiteStoreKind.allCases {
             let store = try kind.open(in: directory, cipher: EntryFixtures.cipher())
             defer { store.close() }
-            // Inserted a, b, c, d; recency d < b < a < c; frequency b(1) < d(2)=c(2) < a(9).
-            func entry(_ key: String, lastAccessed: Double, accessCount: Int) -> CacheEntry {
-                var entry = EntryFixtures.plainEntry(key)
-                entry.lastAccessed = lastAccessed
-                entry.accessCount = accessCount
-                return entry
-            }
-            let entries = [
-                entry("a", lastAccessed: 30, accessCount: 9), entry("b", lastAccessed: 20, accessCount: 1),
-                entry("c", lastAccessed: 40, accessCount: 2), entry("d", lastAccessed: 10, accessCount: 2),
-            ]
-            func reset() throws {
-                _ = try store.removeAll()
-                try store.apply(entries.map { .put($0) })
-            }
-            try reset()
-            XCTAssertEqual(try store.evict(toAtMost: 4, policy: .lru), [], "\(kind): not over the limit")
-            XCTAssertEqual(Set(try store.evict(toAtMost: 2, policy: .lru)), ["d", "b"], "\(kind) lru")
-            try reset()
-            XCTAssertEqual(Set(try store.evict(toAtMost: 2, policy: .lfu)), ["b", "d"], "\(kind) lfu")
-            try reset()
-            XCTAssertEqual(Set(try store.evict(toAtMost: 1, policy: .lfu)), ["b", "d", "c"], "\(kind) lfu")
-            try reset()
-            // An update does not move an entry in FIFO order.
-            try store.apply([.put(entry("a", lastAccessed: 99, accessCount: 99))])
-            XCTAssertEqual(Set(try store.evict(toAtMost: 3, policy: .fifo)), ["a"], "\(kind) fifo")
-            XCTAssertEqual(Set(try store.evict(toAtMost: 0, policy: .fifo)), ["b", "c", "d"], "\(kind) fifo")
-            XCTAssertEqual(try store.count(), 0, "\(kind)")
+            try StoreContract.checkEvictionPolicies(store, label: "\(kind)")
         }
     }
 
