@@ -13,12 +13,7 @@ final class PostgresFleetEndToEndTests: XCTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        do {
-            cluster = try ThrowawayPostgres.start()
-        } catch let error as ThrowawayPostgres.Unavailable {
-            if ThrowawayPostgres.isRequired { XCTFail("CACHESRVD_REQUIRE_POSTGRES=1 but \(error)") }
-            throw XCTSkip("PostgreSQL tests skipped: \(error)")
-        }
+        cluster = try ThrowawayPostgres.startOrSkip()
     }
 
     override func tearDown() {

@@ -11,12 +11,7 @@ final class PostgresFleetStalenessMeasurement: XCTestCase {
         guard ProcessInfo.processInfo.environment["CACHESRVD_MEASURE_STALENESS"] == "1" else {
             throw XCTSkip("a measurement: set CACHESRVD_MEASURE_STALENESS=1 to run it")
         }
-        let cluster: ThrowawayPostgres
-        do {
-            cluster = try ThrowawayPostgres.start()
-        } catch let error as ThrowawayPostgres.Unavailable {
-            throw XCTSkip("PostgreSQL tests skipped: \(error)")
-        }
+        let cluster = try ThrowawayPostgres.startOrSkip()
         defer { cluster.stop() }
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

@@ -10,12 +10,7 @@ final class PostgresL3EndToEndTests: XCTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        do {
-            cluster = try ThrowawayPostgres.start()
-        } catch let error as ThrowawayPostgres.Unavailable {
-            if ThrowawayPostgres.isRequired { XCTFail("CACHESRVD_REQUIRE_POSTGRES=1 but \(error)") }
-            throw XCTSkip("PostgreSQL tests skipped: \(error)")
-        }
+        cluster = try ThrowawayPostgres.startOrSkip()
     }
 
     override func tearDown() {

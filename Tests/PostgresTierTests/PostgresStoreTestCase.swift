@@ -39,8 +39,7 @@ class PostgresStoreTestCase: XCTestCase {
             }
         }
         if let reason = Self.unavailable {
-            if ThrowawayPostgres.isRequired { XCTFail("CACHESRVD_REQUIRE_POSTGRES=1 but \(reason)") }
-            throw XCTSkip("PostgreSQL tests skipped: \(reason)")
+            try ThrowawayPostgres.skip(because: reason)
         }
         cluster = Self.cluster
         database = try cluster.createDatabase()
