@@ -20,9 +20,15 @@ extension TieredCache {
     /// A victim L2 (`L2Mode.victim`) holds only what L1 evicted: a write of a key L1 holds, and L2 has no copy of
     /// (L1's slot says so), skips L2; any other write makes L2 drop its copy, and L1's slot then says L2 has none.
     func writeThrough(_ write: StoreWrite, heldAt slot: Int32?, in storage: inout MemoryTierStorage) {
-        guard l2IsVictimCache else { return writeThrough(write) }
+        writeThrough(write, toL2: l2Write(for: write, heldAt: slot, in: &storage))
+    }
+
+    /// What L2 gets for `write` (see `writeThrough(_:heldAt:in:)`): the write itself, or for a victim L2 a delete
+    /// when it may hold a copy, else nothing.
+    func l2Write(for write: StoreWrite, heldAt slot: Int32?, in storage: inout MemoryTierStorage) -> StoreWrite? {
+        guard l2IsVictimCache else { return write }
         let l2MayHoldKey = slot.map { storage.takeL2Copy(at: $0) } ?? true
-        writeThrough(write, toL2: l2MayHoldKey ? .delete(key: write.key) : nil)
+        return l2MayHoldKey ? .delete(key: write.key) : nil
     }
 
     /// Queues a write to every disk tier (call it under the key's L1 shard lock), without knowing where L1 holds the

@@ -204,12 +204,9 @@ extension TieredCache {
             if changed != current {
                 storage.replace(at: slot, with: changed)
                 if context.l3Written {
-                    // The shared L3 has it already (fleet-wide health): only L2 follows, a victim L2 by dropping
-                    // its copy.
-                    if !l2IsVictimCache {
-                        l2Tier?.writer.enqueue(.put(changed))
-                    } else if storage.takeL2Copy(at: slot) {
-                        l2Tier?.writer.enqueue(.delete(key: key))
+                    // The shared L3 has it already (fleet-wide health): only L2 follows.
+                    if let l2Tier, let l2Write = l2Write(for: .put(changed), heldAt: slot, in: &storage) {
+                        l2Tier.writer.enqueue(l2Write)
                     }
                 } else {
                     writeThrough(.put(changed), heldAt: slot, in: &storage)
