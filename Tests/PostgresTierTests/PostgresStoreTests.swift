@@ -138,23 +138,16 @@ final class PostgresStoreTests: PostgresStoreTestCase {
     func testHistoryIsNewestFirstLimitedAndTrimmedToKeep() throws {
         let store = try open(cipher: EntryFixtures.cipher())
         defer { store.close() }
-        func check(_ time: Double, _ status: HealthStatus = .healthy) -> HealthCheckRecord {
-            HealthCheckRecord(checkTime: time, status: status, responseTimeMs: time / 10, checkURL: "http://c/\(time)")
+        try StoreContract.checkHistory(store, label: "postgresql") { key in
+            Int(try query("SELECT count(*) FROM health_history WHERE proxy_key = '\(key)'::bytea")[0])!
         }
-        try store.apply([.put(EntryFixtures.plainEntry("p")), .put(EntryFixtures.plainEntry("q"))])
-        try store.apply((1...6).map { .appendHealth(key: "p", record: check(Double($0)), keep: 4) })
-        try store.apply([.appendHealth(key: "q", record: check(100, .dead), keep: 4)])
-        XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), check(4), check(3)])
-        XCTAssertEqual(try store.history("p", limit: 2), [check(6), check(5)])
-        XCTAssertEqual(try store.history("p", limit: 0), [])
-        XCTAssertEqual(try store.history("q", limit: 10), [check(100, .dead)])
-        XCTAssertEqual(try query("SELECT count(*) FROM health_history WHERE proxy_key = 'p'::bytea"), ["4"])
         let bare = HealthCheckRecord(checkTime: 4.5, status: .unhealthy, errorMessage: "refused\0here")
         try store.apply([.appendHealth(key: "p", record: bare, keep: 3)])
-        XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), bare])
+        XCTAssertEqual(try store.history("p", limit: 10), [StoreContract.check(6), StoreContract.check(5), bare])
         // A check for a key with no entry is skipped, without failing the batch.
         try store.apply([
-            .appendHealth(key: "ghost", record: check(1), keep: 4), .put(EntryFixtures.plainEntry("after")),
+            .appendHealth(key: "ghost", record: StoreContract.check(1), keep: 4),
+            .put(EntryFixtures.plainEntry("after")),
         ])
         XCTAssertEqual(try store.history("ghost", limit: 10), [])
         XCTAssertNotNil(try store.get("after"))

@@ -76,6 +76,36 @@ public enum StoreContract {
         XCTAssertEqual(try store.count(), 0, label, file: file, line: line)
     }
 
+    /// A health check at `time` (its response time and check URL derived from it).
+    public static func check(_ time: Double, _ status: HealthStatus = .healthy) -> HealthCheckRecord {
+        HealthCheckRecord(checkTime: time, status: status, responseTimeMs: time / 10, checkURL: "http://check/\(time)")
+    }
+
+    /// `history` is newest first and limited; `appendHealth` trims a key's history to `keep` rows, deleting the older
+    /// ones (`rows` counts what the store holds for a key); each key has its own.
+    public static func checkHistory(
+        _ store: any PersistentStore,
+        label: String,
+        rows: (String) throws -> Int,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        try store.apply([.put(EntryFixtures.plainEntry("p")), .put(EntryFixtures.plainEntry("q"))])
+        try store.apply((1...6).map { .appendHealth(key: "p", record: check(Double($0)), keep: 4) })
+        try store.apply([.appendHealth(key: "q", record: check(100, .dead), keep: 4)])
+        XCTAssertEqual(
+            try store.history("p", limit: 10),
+            [check(6), check(5), check(4), check(3)],
+            label,
+            file: file,
+            line: line
+        )
+        XCTAssertEqual(try store.history("p", limit: 2), [check(6), check(5)], label, file: file, line: line)
+        XCTAssertEqual(try store.history("p", limit: 0), [], label, file: file, line: line)
+        XCTAssertEqual(try store.history("q", limit: 10), [check(100, .dead)], label, file: file, line: line)
+        XCTAssertEqual(try rows("p"), 4, "\(label): older rows deleted, not just hidden", file: file, line: line)
+    }
+
     /// `scanKeys` over `count` keys, changed during the scan: every key present throughout comes once, in insertion
     /// order; an update keeps its place.
     public static func checkScan(

@@ -26,7 +26,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
     }
 
     private func check(_ time: Double, _ status: HealthStatus = .healthy) -> HealthCheckRecord {
-        HealthCheckRecord(checkTime: time, status: status, responseTimeMs: time / 10, checkURL: "http://check/\(time)")
+        StoreContract.check(time, status)
     }
 
     func testUpsertKeepsCreatedAtAndRowid() throws {
@@ -61,14 +61,7 @@ final class SQLiteStoreL3Tests: XCTestCase {
     func testHistoryIsNewestFirstLimitedAndTrimmedToKeep() throws {
         let store = try open()
         defer { store.close() }
-        try store.apply([.put(EntryFixtures.plainEntry("p")), .put(EntryFixtures.plainEntry("q"))])
-        try store.apply((1...6).map { .appendHealth(key: "p", record: check(Double($0)), keep: 4) })
-        try store.apply([.appendHealth(key: "q", record: check(100, .dead), keep: 4)])
-        XCTAssertEqual(try store.history("p", limit: 10), [check(6), check(5), check(4), check(3)])
-        XCTAssertEqual(try store.history("p", limit: 2), [check(6), check(5)])
-        XCTAssertEqual(try store.history("p", limit: 0), [])
-        XCTAssertEqual(try store.history("q", limit: 10), [check(100, .dead)])
-        XCTAssertEqual(try historyRows("p"), 4, "older rows deleted, not just hidden")
+        try StoreContract.checkHistory(store, label: "sqlite l3", rows: historyRows)
 
         // A record with no optional fields, and an out-of-order (older) check time.
         let bare = HealthCheckRecord(checkTime: 4.5, status: .unhealthy)
