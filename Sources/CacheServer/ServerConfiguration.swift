@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// The PostgreSQL database that holds L3 (`--l3-url`, `CACHESRVD_L3_URL`); nil keeps L3 in the SQLite file
     /// `<data-dir>/cachesrvd.db`. Its `description` masks the password.
     public var l3Database: PostgresURL? = nil
+    /// Seconds a statement of the PostgreSQL L3 may run (`--l3-timeout`), see `PostgresStore.Configuration.timeout`.
+    public var l3Timeout: Double = 5
     /// A file holding the credential encryption key (`--key-file`).
     public var keyFile: String? = nil
     /// Who may connect and the password they must give (`--allow-uid`, `--allow-gid`, `--requirepass-file`).

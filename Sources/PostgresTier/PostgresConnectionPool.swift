@@ -38,7 +38,7 @@ final class PostgresConnectionSlot: @unchecked Sendable {
             open = try pool.connect(id: id)
             connection = open
         }
-        let session = PostgresSession(connection: open, logger: pool.logger)
+        let session = PostgresSession(connection: open, logger: pool.logger, deadline: pool.timeout + 2)
         do {
             return try body(session)
         } catch {
@@ -69,6 +69,8 @@ final class PostgresConnectionSlot: @unchecked Sendable {
 /// Sendable: the slots guard their connections; the group and the configuration are immutable.
 final class PostgresConnectionPool: Sendable {
     let logger: Logger
+    /// Seconds a statement may run (the server's `statement_timeout`); see `PostgresSession.deadline`.
+    let timeout: Double
     private let group: MultiThreadedEventLoopGroup
     private let connectionConfiguration: PostgresConnection.Configuration
     private let redactedURL: String
@@ -80,10 +82,11 @@ final class PostgresConnectionPool: Sendable {
     /// Makes the pool; connects nothing yet.
     ///
     /// - Throws: `.io` when TLS cannot be set up.
-    init(url: PostgresURL, readerCount: Int, logger: Logger) throws(StoreError) {
+    init(url: PostgresURL, readerCount: Int, timeout: Double, logger: Logger) throws(StoreError) {
         self.logger = logger
+        self.timeout = timeout
         self.redactedURL = url.redacted
-        self.connectionConfiguration = try Self.configuration(url)
+        self.connectionConfiguration = try Self.configuration(url, timeout: timeout)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.writer = PostgresConnectionSlot(id: 0)
         self.readers = (1...max(1, readerCount)).map { PostgresConnectionSlot(id: $0) }
@@ -129,7 +132,10 @@ final class PostgresConnectionPool: Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    private static func configuration(_ url: PostgresURL) throws(StoreError) -> PostgresConnection.Configuration {
+    private static func configuration(
+        _ url: PostgresURL,
+        timeout: Double
+    ) throws(StoreError) -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         switch url.endpoint {
         case .tcp(let host, let port):
@@ -150,7 +156,11 @@ final class PostgresConnectionPool: Sendable {
             )
         }
         configuration.options.connectTimeout = .milliseconds(Int64(url.connectTimeout * 1000))
-        configuration.options.additionalStartupParameters = [("application_name", "cachesrvd")]
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "cachesrvd"),
+            // The server cancels a statement (a lock wait included) that runs longer; the connection stays usable.
+            ("statement_timeout", "\(Int(timeout * 1000))"),
+        ]
         return configuration
     }
 }

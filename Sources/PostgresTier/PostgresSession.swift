@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 import Tiers
@@ -10,15 +11,23 @@ import Tiers
 final class PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// Seconds a statement may take before the connection is closed under it (`PostgresStore.Configuration.timeout`,
+    /// plus a margin over the server's own `statement_timeout`, which cancels it first when the server still answers).
+    let deadline: Double
     /// Set when a statement failed because the connection is gone; the slot then drops the connection.
     private(set) var isLost = false
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, logger: Logger, deadline: Double) {
         self.connection = connection
         self.logger = logger
+        self.deadline = deadline
     }
 
     /// Runs one statement (the extended protocol: one statement, parameters `$1...`) and returns its rows.
+    ///
+    /// A statement without an answer after `deadline` seconds (a server that stopped answering, a network that
+    /// drops packets) closes the connection: the call fails with `.unreachable` and the next one connects again, instead of
+    /// the tier's thread waiting for good.
     ///
     /// - Parameter what: what the statement does, for the error message.
     @discardableResult
@@ -27,10 +36,25 @@ final class PostgresSession {
         _ binds: PostgresBindings = PostgresBindings(),
         _ what: String
     ) throws(StoreError) -> [PostgresRow] {
+        let connection = self.connection
+        let expired = NIOLockedValueBox(false)
+        let watchdog = connection.eventLoop.scheduleTask(in: .milliseconds(Int64(deadline * 1000))) {
+            expired.withLockedValue { $0 = true }
+            let closing: EventLoopFuture<Void> = connection.close()
+            _ = closing
+        }
+        defer { watchdog.cancel() }
         do {
             return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait().rows
         } catch {
             if PostgresStoreError.isConnectionLost(error) || connection.isClosed { isLost = true }
+            if expired.withLockedValue({ $0 }) {
+                isLost = true
+                throw StoreError(
+                    .unreachable,
+                    "\(what): no answer from PostgreSQL within \(deadline) s; the connection was closed"
+                )
+            }
             throw PostgresStoreError.map(error, what)
         }
     }

@@ -12,6 +12,12 @@ extension PostgresStore {
         public var notifyKeyLimit: Int = 4096
         /// Seconds between attempts to listen again after the notification connection was lost.
         public var listenRetryInterval: Double = 1
+        /// Seconds a statement may run before PostgreSQL cancels it (`--l3-timeout`); a connection that gives no
+        /// answer for 2 seconds more is closed, so an unreachable server fails calls instead of hanging them.
+        public var timeout: Double = 5
+        /// Open even when PostgreSQL cannot be reached (a degraded start, see `PostgresStore.init`); a server does,
+        /// a one-off command (`import-proxywhirl`) does not.
+        public var opensUnreachable = false
 
         public init(url: PostgresURL, sidecarID: String) {
             self.url = url

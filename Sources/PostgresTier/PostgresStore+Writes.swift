@@ -18,7 +18,7 @@ extension PostgresStore {
         guard !writes.isEmpty || journalThrough != nil else { return }
         let now = SystemClock().now()
         var announced = 0
-        try pool.withWriter { session throws(StoreError) in
+        try withWriter { session throws(StoreError) in
             try session.transaction("cannot write to L3") { () throws(StoreError) in
                 if let journalThrough {
                     var binds = PostgresBindings()
@@ -46,7 +46,7 @@ extension PostgresStore {
         threshold: Int?
     ) throws(StoreError) -> Int? {
         var announced = 0
-        let count = try pool.withWriter { session throws(StoreError) -> Int? in
+        let count = try withWriter { session throws(StoreError) -> Int? in
             try session.transaction("cannot count a health failure in L3") { () throws(StoreError) -> Int? in
                 var binds = PostgresBindings()
                 binds.append(PostgresValues.bytes(key))
@@ -104,7 +104,7 @@ extension PostgresStore {
     public func appliedJournalSequence() throws(StoreError) -> UInt64? {
         var binds = PostgresBindings()
         binds.append(configuration.sidecarID)
-        let rows = try pool.withWriter { session throws(StoreError) in
+        let rows = try withWriter { session throws(StoreError) in
             try session.query(queries.journalQuery, binds, "cannot read the journal sequence from L3")
         }
         guard let cell = rows.first?.first else { return 0 }
@@ -158,7 +158,7 @@ extension PostgresStore {
 
     /// Deletes everything and its history; returns how many entries there were.
     public func removeAll() throws(StoreError) -> Int {
-        let removed = try pool.withWriter { session throws(StoreError) -> Int in
+        let removed = try withWriter { session throws(StoreError) -> Int in
             try session.transaction("cannot empty L3") { () throws(StoreError) -> Int in
                 let rows = try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
                 let total = try rows.first?.first.map { cell throws(StoreError) in try PostgresValues.integer(cell) }
@@ -186,7 +186,7 @@ extension PostgresStore {
         _ binds: PostgresBindings,
         _ what: String
     ) throws(StoreError) -> [String] {
-        let rows = try pool.withWriter { session throws(StoreError) in
+        let rows = try withWriter { session throws(StoreError) in
             try session.query(sql, binds, what)
         }
         return rows.map { row in row.first.flatMap(PostgresValues.string) ?? "" }

@@ -22,12 +22,19 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     let queries = PostgresQueries()
     let listener: PostgresInvalidationListener
     let sent = NIOLockedValueBox(0)
+    /// Whether the tables were migrated and the key checked (see `open()`).
+    let isOpen = NIOLockedValueBox(false)
 
     /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
     /// once do not race) and checks the encryption key.
     ///
-    /// - Throws: `.decryption` when the database was written with a different key, `.io` when PostgreSQL cannot
-    ///   be reached or refuses, `.readOnly` when the user may not create the tables.
+    /// With `configuration.opensUnreachable`, a server that cannot be reached does not stop the open: the store
+    /// starts unopened, every call fails with `.unreachable` until the server answers, and the first call that
+    /// reaches it migrates and checks the key first (a degraded start: the tier is disabled and retried).
+    ///
+    /// - Throws: `.decryption` when the database was written with a different key, `.unreachable` when PostgreSQL
+    ///   cannot be reached (unless `opensUnreachable`), `.io` when it refuses (a wrong password), `.readOnly` when
+    ///   the user may not create the tables.
     public init(_ configuration: Configuration, cipher: CredentialCipher, logger: Logger) throws(StoreError) {
         var storeLogger = logger
         storeLogger[metadataKey: "cache.tier"] = "l3"
@@ -38,6 +45,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         self.pool = try PostgresConnectionPool(
             url: configuration.url,
             readerCount: configuration.readerCount,
+            timeout: configuration.timeout,
             logger: storeLogger
         )
         self.listener = PostgresInvalidationListener(
@@ -47,20 +55,55 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
             logger: storeLogger
         )
         do {
-            let report = try pool.withWriter { session throws(StoreError) in
-                try PostgresMigration.run(in: session, cipher: cipher)
-            }
-            storeLogger.info(
-                "postgresql store opened",
-                metadata: [
-                    "schema.from": "\(report.fromVersion)", "schema.to": "\(PostgresSchema.currentVersion)",
-                    "store.key_check": "\(report.wroteKeyCheck ? "written" : "verified")",
-                ]
+            try open()
+        } catch  where error.kind == .unreachable && configuration.opensUnreachable {
+            storeLogger.warning(
+                "PostgreSQL cannot be reached: starting with L3 degraded (writes wait in the local journal)",
+                metadata: ["error": "\(error.message)"]
             )
         } catch {
             pool.close()
             throw error
         }
+    }
+
+    /// Migrates and checks the key, once: at `init`, or at the first call that reaches the server after a degraded
+    /// start. Another key than the database's is then `.rejected`: this sidecar never writes tokens others cannot
+    /// read, and its writes stay in its journal.
+    func open() throws(StoreError) {
+        guard !isOpen.withLockedValue({ $0 }) else { return }
+        let report: PostgresMigration.Report
+        do {
+            report = try pool.withWriter { session throws(StoreError) in
+                try PostgresMigration.run(in: session, cipher: cipher)
+            }
+        } catch  where error.kind == .decryption && configuration.opensUnreachable {
+            logger.error(
+                "L3 in PostgreSQL was written with another encryption key: this sidecar does not use it",
+                metadata: ["error": "\(error.message)"]
+            )
+            throw StoreError(.rejected, error.message)
+        }
+        isOpen.withLockedValue { $0 = true }
+        logger.info(
+            "postgresql store opened",
+            metadata: [
+                "schema.from": "\(report.fromVersion)", "schema.to": "\(PostgresSchema.currentVersion)",
+                "store.key_check": "\(report.wroteKeyCheck ? "written" : "verified")",
+            ]
+        )
+    }
+
+    /// Runs `body` on the writer connection of an open store.
+    func withWriter<Result>(_ body: (PostgresSession) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try open()
+        return try pool.withWriter(body)
+    }
+
+    /// Runs `body` on a reader connection of an open store.
+    func withReader<Result>(_ body: (PostgresSession) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try open()
+        return try pool.withReader(body)
     }
 
     public var tier: TierID { .l3 }
@@ -72,7 +115,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     public func get(_ key: String) throws(StoreError) -> CacheEntry? {
         var binds = PostgresBindings()
         binds.append(PostgresValues.bytes(key))
-        let rows = try pool.withReader { session throws(StoreError) in
+        let rows = try withReader { session throws(StoreError) in
             try session.query(queries.get, binds, "cannot read a key from L3")
         }
         guard let row = rows.first else { return nil }
@@ -85,7 +128,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     }
 
     public func count() throws(StoreError) -> Int {
-        let rows = try pool.withReader { session throws(StoreError) in
+        let rows = try withReader { session throws(StoreError) in
             try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
         }
         guard let cell = rows.first?.first else { return 0 }
@@ -97,7 +140,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         var binds = PostgresBindings()
         binds.append(Int64(clamping: cursor))
         binds.append(Int64(limit))
-        let rows = try pool.withReader { session throws(StoreError) in
+        let rows = try withReader { session throws(StoreError) in
             try session.query(queries.scan, binds, "cannot scan L3's keys")
         }
         var keys: [String] = []
@@ -118,7 +161,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         var binds = PostgresBindings()
         binds.append(PostgresValues.bytes(key))
         binds.append(Int64(limit))
-        let rows = try pool.withReader { session throws(StoreError) in
+        let rows = try withReader { session throws(StoreError) in
             try session.query(queries.history, binds, "cannot read L3's health history")
         }
         var records: [HealthCheckRecord] = []

@@ -3,8 +3,10 @@ import PostgresNIO
 import Tiers
 
 /// Maps what postgres-nio throws to `StoreError` kinds, so the tiered cache treats a PostgreSQL L3 as it treats a
-/// SQLite one: a lost or refused connection is `.io` (the tier degrades and is retried), a full disk `.full`,
-/// a read-only server `.readOnly`, lock and serialization conflicts `.busy`.
+/// SQLite one: a lost or refused connection, or a server starting or shutting down, is `.unreachable` (the tier
+/// degrades and is retried), a full disk `.full`,
+/// a read-only server `.readOnly`, lock and serialization conflicts `.busy`, data the server will never take (classes
+/// 22 data exception, 23 integrity constraint, 42 syntax or access rule) `.rejected`.
 ///
 /// Messages carry the SQLSTATE and the server's message, never the query's parameters or the password.
 enum PostgresStoreError {
@@ -21,12 +23,12 @@ enum PostgresStoreError {
             if let underlying = error.underlying {
                 reason += " (\(underlying))"
             }
-            return StoreError(.io, "\(what): \(reason)")
+            return StoreError(isConnectionLost(error) ? .unreachable : .io, "\(what): \(reason)")
         }
         if let error = error as? PostgresDecodingError {
             return StoreError(.io, "\(what): cannot decode column \(error.columnName): \(error.code)")
         }
-        return StoreError(.io, "\(what): \(error)")
+        return StoreError(isConnectionLost(error) ? .unreachable : .io, "\(what): \(error)")
     }
 
     /// The kind for a server error's SQLSTATE.
@@ -38,8 +40,11 @@ enum PostgresStoreError {
             return .readOnly
         case "40001", "40P01", "55P03":  // serialization_failure, deadlock_detected, lock_not_available
             return .busy
+        case "57P01", "57P02", "57P03":  // admin_shutdown, crash_shutdown, cannot_connect_now
+            return .unreachable
         default:
-            return .io
+            if sqlState.hasPrefix("08") { return .unreachable }  // connection_exception
+            return ["22", "23", "42"].contains(sqlState.prefix(2)) ? .rejected : .io
         }
     }
 

@@ -73,6 +73,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case decryption
         /// The store was closed.
         case closed
+        /// The store's server cannot be reached now (refused, lost or timed out connections; a server starting or
+        /// stopping): it may come back.
+        case unreachable
+        /// The store refused the data itself (a constraint, a value it cannot hold): trying again cannot help, unlike
+        /// every other kind, which a store that comes back may accept.
+        case rejected
         /// Anything else (an I/O error).
         case io
     }

@@ -295,7 +295,7 @@ final class PostgresStoreTests: PostgresStoreTestCase {
             _ = try PostgresStore(.init(url: url, sidecarID: "s"), cipher: EntryFixtures.cipher(), logger: Self.logger)
             XCTFail("opened a store on a socket that does not exist")
         } catch {
-            XCTAssertEqual(error.kind, .io)
+            XCTAssertEqual(error.kind, .unreachable)
             XCTAssertFalse(error.description.contains("hunter2"), error.description)
             XCTAssertTrue(error.description.contains("postgres://postgres:***@/"), error.description)
         }

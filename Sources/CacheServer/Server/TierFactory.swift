@@ -109,8 +109,9 @@ public enum TierFactory {
         return cache
     }
 
-    /// Opens the PostgreSQL L3 as this sidecar (`SidecarID`). A database written with another key, or one that
-    /// cannot be reached, stops the start with a message that masks the URL's password.
+    /// Opens the PostgreSQL L3 as this sidecar (`SidecarID`). A database written with another key, or a server that
+    /// refuses (a wrong password), stops the start with a message that masks the URL's password; a server that
+    /// cannot be reached does not: the sidecar starts with L3 degraded and catches up when it answers.
     private static func openPostgres(
         _ database: PostgresURL,
         _ configuration: ServerConfiguration,
@@ -119,7 +120,10 @@ public enum TierFactory {
     ) throws -> PostgresStore {
         let sidecar = try SidecarID.loadOrCreate(dataDirectory: configuration.dataDirectory)
         do {
-            return try PostgresStore(.init(url: database, sidecarID: sidecar), cipher: cipher, logger: logger)
+            var store = PostgresStore.Configuration(url: database, sidecarID: sidecar)
+            store.timeout = configuration.l3Timeout
+            store.opensUnreachable = true
+            return try PostgresStore(store, cipher: cipher, logger: logger)
         } catch {
             throw ServerStartupError("cannot open L3 in PostgreSQL (\(database.redacted)): \(error.message)")
         }
