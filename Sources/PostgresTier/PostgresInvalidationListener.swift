@@ -102,10 +102,11 @@ final class PostgresInvalidationListener: @unchecked Sendable {
                 lostBefore = true
                 try? connection.closeFuture.wait()
                 if !isStopped {
-                    // Deaf from now on: what is held may go stale unseen, so it is dropped now (reads go to L3) and
-                    // again once listening is back.
-                    logger.warning("lost the connection listening to the other sidecars: dropping every local copy")
-                    queue.async { self.target?.invalidateAll() }
+                    // Deaf from now on. The local copies are still served (PostgreSQL is likely down for every
+                    // sidecar: nobody can change L3); what others changed meanwhile is dropped once listening is back.
+                    logger.warning(
+                        "lost the connection listening to the other sidecars: every local copy is dropped when it is back"
+                    )
                 }
             } catch {
                 logger.warning(

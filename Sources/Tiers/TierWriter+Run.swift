@@ -64,18 +64,22 @@ extension TierWriter {
                     task()
                     loop.dirty = true  // a task may have written (FLUSHALL): sync before claiming it durable
                 } else {
-                    committed = commit(items, journalThrough: journalThrough, &loop)
+                    switch commit(items, journalThrough: journalThrough, &loop) {
+                    case .committed: committed = true
+                    case .lost: committed = false
+                    case .held: committed = hold(items, journalThrough: journalThrough, &loop)
+                    }
                 }
                 // A write this tier lost is not in the store: the journal must keep it.
                 if !committed || health.hasLostWrites { loop.journalTainted = true }
-                let holds = !loop.journalTainted
+                let holds = !loop.journalTainted && !isJournalBlocked
                 finish(items, through: through, journalThrough: holds ? journalThrough : nil, failed: !committed)
             }
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
             }
             if items.isEmpty, batch.waitSeconds == 0 {
-                settleIdleJournal(synced: !loop.dirty, lostWrites: loop.journalTainted || health.hasLostWrites)
+                settleIdleJournal(synced: !loop.dirty, lostWrites: journalIncomplete(loop))
             }
             if stop { break }
             if batch.waitSeconds > 0 {
@@ -86,8 +90,52 @@ extension TierWriter {
         if loop.dirty, fsync != .no {
             sync(&loop)
         }
-        settleIdleJournal(synced: !loop.dirty, lostWrites: loop.journalTainted || health.hasLostWrites)
+        settleIdleJournal(synced: !loop.dirty, lostWrites: journalIncomplete(loop))
         markStopped()
+    }
+
+    /// Whether the store may lack a journaled write older than the queue: its journal sequences must not move.
+    private func journalIncomplete(_ loop: LoopState) -> Bool {
+        loop.journalTainted || health.hasLostWrites || isJournalBlocked
+    }
+
+    /// What became of a batch.
+    enum CommitOutcome {
+        case committed
+        /// Not committed; its writes are recorded as lost on this tier.
+        case lost
+        /// Not committed, and kept to be tried again (`holdsFailedBatches`).
+        case held
+    }
+
+    /// Tries a held batch again until the store takes it (a probe of the disabled tier first, at most every probe
+    /// interval), or until `stop()`, the store rejecting it, or the store failing for a reason retrying cannot cure:
+    /// then it is lost as any failed batch. Writes queued meanwhile wait behind it, so they reach the store in order.
+    private func hold(_ items: [Item], journalThrough: UInt64, _ loop: inout LoopState) -> Bool {
+        setHolding(true)
+        defer { setHolding(false) }
+        health.logger.warning(
+            "Disk tier unreachable: writes wait in the journal and are applied in order when it answers",
+            metadata: ["cache.store": "\(store.description)"]
+        )
+        let started = DispatchTime.now().uptimeNanoseconds
+        while true {
+            usleep(100_000)
+            let stopping = isStopping
+            switch commit(items, journalThrough: journalThrough, &loop, mayHold: !stopping) {
+            case .committed:
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                health.logger.info(
+                    "Disk tier answers again: the writes that waited are being applied in order",
+                    metadata: ["cache.store": "\(store.description)", "cache.waited_seconds": "\(Int(seconds))"]
+                )
+                return true
+            case .lost:
+                return false
+            case .held:
+                continue
+            }
+        }
     }
 
     private func sync(_ loop: inout LoopState) {
@@ -107,9 +155,13 @@ extension TierWriter {
     }
 
     /// Commits a batch of writes in one transaction; on failure (or while the tier is disabled) the writes
-    /// are lost on this tier and remembered as lost.
-    @discardableResult
-    private func commit(_ items: [Item], journalThrough: UInt64, _ loop: inout LoopState) -> Bool {
+    /// are lost on this tier and remembered as lost, unless the writer holds failed batches (`mayHold`).
+    private func commit(
+        _ items: [Item],
+        journalThrough: UInt64,
+        _ loop: inout LoopState,
+        mayHold: Bool = true
+    ) -> CommitOutcome {
         var writes: [StoreWrite] = []
         writes.reserveCapacity(items.count)
         for item in items {
@@ -117,19 +169,30 @@ extension TierWriter {
         }
         let keys = writes.lazy.compactMap(\.replaceableKey)
         var committed = false
+        var failure: StoreError? = nil
         var elapsed = 0
         if health.isEnabled || health.probeIfDue() {
             let coalesced = Self.coalesce(writes)
             let started = DispatchTime.now().uptimeNanoseconds
-            let recorded = loop.journalTainted || health.hasLostWrites ? nil : journalThrough
+            let recorded = journalIncomplete(loop) ? nil : journalThrough
             committed =
-                health.attempt { () throws(StoreError) in try store.apply(coalesced, journalThrough: recorded) } != nil
+                health.attempt { () throws(StoreError) -> Void in
+                    do throws(StoreError) {
+                        try store.apply(coalesced, journalThrough: recorded)
+                    } catch {
+                        failure = error
+                        throw error
+                    }
+                } != nil
             elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         }
         guard committed else {
+            if holdsFailedBatches, mayHold, failure?.kind != .rejected, failure?.kind != .decryption {
+                return .held
+            }
             // Recorded before the overlay forgets these writes, so readers never see the stale store copy.
             health.recordLost(writes)
-            return false
+            return .lost
         }
         health.clearLost(keys)
         let committedAt = health.clock.now()
@@ -146,7 +209,7 @@ extension TierWriter {
             return count
         }
         afterCommit(&loop, changedKeys: !keys.isEmpty, puts: puts)
-        return true
+        return .committed
     }
 
     /// Keeps the tier within its bound and its size figure fresh.

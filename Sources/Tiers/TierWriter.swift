@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// The writer of one disk tier: a dedicated thread that drains a queue of writes into batch transactions.
 ///
@@ -35,6 +36,12 @@ final class TierWriter: @unchecked Sendable {
     let policy: EvictionPolicy
     let batchSize: Int
     let fsync: FsyncPolicy
+    /// A batch the store failed to commit is kept and tried again, in order, until it commits (the shared L3 while
+    /// PostgreSQL is down: the writes wait in the journal and in this queue, readers see them in the overlay),
+    /// instead of being recorded as lost writes. Not when the store rejected the data itself, nor while stopping.
+    let holdsFailedBatches: Bool
+    /// Whether the thread is holding a batch the store could not take (see `holdsFailedBatches`).
+    private let holding = Atomic<Bool>(false)
     var tier: TierID { health.tier }
     var store: any PersistentStore { health.store }
 
@@ -71,6 +78,9 @@ final class TierWriter: @unchecked Sendable {
     private var started = false
     private var stopping = false
     private var stopped = false
+    /// The store lacks journaled writes older than the queue (a catch-up from the journal has not run yet): commits
+    /// record no journal sequence and the journal keeps its segments.
+    private var journalBlocked = false
 
     /// Seconds a write may wait in the queue before the thread takes it (0: at once). Behind a journal nobody
     /// waits for the store, so writes gather for up to this long: repeated writes of a key become one row write,
@@ -86,7 +96,8 @@ final class TierWriter: @unchecked Sendable {
         policy: EvictionPolicy,
         batchSize: Int,
         fsync: FsyncPolicy,
-        window: Double = 0
+        window: Double = 0,
+        holdsFailedBatches: Bool = false
     ) {
         self.health = health
         self.maxEntries = maxEntries
@@ -94,6 +105,7 @@ final class TierWriter: @unchecked Sendable {
         self.batchSize = max(1, batchSize)
         self.fsync = fsync
         self.window = window
+        self.holdsFailedBatches = holdsFailedBatches
     }
 
     /// Starts the thread. `repair` gives the write that brings a key up to date on this tier, given the last write
@@ -277,6 +289,48 @@ final class TierWriter: @unchecked Sendable {
         condition.unlock(withValue: true)
         done.wait()
         return result.withLockedValue { $0! }
+    }
+
+    /// Queues `body` to run on the writer thread after everything queued before it, without waiting for it (before
+    /// `start` too: it then runs first).
+    func schedule(_ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            return
+        }
+        queuedTasks += 1
+        queue.append(
+            Item(sequence: lastSequence, overlaySequence: 0, journalSequence: lastJournalSequence, job: .task(body))
+        )
+        condition.unlock(withValue: true)
+    }
+
+    /// Whether `stop()` was called.
+    var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    /// Whether the thread holds a batch the store could not take now (the shared L3 is unreachable).
+    var isHolding: Bool { holding.load(ordering: .relaxed) }
+
+    func setHolding(_ value: Bool) {
+        holding.store(value, ordering: .relaxed)
+    }
+
+    /// Whether the store lacks journaled writes older than the queue (see `journalBlocked`).
+    var isJournalBlocked: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return journalBlocked
+    }
+
+    func setJournalBlocked(_ value: Bool) {
+        condition.lock()
+        journalBlocked = value
+        condition.unlock()
     }
 
     /// Waits until everything queued so far is committed (or lost).

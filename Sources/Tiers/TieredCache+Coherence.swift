@@ -23,6 +23,25 @@ extension TieredCache {
         public var keysKept = 0
         /// Times every local copy was dropped (start, a lost notification connection, a batch too large to list).
         public var dropsAll = 0
+        /// Whether L3 takes writes now (false while its writer holds writes it could not commit).
+        public var available = true
+        /// Writes waiting for L3 (queued or being committed); while it is unavailable, the replay backlog.
+        public var backlog = 0
+        /// `Configuration.l3BacklogLimit`.
+        public var backlogLimit = 0
+        /// Write commands refused because the backlog was at its limit while L3 was unavailable.
+        public var writesRefused = 0
+    }
+
+    /// Why a write command must be refused now, if it must (counted): the shared L3 cannot be reached and the writes
+    /// waiting for it reached `l3BacklogLimit`. One atomic load while L3 answers.
+    public func writeRefusal() -> String? {
+        guard let l3Tier, l3Tier.writer.isHolding else { return nil }
+        let backlog = l3Tier.writer.pendingCount
+        guard backlog >= configuration.l3BacklogLimit else { return nil }
+        counters.withLockedValue { $0.writesRefused += 1 }
+        return "L3 cannot be reached and \(backlog) writes wait for it (--l3-backlog-limit "
+            + "\(configuration.l3BacklogLimit)): writes are refused until it answers"
     }
 
     /// Drops L1's and L2's copies of keys another sidecar changed in the shared L3 (counted in `coherenceFigures`).
@@ -74,7 +93,11 @@ extension TieredCache {
             received: shared.notificationsReceived,
             keysDropped: counters.coherenceKeysDropped,
             keysKept: counters.coherenceKeysKept,
-            dropsAll: counters.coherenceDropsAll
+            dropsAll: counters.coherenceDropsAll,
+            available: !(l3Tier?.writer.isHolding ?? false),
+            backlog: l3Tier?.writer.pendingCount ?? 0,
+            backlogLimit: configuration.l3BacklogLimit,
+            writesRefused: counters.writesRefused
         )
     }
 

@@ -1,5 +1,9 @@
 // The start-up replay of the journal into the disk tiers, and where the tiers stand for its truncation.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension TieredCache {
     /// Replays into each disk tier the journaled writes it lacks (those after the sequence it recorded), syncs the
     /// tiers and starts the journal after the highest sequence seen. Called by `init` before the writers start.
@@ -10,10 +14,17 @@ extension TieredCache {
     /// it works), and the journal keeps its segments until then.
     func startJournal(_ journal: Journal) {
         var applied: [TierID: UInt64?] = [:]
+        var catchUpLater: [DiskTier] = []
         for disk in disks {
-            applied[disk.id] =
-                disk.health.attempt { () throws(StoreError) in try disk.store.appliedJournalSequence() }
-                ?? .some(0)
+            if let sequence = disk.health.attempt({ () throws(StoreError) in
+                try disk.store.appliedJournalSequence()
+            }) {
+                applied[disk.id] = sequence
+            } else {
+                applied[disk.id] = .some(0)
+                // A shared L3 that cannot be reached now: its writer catches up when it answers (`catchUp`).
+                if disk.writer.holdsFailedBatches { catchUpLater.append(disk) }
+            }
         }
         var replaying = Set(disks.map(\.id))
         var emptyInstead: [DiskTier] = []
@@ -21,6 +32,7 @@ extension TieredCache {
             replaying.remove(disk.id)
             emptyInstead.append(disk)
         }
+        for disk in catchUpLater { replaying.remove(disk.id) }
         var applyFailed = Set<TierID>()
         let report = journal.replay { chunk in
             for disk in disks where replaying.contains(disk.id) {
@@ -60,7 +72,10 @@ extension TieredCache {
         for disk in emptyInstead where report.records > 0 {
             disk.health.markStale()
         }
-        for disk in disks {
+        for disk in catchUpLater {
+            catchUp(disk, from: journal, through: highest)
+        }
+        for disk in disks where !catchUpLater.contains(where: { $0.id == disk.id }) {
             let synced: Void? = disk.health.attempt { () throws(StoreError) in try disk.store.sync() }
             // What a store has not applied, or not synced, stays in the journal.
             let holds = applyFailed.contains(disk.id) || synced == nil ? (applied[disk.id]! ?? 0) : highest
@@ -82,6 +97,88 @@ extension TieredCache {
             logger.error(
                 "cannot start the journal: nothing written from now on is durable (under --fsync always every write is answered with an error)",
                 metadata: ["error": "\(error)"]
+            )
+        }
+    }
+
+    /// Queues, first on `disk`'s writer, the replay of the journal's records up to `highest` that the store lacks,
+    /// for a shared L3 that could not be read at start (PostgreSQL down: the sidecar starts degraded). The writer
+    /// waits for the store to answer (holding everything queued behind it), reads which sequence it applied, and
+    /// applies the rest in order; until that is done its commits record no journal sequence and the journal keeps
+    /// every segment, so a stop before it leaves the replay to the next start.
+    ///
+    /// The journal's segments of the last run are read again from disk (`Journal.replay` reads only those): the
+    /// writes of this run are numbered above `highest` and queued behind the replay.
+    func catchUp(_ disk: DiskTier, from journal: Journal, through highest: UInt64) {
+        let (writer, health, logger) = (disk.writer, disk.health, logger)
+        writer.setJournalBlocked(true)
+        writer.setHolding(true)
+        writer.schedule {
+            defer { writer.setHolding(false) }
+            // The journal sequence the store holds, once it answers (nil: stopping first).
+            func waitForStore() -> UInt64? {
+                while !writer.isStopping {
+                    if health.isEnabled || health.probeIfDue(),
+                        let sequence = health.attempt({ () throws(StoreError) in
+                            try health.store.appliedJournalSequence()
+                        })
+                    {
+                        return sequence ?? 0
+                    }
+                    usleep(100_000)
+                }
+                return nil
+            }
+            guard let applied = waitForStore() else { return }
+            var complete = true
+            var replayed = 0
+            _ = journal.replay(through: highest) { chunk in
+                guard complete, let last = chunk.last?.0, last > applied else { return }
+                var writes: [StoreWrite] = []
+                var through = applied
+                for (sequence, record) in chunk where sequence > applied && sequence <= highest {
+                    // A FLUSHALL reached the store when it ran (the store records its sequence with it).
+                    if case .write(let write) = record { writes.append(write) }
+                    through = sequence
+                }
+                let coalesced = TierWriter.coalesce(writes)
+                while true {
+                    var failure: StoreError? = nil
+                    let done: Void? = health.attempt { () throws(StoreError) in
+                        do throws(StoreError) {
+                            try health.store.apply(coalesced, journalThrough: through)
+                        } catch {
+                            failure = error
+                            throw error
+                        }
+                    }
+                    if done != nil {
+                        replayed += writes.count
+                        return
+                    }
+                    if writer.isStopping || failure?.kind == .rejected || failure?.kind == .decryption {
+                        complete = false
+                        return
+                    }
+                    usleep(100_000)
+                    _ = health.isEnabled || health.probeIfDue()
+                }
+            }
+            guard complete else {
+                logger.error(
+                    "the journal's writes of the last run could not all be applied to L3; the journal keeps them for the next start",
+                    metadata: ["cache.tier": "\(health.tier)"]
+                )
+                return
+            }
+            writer.startJournal(at: highest)
+            writer.setJournalBlocked(false)
+            logger.info(
+                "L3 answers: the journal's writes it lacked were applied",
+                metadata: [
+                    "cache.tier": "\(health.tier)", "journal.from": "\(applied)", "journal.through": "\(highest)",
+                    "journal.records": "\(replayed)",
+                ]
             )
         }
     }

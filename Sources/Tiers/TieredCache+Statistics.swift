@@ -75,7 +75,12 @@ extension TieredCache {
     public func durabilityPoint() -> DurabilityPoint? {
         guard configuration.fsync == .always, !disks.isEmpty else { return nil }
         if let journal {
-            return DurabilityPoint(sequences: [:], journal: (journal.lastAppendedSequence, true))
+            // A shared L3 is where the other sidecars read: a write is acknowledged once PostgreSQL committed it.
+            var sequences: [TierID: UInt64] = [:]
+            if let l3Tier, l3Tier.writer.holdsFailedBatches {
+                sequences[.l3] = l3Tier.writer.lastEnqueuedSequence
+            }
+            return DurabilityPoint(sequences: sequences, journal: (journal.lastAppendedSequence, true))
         }
         var sequences: [TierID: UInt64] = [:]
         for disk in disks {
@@ -108,7 +113,22 @@ extension TieredCache {
     /// If that is already so, `callback` runs at once on the caller's thread.
     public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
         if let wanted = point.journal, let journal {
-            journal.whenDone(through: wanted.sequence, synced: wanted.synced, callback)
+            guard let l3Tier, let sequence = point.sequences[.l3] else {
+                journal.whenDone(through: wanted.sequence, synced: wanted.synced, callback)
+                return
+            }
+            // Synced in the journal and committed by the shared L3, in either order.
+            let state = NIOLockedValueBox((remaining: 2, durable: true))
+            let settle: @Sendable (Bool) -> Void = { done in
+                let outcome = state.withLockedValue { state -> Bool? in
+                    state.remaining -= 1
+                    state.durable = state.durable && done
+                    return state.remaining == 0 ? state.durable : nil
+                }
+                if let outcome { callback(outcome) }
+            }
+            journal.whenDone(through: wanted.sequence, synced: wanted.synced, settle)
+            l3Tier.writer.whenCommitted(through: sequence, settle)
             return
         }
         let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.id, disk.writer, $0) } }

@@ -120,7 +120,7 @@ extension TieredCache {
     /// With an L3 shared by several sidecars, a failure is counted there, atomically for the whole fleet, so that
     /// `--failure-threshold` failures reported anywhere remove the entry everywhere (L3 deletes it at the threshold
     /// and tells the other sidecars). Returns the fleet's count, or nil to count locally as with an L3 of one's own:
-    /// an `ok` report, no shared L3, L3 failing or not holding the key.
+    /// an `ok` report, no shared L3, L3 failing (or unreachable, its writes waiting) or not holding the key.
     ///
     /// It first waits for L3's writer, so that L3 holds this sidecar's own writes of the key; `.memoryOnly` throws
     /// `wouldBlock` before anything is counted. The entry this sidecar then keeps goes to L1 and L2 only
@@ -132,8 +132,9 @@ extension TieredCache {
         mode: IOMode,
         now: Double
     ) throws(TieredCacheError) -> Int? {
+        // Not while L3's writer holds writes it could not commit: waiting for them would wait for PostgreSQL.
         guard !report.ok, let l3Tier, let shared = l3Tier.store as? any SharedPersistentStore,
-            l3Tier.health.isEnabled
+            l3Tier.health.isEnabled, !l3Tier.writer.isHolding
         else { return nil }
         guard mode == .mayBlock else { throw .wouldBlock }
         l3Tier.writer.flush()

@@ -62,6 +62,9 @@ public final class TieredCache: InvalidationTarget, Sendable {
         /// The apply window of an L3 shared with other sidecars (`--fleet-apply-delay`), seconds: the other
         /// sidecars learn of a write only when L3 commits it, so this bounds how stale they can be.
         public var sharedL3ApplyWindow: Double = 0.005
+        /// The most writes that may wait for a shared L3 that cannot be reached (`--l3-backlog-limit`): beyond it
+        /// write commands are refused until it answers, so nothing acknowledged is ever dropped.
+        public var l3BacklogLimit: Int = 100_000
         /// The bounds on an entry's custom fields (`--max-custom-fields`, `--max-custom-field-size`).
         public var customFieldLimits = CustomFieldLimits()
 
@@ -85,6 +88,7 @@ public final class TieredCache: InvalidationTarget, Sendable {
         var coherenceKeysDropped = 0
         var coherenceKeysKept = 0
         var coherenceDropsAll = 0
+        var writesRefused = 0
     }
 
     public let configuration: Configuration
@@ -166,7 +170,10 @@ public final class TieredCache: InvalidationTarget, Sendable {
                 window: journal == nil
                     ? 0
                     : (store is any SharedPersistentStore
-                        ? configuration.sharedL3ApplyWindow : configuration.journalApplyWindow)
+                        ? configuration.sharedL3ApplyWindow : configuration.journalApplyWindow),
+                // Behind a journal, a shared L3 that went away gets every write later, in order (a file of one's own
+                // that fails keeps the lost-write repair: its faults are the disk's, and last for good).
+                holdsFailedBatches: journal != nil && store is any SharedPersistentStore
             )
             return DiskTier(health: health, writer: writer)
         }

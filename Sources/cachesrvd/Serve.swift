@@ -157,6 +157,8 @@ extension ServeOptions {
         configuration.cache.journalSegmentSize = try parsedJournalSegmentSize()
         configuration.cache.journalApplyWindow = journalApplyDelay
         configuration.cache.sharedL3ApplyWindow = fleetApplyDelay
+        configuration.cache.l3BacklogLimit = l3BacklogLimit
+        configuration.l3Timeout = l3Timeout
         configuration.cache.l2MaxEntries = l2MaxEntries
         configuration.cache.l2Mode = l2Mode
         configuration.cache.l3MaxEntries = l3MaxEntries == 0 ? nil : l3MaxEntries

@@ -138,6 +138,18 @@ struct ServeOptions: ParsableArguments {
     var fleetApplyDelay: Double = 0.005
 
     @Option(
+        help:
+            "With --l3-url: the most writes that may wait in the journal for PostgreSQL while it cannot be reached; beyond it write commands are refused (IOERR) until it answers."
+    )
+    var l3BacklogLimit: Int = 100_000
+
+    @Option(
+        help:
+            "With --l3-url: seconds a PostgreSQL statement may run (its statement_timeout); a connection silent for 2 s more is closed and L3 counts a failure."
+    )
+    var l3Timeout: Double = 5
+
+    @Option(
         help: "Commands naming more keys than this run one at a time on the bulk lane, never holding every disk thread."
     )
     var bulkCommandKeys: Int = 64
@@ -235,6 +247,10 @@ struct ServeOptions: ParsableArguments {
         }
         if !(fleetApplyDelay >= 0 && fleetApplyDelay <= 60) {
             throw ValidationError("--fleet-apply-delay must be between 0 and 60 seconds")
+        }
+        if l3BacklogLimit < 1 { throw ValidationError("--l3-backlog-limit must be at least 1") }
+        if !(l3Timeout >= 0.1 && l3Timeout <= 3600) {
+            throw ValidationError("--l3-timeout must be between 0.1 and 3600 seconds")
         }
         if bulkCommandKeys < 1 { throw ValidationError("--bulk-command-keys must be at least 1") }
         if maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }

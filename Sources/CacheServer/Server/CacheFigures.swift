@@ -46,6 +46,10 @@ enum CacheFigures {
             ("l3_invalidated_keys", String(fleet.keysDropped)),
             ("l3_invalidated_keys_kept", String(fleet.keysKept)),
             ("l3_invalidated_all", String(fleet.dropsAll)),
+            ("l3_available", fleet.available ? "1" : "0"),
+            ("l3_backlog_writes", String(fleet.backlog)),
+            ("l3_backlog_limit", String(fleet.backlogLimit)),
+            ("l3_writes_refused", String(fleet.writesRefused)),
         ]
     }
 

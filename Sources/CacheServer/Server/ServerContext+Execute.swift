@@ -93,6 +93,9 @@ extension ServerContext {
         var result = ExecutionResult.replied
         let started = NIODeadline.now()
         do {
+            if spec.flags.contains(.write), let refusal = cache.writeRefusal() {
+                throw CommandError("IOERR " + refusal)
+            }
             try spec.run(&call)
             if call.closeAfterReply { result = .close }
         } catch TieredCacheError.wouldBlock {

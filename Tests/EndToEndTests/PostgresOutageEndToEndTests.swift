@@ -1,0 +1,192 @@
+import CacheProtocol
+import Foundation
+import PostgresTestSupport
+import XCTest
+
+/// PostgreSQL goes away under real sidecars: writes wait in each sidecar's journal and reach L3 in order when it
+/// returns, `--fsync always` answers only once PostgreSQL committed, a sidecar starts while it is down and catches
+/// up, and a full backlog refuses writes instead of dropping them.
+final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
+    /// PostgreSQL stops (immediate: an outage) while A and B write, and starts again: every write acknowledged
+    /// meanwhile reaches L3, and all three sidecars end up answering the same.
+    func testPostgreSQLStoppedUnderLoadLosesNoAcknowledgedWriteAndTheSidecarsAgreeAfterwards() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let a = try startSidecar(url: url, key: key, fsync: "everysec").client()
+        let b = try startSidecar(url: url, key: key, fsync: "everysec").client()
+        let c = try startSidecar(url: url, key: key, fsync: "everysec").client()
+        var expected: [String: String] = [:]
+        for round in 0..<300 {
+            if round == 100 { try cluster.pause() }
+            if round == 200 {
+                let figures = try a.info("persistence")
+                XCTAssertEqual(figures["l3_available"], "0", "INFO says L3 is unavailable")
+                XCTAssertGreaterThan(Int(figures["l3_backlog_writes"] ?? "") ?? 0, 0, "and how many writes wait")
+                try cluster.resume()
+            }
+            // A writes every key. B writes keys of its own during the outage and, outside it, overwrites every third
+            // key of A's once it reads A's value (so B's commit is the later one: it wins everywhere).
+            XCTAssertEqual(try a.command(["SET", "k\(round)", "a\(round)"]), .ok)
+            expected["k\(round)"] = "a\(round)"
+            guard round % 3 == 0 else { continue }
+            if (100..<200).contains(round) {
+                XCTAssertEqual(try b.command(["SET", "m\(round)", "b\(round)"]), .ok)
+                expected["m\(round)"] = "b\(round)"
+            } else {
+                try waitFor(RESPValue.bulk("a\(round)"), "B reads k\(round)", timeout: 30) {
+                    try b.command(["GET", "k\(round)"])
+                }
+                XCTAssertEqual(try b.command(["SET", "k\(round)", "b\(round)"]), .ok)
+                expected["k\(round)"] = "b\(round)"
+            }
+        }
+        let keys = expected.keys.sorted()
+        let wanted = RESPValue.array(keys.map { .bulk(expected[$0]!) })
+        for (name, client) in [("A", a), ("B", b), ("C", c)] {
+            try waitFor(wanted, "\(name) answers every key as the last commit left it", timeout: 60) {
+                try client.command(["MGET"] + keys)
+            }
+            try waitFor("1", "\(name) says L3 is available again", timeout: 30) {
+                try client.info("persistence")["l3_available"] ?? ""
+            }
+        }
+        let stored = try cluster.psql(
+            database,
+            "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries"
+        )
+        XCTAssertEqual(Set(stored), Set(expected.map { "\($0.key)=\($0.value)" }))
+    }
+
+    /// Under `--fsync always` the reply to a write waits for PostgreSQL's commit: none while it is down, OK once it
+    /// is back, and the row is there.
+    func testUnderFsyncAlwaysAWriteIsAnsweredOnlyOncePostgreSQLCommittedIt() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let sidecar = try startSidecar(url: url, key: fernetKey(), fsync: "always")
+        let watcher = try sidecar.client()
+        XCTAssertEqual(try watcher.command(["SET", "before", "1"]), .ok)
+        try cluster.pause()
+        let reply = Reply()
+        let path = sidecar.socketPath
+        let writer = Thread {
+            do {
+                let client = try RawClient(path: path)
+                reply.set(try client.command(["SET", "during", "2"]).text ?? "nil")
+            } catch {
+                reply.set("error: \(error)")
+            }
+        }
+        writer.start()
+        try waitFor("0", "INFO says L3 is unavailable", timeout: 30) {
+            try watcher.info("persistence")["l3_available"] ?? ""
+        }
+        XCTAssertNil(reply.value, "answered while PostgreSQL was down")
+        try cluster.resume()
+        waitFor("OK", "answered once PostgreSQL is back", timeout: 60) { reply.value ?? "" }
+        XCTAssertEqual(
+            try cluster.psql(
+                database,
+                "SELECT convert_from(proxy_url, 'UTF8') FROM cache_entries WHERE key = 'during'"
+            ),
+            ["2"],
+            "acknowledged, so committed"
+        )
+    }
+
+    /// A sidecar killed while PostgreSQL is down starts again before it returns (degraded: it serves and takes
+    /// writes), and when it returns applies what its journal holds that L3 lacks, and only that: each health check
+    /// is in the history once.
+    func testASidecarStartsWhilePostgreSQLIsDownAndCatchesUpWhenItReturns() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let first = try startSidecar(url: url, key: key, fsync: "everysec")
+        let client = try first.client()
+        XCTAssertEqual(try client.command(["PUT", "p", "http://10.0.0.1:3128"]), .ok)
+        XCTAssertEqual(try client.command(["HEALTH", "p", "ok", "11"]), .simpleString("healthy"))
+        try waitFor(["1"], "L3 holds p's first check") {
+            try cluster.psql(database, "SELECT count(*) FROM health_history")
+        }
+        try cluster.pause()
+        XCTAssertEqual(try client.command(["HEALTH", "p", "ok", "12"]), .simpleString("healthy"))
+        XCTAssertEqual(try client.command(["SET", "k2", "v2"]), .ok)
+        // Acknowledged under everysec: in the journal within about a second.
+        usleep(1_500_000)
+        first.crash()
+
+        let restarted = try startSidecar(url: url, key: key, directory: first.directory, fsync: "everysec").client()
+        XCTAssertEqual(try restarted.info("persistence")["l3_available"], "0")
+        XCTAssertEqual(try restarted.command(["SET", "k3", "v3"]), .ok, "takes writes while PostgreSQL is down")
+        try cluster.resume()
+        try waitFor(
+            ["k2=v2", "k3=v3", "p=http://10.0.0.1:3128"],
+            "L3 gets the journal's writes and the new one",
+            timeout: 60
+        ) {
+            try cluster.psql(
+                database,
+                "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries ORDER BY 1"
+            )
+        }
+        XCTAssertEqual(
+            try cluster.psql(database, "SELECT response_time_ms FROM health_history ORDER BY response_time_ms"),
+            ["11", "12"],
+            "each check once: the one L3 had before the crash is not applied again"
+        )
+        XCTAssertEqual(try restarted.command(["GET", "k2"]), .bulk("v2"))
+        try waitFor("1", "INFO says L3 is available again", timeout: 30) {
+            try restarted.info("persistence")["l3_available"] ?? ""
+        }
+    }
+
+    /// With PostgreSQL down and `--l3-backlog-limit` writes waiting, write commands are refused with a clear error
+    /// (reads go on); when it returns, every acknowledged write is in L3 and writes are taken again.
+    func testAFullBacklogRefusesWritesUntilPostgreSQLReturns() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let client = try startSidecar(
+            url: url,
+            key: fernetKey(),
+            fsync: "everysec",
+            extra: ["--l3-backlog-limit", "5"]
+        )
+        .client()
+        XCTAssertEqual(try client.command(["SET", "warm", "w"]), .ok)
+        try cluster.pause()
+        var acknowledged: [String] = []
+        var refusal: RESPValue? = nil
+        for index in 0..<200 {
+            let reply = try client.command(["SET", "o\(index)", "v\(index)"])
+            if reply == .ok {
+                acknowledged.append("o\(index)")
+            } else {
+                refusal = reply
+                break
+            }
+            usleep(20_000)
+        }
+        guard case .error(let text) = refusal else {
+            return XCTFail("no write was refused with 5 allowed to wait (\(acknowledged.count) acknowledged)")
+        }
+        XCTAssertTrue(text.hasPrefix("IOERR L3 cannot be reached"), text)
+        XCTAssertTrue(text.contains("--l3-backlog-limit 5"), text)
+        XCTAssertEqual(try client.command(["GET", "warm"]), .bulk("w"), "reads go on")
+        XCTAssertGreaterThanOrEqual(Int(try client.info("persistence")["l3_writes_refused"] ?? "") ?? 0, 1)
+        try cluster.resume()
+        try waitFor(RESPValue.ok, "writes are taken again", timeout: 60) { try client.command(["SET", "after", "a"]) }
+        let wanted = (["warm", "after"] + acknowledged).sorted()
+        try waitFor(wanted, "L3 holds every acknowledged write", timeout: 30) {
+            try cluster.psql(database, "SELECT convert_from(key, 'UTF8') FROM cache_entries ORDER BY 1")
+        }
+    }
+}
+
+/// A reply received on another thread.
+private final class Reply: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: String?
+
+    func set(_ value: String) { lock.withLock { received = value } }
+    var value: String? { lock.withLock { received } }
+}
