@@ -14,6 +14,8 @@ struct PostgresQueries: Sendable {
     let trimHistory: String
     let history: String
     let incrementFailures: String
+    /// Takes the sweep's advisory lock for the transaction if no other session holds it; answers whether it did.
+    let trySweepLock = "SELECT pg_try_advisory_xact_lock($1)"
     let journalQuery = "SELECT applied FROM cachesrvd_journal WHERE sidecar_id = $1"
     let journalUpdate = """
         INSERT INTO cachesrvd_journal (sidecar_id, applied) VALUES ($1, $2)

@@ -22,6 +22,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     let queries = PostgresQueries()
     let listener: PostgresInvalidationListener
     let sent = NIOLockedValueBox(0)
+    let skippedSweeps = NIOLockedValueBox(0)
 
     /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
     /// once do not race) and checks the encryption key.
@@ -162,4 +163,6 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     public var notificationsReceived: Int { listener.received }
 
     public var isListening: Bool { listener.isListening }
+
+    public var sweepsSkipped: Int { skippedSweeps.withLockedValue { $0 } }
 }

@@ -23,6 +23,8 @@ extension TieredCache {
         public var keysKept = 0
         /// Times every local copy was dropped (start, a lost notification connection, a batch too large to list).
         public var dropsAll = 0
+        /// Sweeps of expired entries in L3 skipped because another sidecar was sweeping it.
+        public var sweepsSkipped = 0
     }
 
     /// Drops L1's and L2's copies of keys another sidecar changed in the shared L3 (counted in `coherenceFigures`).
@@ -74,7 +76,8 @@ extension TieredCache {
             received: shared.notificationsReceived,
             keysDropped: counters.coherenceKeysDropped,
             keysKept: counters.coherenceKeysKept,
-            dropsAll: counters.coherenceDropsAll
+            dropsAll: counters.coherenceDropsAll,
+            sweepsSkipped: shared.sweepsSkipped
         )
     }
 

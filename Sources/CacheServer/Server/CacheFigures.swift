@@ -46,6 +46,7 @@ enum CacheFigures {
             ("l3_invalidated_keys", String(fleet.keysDropped)),
             ("l3_invalidated_keys_kept", String(fleet.keysKept)),
             ("l3_invalidated_all", String(fleet.dropsAll)),
+            ("l3_sweeps_skipped", String(fleet.sweepsSkipped)),
         ]
     }
 
