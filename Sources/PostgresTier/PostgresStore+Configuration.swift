@@ -12,6 +12,8 @@ extension PostgresStore {
         public var notifyKeyLimit: Int = 4096
         /// Seconds between attempts to listen again after the notification connection was lost.
         public var listenRetryInterval: Double = 1
+        /// Seconds `sharedEntries` answers a count of the shared table before it counts again (in the background).
+        public var sharedSizeRefreshInterval: Double = 1
 
         public init(url: PostgresURL, sidecarID: String) {
             self.url = url

@@ -23,6 +23,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     let listener: PostgresInvalidationListener
     let sent = NIOLockedValueBox(0)
     let skippedSweeps = NIOLockedValueBox(0)
+    let sharedSize: PostgresSharedSize
 
     /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
     /// once do not race) and checks the encryption key.
@@ -36,6 +37,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         self.configuration = configuration
         self.cipher = cipher
         self.logger = storeLogger
+        self.sharedSize = PostgresSharedSize(interval: configuration.sharedSizeRefreshInterval)
         self.pool = try PostgresConnectionPool(
             url: configuration.url,
             readerCount: configuration.readerCount,
@@ -89,8 +91,9 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         let rows = try pool.withReader { session throws(StoreError) in
             try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
         }
-        guard let cell = rows.first?.first else { return 0 }
-        return Int(try PostgresValues.integer(cell))
+        let count = try rows.first?.first.map { cell throws(StoreError) in Int(try PostgresValues.integer(cell)) } ?? 0
+        sharedSize.record(count)
+        return count
     }
 
     public func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
@@ -148,6 +151,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     }
 
     public func close() {
+        sharedSize.stop()
         listener.stop()
         pool.close()
     }
@@ -165,4 +169,8 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     public var isListening: Bool { listener.isListening }
 
     public var sweepsSkipped: Int { skippedSweeps.withLockedValue { $0 } }
+
+    public var sharedEntries: Int? {
+        sharedSize.current { [self] in try? count() }
+    }
 }

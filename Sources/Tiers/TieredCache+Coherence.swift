@@ -25,6 +25,8 @@ extension TieredCache {
         public var dropsAll = 0
         /// Sweeps of expired entries in L3 skipped because another sidecar was sweeping it.
         public var sweepsSkipped = 0
+        /// Entries in the shared L3 (every sidecar's), as last counted; nil before the first count.
+        public var sharedEntries: Int?
     }
 
     /// Drops L1's and L2's copies of keys another sidecar changed in the shared L3 (counted in `coherenceFigures`).
@@ -77,7 +79,8 @@ extension TieredCache {
             keysDropped: counters.coherenceKeysDropped,
             keysKept: counters.coherenceKeysKept,
             dropsAll: counters.coherenceDropsAll,
-            sweepsSkipped: shared.sweepsSkipped
+            sweepsSkipped: shared.sweepsSkipped,
+            sharedEntries: shared.sharedEntries
         )
     }
 

@@ -8,7 +8,7 @@ import XCTest
 /// Every wait is a poll with a deadline, never a fixed sleep. Skipped when PostgreSQL is not installed (unless
 /// `CACHESRVD_REQUIRE_POSTGRES=1`).
 final class PostgresFleetEndToEndTests: XCTestCase {
-    private var cluster: ThrowawayPostgres!
+    var cluster: ThrowawayPostgres!
     private var sidecars: [ServerProcess] = []
 
     override func setUpWithError() throws {
@@ -26,13 +26,13 @@ final class PostgresFleetEndToEndTests: XCTestCase {
         super.tearDown()
     }
 
-    private func fernetKey() -> String {
+    func fernetKey() -> String {
         Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
     /// Starts a sidecar with L1, a SQLite L2 and the shared L3 (in `directory` when given: a restart).
-    private func startSidecar(
+    func startSidecar(
         url: String,
         key: String,
         directory: String? = nil,
@@ -49,7 +49,7 @@ final class PostgresFleetEndToEndTests: XCTestCase {
 
     /// Polls `read` until it returns `expected` or `timeout` seconds pass; returns the seconds it took, fails when it never did.
     @discardableResult
-    private func waitFor(
+    func waitFor(
         _ expected: RESPValue,
         _ what: String,
         timeout: Double = 10,

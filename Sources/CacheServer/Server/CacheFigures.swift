@@ -47,6 +47,7 @@ enum CacheFigures {
             ("l3_invalidated_keys_kept", String(fleet.keysKept)),
             ("l3_invalidated_all", String(fleet.dropsAll)),
             ("l3_sweeps_skipped", String(fleet.sweepsSkipped)),
+            ("l3_shared_entries", fleet.sharedEntries.map(String.init) ?? "0"),
         ]
     }
 
