@@ -10,7 +10,10 @@ import XCTest
 /// to the other sidecars.
 final class PostgresSweepTests: PostgresStoreTestCase {
     /// Three entries expired at `now`, one that never expires.
-    private func putExpiredEntries(_ store: PostgresStore, prefix: String = "old") throws -> (now: Double, keys: [String]) {
+    private func putExpiredEntries(
+        _ store: PostgresStore,
+        prefix: String = "old"
+    ) throws -> (now: Double, keys: [String]) {
         let keys = (0..<3).map { "\(prefix)-\($0)" }
         try store.apply(
             keys.map { .put(EntryFixtures.plainEntry($0, now: 1_000, ttl: 10)) }
