@@ -188,6 +188,7 @@ let package = Package(
             dependencies: [
                 "PostgresTier", "Tiers", "BinaryText", "PostgresTestSupport", "TierTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/PostgresTierTests",
             swiftSettings: swiftSettings

@@ -14,6 +14,15 @@ struct PostgresQueries: Sendable {
     let trimHistory: String
     let history: String
     let incrementFailures: String
+    /// Takes the sweep's advisory lock for the transaction if no other session holds it; answers whether it did.
+    let trySweepLock = "SELECT pg_try_advisory_xact_lock($1)"
+    /// Other sessions of cachesrvd (its `application_name`) on this database.
+    let otherSidecars = """
+        SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'cachesrvd' AND pid <> pg_backend_pid()
+        """
+    let credentialsPage: String
+    let updateCredentials: String
     let journalQuery = "SELECT applied FROM cachesrvd_journal WHERE sidecar_id = $1"
     let journalUpdate = """
         INSERT INTO cachesrvd_journal (sidecar_id, applied) VALUES ($1, $2)
@@ -47,6 +56,16 @@ struct PostgresQueries: Sendable {
             WHERE key = $1 RETURNING failure_count
             """
         count = "SELECT count(*) FROM \(table)"
+        credentialsPage = """
+            SELECT \(rowID), username_encrypted, password_encrypted, proxy_url_encrypted FROM \(table)
+            WHERE \(rowID) > $1 AND (username_encrypted IS NOT NULL OR password_encrypted IS NOT NULL
+                OR proxy_url_encrypted IS NOT NULL)
+            ORDER BY \(rowID) LIMIT $2
+            """
+        updateCredentials = """
+            UPDATE \(table) SET username_encrypted = $1, password_encrypted = $2, proxy_url_encrypted = $3
+            WHERE \(rowID) = $4
+            """
         scan = "SELECT \(rowID), key FROM \(table) WHERE \(rowID) > $1 ORDER BY \(rowID) LIMIT $2"
         removeExpired = "DELETE FROM \(table) WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING key"
         removeAll = ["DELETE FROM \(history)", "DELETE FROM \(table)"]

@@ -20,6 +20,11 @@ enum PostgresSchema {
     /// The advisory lock every sidecar takes (for the transaction) while it creates or migrates the tables.
     static let setupLockKey: Int64 = 0x6361_6368_6573_7276  // "cachesrv"
 
+    /// The advisory lock a sidecar tries (`pg_try_advisory_xact_lock`, for the transaction) before it sweeps expired
+    /// entries (CLEANUP, the background sweep): a sidecar that finds it held skips its sweep, so one sweep of the
+    /// shared tables runs at a time in a fleet. Distinct from `setupLockKey`: a sweep never waits for a migration.
+    static let sweepLockKey: Int64 = 0x6361_6368_6565_7870  // "cacheexp"
+
     /// SQLite `TEXT` columns that stay `TEXT`: they only hold `HealthStatus` raw values.
     static let statusColumns: Set<String> = ["health_status", "status"]
 

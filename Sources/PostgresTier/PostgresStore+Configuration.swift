@@ -18,6 +18,8 @@ extension PostgresStore {
         /// Open even when PostgreSQL cannot be reached (a degraded start, see `PostgresStore.init`); a server does,
         /// a one-off command (`import-proxywhirl`) does not.
         public var opensUnreachable = false
+        /// Seconds `sharedEntries` answers a count of the shared table before it counts again (in the background).
+        public var sharedSizeRefreshInterval: Double = 1
 
         public init(url: PostgresURL, sidecarID: String) {
             self.url = url

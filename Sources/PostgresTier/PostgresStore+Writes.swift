@@ -79,12 +79,16 @@ extension PostgresStore {
 
     /// Announces the changed keys to the other sidecars inside the transaction that changes them: PostgreSQL
     /// delivers the notices when (and only if) it commits. Returns what to count once it has (`countSent`).
-    func notify(keys: [String], in session: PostgresSession) throws(StoreError) -> Int {
+    ///
+    /// - Parameter orEverything: whether keys that cannot be named (too many, or one too long) are announced as
+    ///   "anything may have changed"; when false they are not announced at all.
+    func notify(keys: [String], in session: PostgresSession, orEverything: Bool = true) throws(StoreError) -> Int {
         let payloads = PostgresInvalidation.payloads(
             sender: configuration.sidecarID,
             keys: keys,
             keyLimit: configuration.notifyKeyLimit
         )
+        if !orEverything, payloads.first?.hasSuffix(" *") == true { return 0 }
         for payload in payloads {
             var binds = PostgresBindings()
             binds.append(PostgresInvalidation.channel)
@@ -142,11 +146,36 @@ extension PostgresStore {
         }
     }
 
-    /// Deletes entries with `expires_at <= now` and returns their keys.
+    /// Deletes entries with `expires_at <= now` and returns their keys, once per fleet at a time: the transaction
+    /// first tries the sweep's advisory lock (`PostgresSchema.sweepLockKey`) and, when another sidecar holds it (it
+    /// is sweeping the same rows now), deletes nothing, returns no key and counts a skipped sweep (`sweepsSkipped`).
+    ///
+    /// The deleted keys are announced to the other sidecars in the same transaction, so copies they hold stop being
+    /// served even where their clock is behind this one's. A sweep deleting more keys than `notifyKeyLimit` (or a key
+    /// too long for a notice) announces none: "everything" would drop every copy in the fleet, and the copies carry
+    /// the same `expires_at`, so each sidecar expires them by itself.
     public func removeExpired(now: Double) throws(StoreError) -> [String] {
         var binds = PostgresBindings()
         binds.append(now)
-        return try deleteReturningKeys(queries.removeExpired, binds, "cannot remove L3's expired entries")
+        var announced = 0
+        let keys = try withWriter { session throws(StoreError) -> [String]? in
+            try session.transaction("cannot remove L3's expired entries") { () throws(StoreError) -> [String]? in
+                var lock = PostgresBindings()
+                lock.append(PostgresSchema.sweepLockKey)
+                let locked = try session.query(queries.trySweepLock, lock, "cannot lock L3's sweep of expired entries")
+                guard let cell = locked.first?.first, try PostgresValues.boolean(cell) else { return nil }
+                let rows = try session.query(queries.removeExpired, binds, "cannot remove L3's expired entries")
+                let keys = rows.map { row in row.first.flatMap(PostgresValues.string) ?? "" }
+                announced = try notify(keys: keys, in: session, orEverything: false)
+                return keys
+            }
+        }
+        guard let keys else {
+            skippedSweeps.withLockedValue { $0 += 1 }
+            return []
+        }
+        countSent(announced)
+        return keys
     }
 
     /// Deletes entries beyond `maxEntries`, chosen by `policy`, in one statement; returns their keys.

@@ -24,6 +24,8 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     let sent = NIOLockedValueBox(0)
     /// Whether the tables were migrated and the key checked (see `open()`).
     let isOpen = NIOLockedValueBox(false)
+    let skippedSweeps = NIOLockedValueBox(0)
+    let sharedSize: PostgresSharedSize
 
     /// Connects, creates or migrates the tables (under an advisory lock, so sidecars opening the same database at
     /// once do not race) and checks the encryption key.
@@ -42,6 +44,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         self.configuration = configuration
         self.cipher = cipher
         self.logger = storeLogger
+        self.sharedSize = PostgresSharedSize(interval: configuration.sharedSizeRefreshInterval)
         self.pool = try PostgresConnectionPool(
             url: configuration.url,
             readerCount: configuration.readerCount,
@@ -56,7 +59,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         )
         do {
             try open()
-        } catch  where error.kind == .unreachable && configuration.opensUnreachable {
+        } catch where error.kind == .unreachable && configuration.opensUnreachable {
             storeLogger.warning(
                 "PostgreSQL cannot be reached: starting with L3 degraded (writes wait in the local journal)",
                 metadata: ["error": "\(error.message)"]
@@ -77,7 +80,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
             report = try pool.withWriter { session throws(StoreError) in
                 try PostgresMigration.run(in: session, cipher: cipher)
             }
-        } catch  where error.kind == .decryption && configuration.opensUnreachable {
+        } catch where error.kind == .decryption && configuration.opensUnreachable {
             logger.error(
                 "L3 in PostgreSQL was written with another encryption key: this sidecar does not use it",
                 metadata: ["error": "\(error.message)"]
@@ -131,8 +134,9 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         let rows = try withReader { session throws(StoreError) in
             try session.query(queries.count, PostgresBindings(), "cannot count L3's entries")
         }
-        guard let cell = rows.first?.first else { return 0 }
-        return Int(try PostgresValues.integer(cell))
+        let count = try rows.first?.first.map { cell throws(StoreError) in Int(try PostgresValues.integer(cell)) } ?? 0
+        sharedSize.record(count)
+        return count
     }
 
     public func scanKeys(cursor: UInt64, limit: Int) throws(StoreError) -> (next: UInt64, keys: [String]) {
@@ -190,6 +194,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     }
 
     public func close() {
+        sharedSize.stop()
         listener.stop()
         pool.close()
     }
@@ -205,4 +210,10 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     public var notificationsReceived: Int { listener.received }
 
     public var isListening: Bool { listener.isListening }
+
+    public var sweepsSkipped: Int { skippedSweeps.withLockedValue { $0 } }
+
+    public var sharedEntries: Int? {
+        sharedSize.current { [self] in try? count() }
+    }
 }

@@ -73,4 +73,14 @@ enum PostgresValues {
         default: 0
         }
     }
+
+    /// A `boolean` cell (`pg_try_advisory_xact_lock`'s answer); false for NULL.
+    static func boolean(_ cell: PostgresCell) throws(StoreError) -> Bool {
+        guard cell.bytes != nil else { return false }
+        do {
+            return try cell.decode(Bool.self)
+        } catch {
+            throw PostgresStoreError.map(error, "cannot read column \(cell.columnName)")
+        }
+    }
 }

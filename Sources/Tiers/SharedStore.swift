@@ -21,6 +21,12 @@ public protocol SharedPersistentStore: PersistentStore {
     var notificationsReceived: Int { get }
     /// Whether the store is listening to the others now.
     var isListening: Bool { get }
+    /// Sweeps of expired entries (`removeExpired`) this sidecar skipped because another sidecar was sweeping: one
+    /// sweep of the shared store runs at a time in a fleet.
+    var sweepsSkipped: Int { get }
+    /// The entries in the shared store, the whole fleet's, as counted at most about a second ago (nil before the
+    /// first count). Never blocks: a stale figure is answered while a new count runs in the background.
+    var sharedEntries: Int? { get }
     /// Records one more health failure of `key` (checked at `time`, failing with `error`) in the store, atomically
     /// for the whole fleet: the failure count and the health figures are incremented there, not overwritten. Returns
     /// the new count; at `threshold` (nil: never) the entry is deleted there with its history. The others are told

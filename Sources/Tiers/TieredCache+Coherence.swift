@@ -31,6 +31,10 @@ extension TieredCache {
         public var backlogLimit = 0
         /// Write commands refused because the backlog was at its limit while L3 was unavailable.
         public var writesRefused = 0
+        /// Sweeps of expired entries in L3 skipped because another sidecar was sweeping it.
+        public var sweepsSkipped = 0
+        /// Entries in the shared L3 (every sidecar's), as last counted; nil before the first count.
+        public var sharedEntries: Int?
     }
 
     /// Why a write command must be refused now, if it must (counted): the shared L3 cannot be reached and the writes
@@ -97,7 +101,9 @@ extension TieredCache {
             available: !(l3Tier?.writer.isHolding ?? false),
             backlog: l3Tier?.writer.pendingCount ?? 0,
             backlogLimit: configuration.l3BacklogLimit,
-            writesRefused: counters.writesRefused
+            writesRefused: counters.writesRefused,
+            sweepsSkipped: shared.sweepsSkipped,
+            sharedEntries: shared.sharedEntries
         )
     }
 

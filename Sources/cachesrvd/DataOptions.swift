@@ -3,6 +3,7 @@ import CacheServer
 import Foundation
 import LocalSocket
 import Logging
+import PostgresTier
 import Tiers
 
 /// The options every maintenance command shares: where the data and the key are (with the defaults
@@ -26,6 +27,8 @@ struct DataOptions: ParsableArguments {
     )
     var keyFile: String?
 
+    @OptionGroup var l3Url: L3URLOption
+
     /// The data directory, with `serve`'s default rule.
     func dataDirectory(environment: [String: String]) -> String {
         dataDir ?? ServeOptions.defaultDataDirectory(environment: environment)
@@ -44,6 +47,30 @@ struct DataOptions: ParsableArguments {
     /// The L3 database path.
     func l3Path(environment: [String: String]) -> String {
         dataDirectory(environment: environment) + "/" + TierFactory.l3FileName
+    }
+
+    /// The PostgreSQL L3 (`--l3-url`, else `$CACHESRVD_L3_URL`), nil for the SQLite file.
+    func l3Database(environment: [String: String]) throws(MaintenanceError) -> PostgresURL? {
+        do {
+            return try l3Url.parsed(environment: environment)
+        } catch {
+            throw MaintenanceError("\(error)")
+        }
+    }
+
+    /// Opens the PostgreSQL L3 as a maintenance session of its own (a random sidecar id: it records no journal
+    /// sequence). A database written with another key refuses, as it does for `serve`.
+    func openPostgres(
+        _ database: PostgresURL,
+        cipher: CredentialCipher,
+        logger: Logger
+    ) throws(MaintenanceError) -> PostgresStore {
+        let sidecar = "maintenance-" + UUID().uuidString.lowercased()
+        do {
+            return try PostgresStore(.init(url: database, sidecarID: sidecar), cipher: cipher, logger: logger)
+        } catch {
+            throw MaintenanceError("cannot open L3 in PostgreSQL (\(database.redacted)): \(error.message)")
+        }
     }
 
     /// Throws when a server answers on the socket: the stores it has open must not be changed

@@ -2,6 +2,7 @@ import ArgumentParser
 import CacheServer
 import Foundation
 import Logging
+import PostgresTier
 import Tiers
 
 /// `cachesrvd import-proxywhirl`: takes over the entries of an existing proxywhirl cache.
@@ -17,7 +18,11 @@ struct ImportProxywhirl: ParsableCommand {
             fields). Expired entries and broken rows are skipped. When any entry's credentials cannot be \
             decrypted with the given keys, nothing is written and the exit status is 1, unless \
             --skip-undecryptable is given. Prints "imported N, skipped N" and, when some were skipped, why. \
-            A key file must be private to its owner (chmod 600). Refuses to run while a server answers on --socket.
+            A key file must be private to its owner (chmod 600). Refuses to run while a server answers on --socket. \
+            With --l3-url (or $CACHESRVD_L3_URL) the entries go into that PostgreSQL L3 instead (one transaction \
+            per 500, announced to the running sidecars, which drop their copies), credentials encrypted under the \
+            fleet's key: a key other than the one the database was written with is refused. This host's L2 is then \
+            not written (each sidecar empties its L2 when it starts, a cache of the shared L3).
             """
     )
 
@@ -101,7 +106,13 @@ struct ImportProxywhirl: ParsableCommand {
                     + "--proxywhirl-key (and --proxywhirl-previous-key), or --skip-undecryptable to import the others"
             )
         }
-        let evicted = try write(read.entries, environment: environment)
+        let database = try data.l3Database(environment: environment)
+        let evicted =
+            if let database {
+                try writePostgres(read.entries, into: database, environment: environment)
+            } else {
+                try write(read.entries, environment: environment)
+            }
         print("imported \(read.entries.count), skipped \(read.skipped)")
         if read.skipped > 0 {
             print(
@@ -149,6 +160,29 @@ struct ImportProxywhirl: ParsableCommand {
                 "cannot write the imported entries into \(data.dataDirectory(environment: environment)): \(error)"
             )
         }
+    }
+
+    /// Puts the entries into the PostgreSQL L3 (under the fleet's key, checked against the database's); L2 is left
+    /// alone. Returns 0 (nothing evicted).
+    private func writePostgres(
+        _ entries: [CacheEntry],
+        into database: PostgresURL,
+        environment: [String: String]
+    ) throws -> Int {
+        let logger = DataOptions.makeLogger()
+        try data.makeDataDirectory(environment: environment)
+        let cipher = try data.loadCipher(environment: environment, logger: logger)
+        let store = try data.openPostgres(database, cipher: cipher, logger: logger)
+        defer { store.close() }
+        let writes = entries.map { StoreWrite.put($0) }
+        do {
+            for start in stride(from: 0, to: writes.count, by: 500) {
+                try store.apply(Array(writes[start..<min(start + 500, writes.count)]))
+            }
+        } catch {
+            throw MaintenanceError("cannot write the imported entries into \(database.redacted): \(error)")
+        }
+        return 0
     }
 
     /// The current and previous keys from the options, else from proxywhirl's environment variables.

@@ -12,7 +12,9 @@ struct MigrateL2: ParsableCommand {
             l2_cache.db, then renames each shard to shard_NN.jsonl.migrated so that a second run does not \
             import it again. Expired entries, corrupt lines and credentials the key cannot decrypt are skipped \
             (they stay in the renamed files). Prints "migrated N, skipped N". Refuses to run while a server \
-            answers on --socket. `serve --l2-backend sqlite` does the same by itself when it finds shards.
+            answers on --socket. `serve --l2-backend sqlite` does the same by itself when it finds shards. \
+            It moves this host's L2 only: with --l3-url (or $CACHESRVD_L3_URL) it says so, and the PostgreSQL L3 \
+            is not touched (there is nothing of L3 to migrate: cachesrvd creates and upgrades its tables at start).
             """
     )
 
@@ -31,6 +33,14 @@ struct MigrateL2: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         try data.refuseIfServerAnswers(environment: environment)
+        if let database = try data.l3Database(environment: environment) {
+            FileHandle.standardError.write(
+                Data(
+                    ("migrate-l2 moves this host's L2 only: the PostgreSQL L3 (\(database.redacted)) is not touched\n")
+                        .utf8
+                )
+            )
+        }
         let directory = from ?? data.l2Directory(environment: environment)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue

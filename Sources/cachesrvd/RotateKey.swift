@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresTier
 import Tiers
 
 #if canImport(Glibc)
@@ -21,7 +22,11 @@ struct RotateKey: ParsableCommand {
             key is kept as <file>.previous and <file>.next replaces <file> (a rename: atomic). If the command is \
             interrupted, running it again resumes with the key in <file>.next. When the key comes from the \
             environment, the new key goes to --new-key-file (or is printed with --print-key) and the operator \
-            sets CACHESRVD_ENCRYPTION_KEY to it. Refuses to run while a server answers on --socket.
+            sets CACHESRVD_ENCRYPTION_KEY to it. Refuses to run while a server answers on --socket. \
+            With --l3-url (or $CACHESRVD_L3_URL) the PostgreSQL L3's credentials and its key-check token are \
+            re-encrypted in one transaction, refused while any other cachesrvd is connected to the database: stop \
+            every sidecar of the fleet first, run rotate-key on one host, give every host the new key (and the old \
+            one as CACHESRVD_ENCRYPTION_KEY_PREVIOUS, for its local L2), then start them.
             """
     )
 
@@ -146,6 +151,11 @@ struct RotateKey: ParsableCommand {
             let store = try JSONLStore(directory: l2Directory, cipher: old, fsync: .always, logger: logger)
             defer { store.close() }
             l2 += try store.reencryptAll(with: new)
+        }
+        if let database = try data.l3Database(environment: environment) {
+            let store = try data.openPostgres(database, cipher: old, logger: logger)
+            defer { store.close() }
+            l3 += try store.reencryptAll(with: new)
         }
         let l3Path = data.l3Path(environment: environment)
         if access(l3Path, F_OK) == 0 {

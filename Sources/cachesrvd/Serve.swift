@@ -138,7 +138,7 @@ extension ServeOptions {
         configuration.socketMode = try parsedSocketMode()
         configuration.tiers = try parsedTiers()
         configuration.l2Backend = l2Backend
-        configuration.l3Database = try parsedL3URL(environment: environment)
+        configuration.l3Database = try l3Url.parsed(environment: environment)
         configuration.keyFile = keyFile
         configuration.maxClients = maxClients
         configuration.access = try accessSettings()

@@ -72,16 +72,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "L3 capacity, entries (0: unbounded).")
     var l3MaxEntries: Int = 0
 
-    @Option(
-        name: .customLong("l3-url"),
-        help: ArgumentHelp(
-            "Keep L3 in this PostgreSQL database instead of <data-dir>/cachesrvd.db (sidecars of a fleet share it). Default: $CACHESRVD_L3_URL, else the SQLite file.",
-            discussion:
-                "postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require], or a Unix-socket directory: postgres://user@/database?host=/run/postgresql. The password comes from the URL, else $PGPASSWORD, else $PGPASSFILE or ~/.pgpass; it is never logged.",
-            valueName: "url"
-        )
-    )
-    var l3URL: String?
+    @OptionGroup var l3Url: L3URLOption
 
     @Option(help: "Which entry a full tier evicts: lru, lfu or fifo.")
     var evictionPolicy: EvictionPolicy = .lru
@@ -228,7 +219,6 @@ struct ServeOptions: ParsableArguments {
         _ = try parsedTiers()
         _ = try parsedSourceTTLs()
         _ = try parsedSocketMode()
-        if let l3URL { _ = try parsedL3URL(l3URL, environment: [:]) }
         if l1MaxEntries < 0 { throw ValidationError("--l1-max-entries must be 0 (no bound by count) or more") }
         _ = try parsedL1MaxMemory()
         if l2MaxEntries < 1 { throw ValidationError("--l2-max-entries must be at least 1") }
@@ -333,22 +323,6 @@ struct ServeOptions: ParsableArguments {
                 return entry.pointee.gr_gid
             }
         )
-    }
-
-    /// `--l3-url` (else `CACHESRVD_L3_URL`) parsed, its password resolved from `environment`; nil for SQLite L3.
-    func parsedL3URL(environment: [String: String]) throws -> PostgresURL? {
-        guard let text = l3URL ?? environment["CACHESRVD_L3_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            return nil
-        }
-        return try parsedL3URL(text, environment: environment)
-    }
-
-    private func parsedL3URL(_ text: String, environment: [String: String]) throws -> PostgresURL {
-        do {
-            return try PostgresURL(text, environment: environment)
-        } catch {
-            throw ValidationError(error.description)
-        }
     }
 
     func parsedSocketMode() throws -> UInt32 {

@@ -10,7 +10,7 @@ import Glibc
 /// `import-proxywhirl` of a cache Python wrote, `rotate-key` with a key file and with a key from the environment.
 final class MaintenanceEndToEndTests: XCTestCase {
     /// Runs `cachesrvd` with `arguments`, the encryption key variables cleared unless given in `environment`.
-    private func cachesrvd(
+    func cachesrvd(
         _ arguments: [String],
         environment: [String: String] = [:],
         in directory: String? = nil
@@ -27,7 +27,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
     }
 
     /// The data options that address `server`'s files (after it stopped).
-    private func dataOptions(_ server: ServerProcess) -> [String] {
+    func dataOptions(_ server: ServerProcess) -> [String] {
         ["--socket", server.socketPath, "--data-dir", server.dataDirectory]
     }
 
@@ -94,7 +94,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
 
     /// Writes proxywhirl's `.cache/db/proxywhirl.db`, `.cache/proxies/shard_NN.jsonl` and
     /// `.cache/proxies/l2_cache.db` under a base directory. Arguments: base, key, previous key.
-    private let makeProxywhirlCache = #"""
+    let makeProxywhirlCache = #"""
         import hashlib, json, os, sqlite3, sys, time
         from datetime import datetime, timezone
         from cryptography.fernet import Fernet
@@ -338,7 +338,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
     // MARK: helpers
 
     /// PUTs `count` entries with credentials.
-    private func putEntries(_ server: ServerProcess, prefix: String, count: Int) throws {
+    func putEntries(_ server: ServerProcess, prefix: String, count: Int) throws {
         let client = try server.client()
         for index in 1...count {
             let reply = try client.command([
@@ -350,7 +350,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
     }
 
     /// Reads back what `putEntries` wrote.
-    private func checkEntries(_ client: RawClient, prefix: String, count: Int) throws {
+    func checkEntries(_ client: RawClient, prefix: String, count: Int) throws {
         for index in 1...count {
             let key = "\(prefix)\(index)"
             XCTAssertEqual(try client.command(["GET", key]), .bulk("http://10.8.0.\(index):3128"), key)
@@ -361,13 +361,13 @@ final class MaintenanceEndToEndTests: XCTestCase {
 
     /// A new Fernet key: URL-safe base64 of 32 random bytes.
     /// A random key. URL-safe base64 may start with '-', so tests pass keys as `--option=KEY`, never as two arguments.
-    private static func makeKey() -> String {
+    static func makeKey() -> String {
         Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
     /// python3 with `cryptography` (the first on PATH that has it), or the test is skipped.
-    private static func requirePythonCryptography() throws -> String {
+    static func requirePythonCryptography() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let candidates = path.split(separator: ":").map { "\($0)/python3" } + ["/usr/bin/python3"]
         var found = false
@@ -379,7 +379,7 @@ final class MaintenanceEndToEndTests: XCTestCase {
         throw XCTSkip(found ? "no python3 with the cryptography module" : "python3 is not installed")
     }
 
-    private func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
+    func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
         let result = try runProgram(python, ["-c", script] + arguments, environment: nil, in: nil)
         XCTAssertEqual(result.status, 0, result.stderr)
         return result.stdout

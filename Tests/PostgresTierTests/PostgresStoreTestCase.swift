@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresTestSupport
 import PostgresTier
@@ -61,6 +62,13 @@ class PostgresStoreTestCase: XCTestCase {
     /// psql's answer to `sql` in this test's database.
     func query(_ sql: String) throws -> [String] {
         try cluster.psql(database, sql)
+    }
+
+    /// Polls up to 10 s.
+    func waitUntil(_ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(10)
+        while !condition(), Date() < deadline { usleep(2_000) }
+        XCTAssertTrue(condition(), "not within 10 s", file: file, line: line)
     }
 
     static func errorKind<T>(_ body: () throws -> T) -> StoreError.Kind? {

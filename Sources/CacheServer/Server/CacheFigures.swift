@@ -50,6 +50,8 @@ enum CacheFigures {
             ("l3_backlog_writes", String(fleet.backlog)),
             ("l3_backlog_limit", String(fleet.backlogLimit)),
             ("l3_writes_refused", String(fleet.writesRefused)),
+            ("l3_sweeps_skipped", String(fleet.sweepsSkipped)),
+            ("l3_shared_entries", fleet.sharedEntries.map(String.init) ?? "0"),
         ]
     }
 
