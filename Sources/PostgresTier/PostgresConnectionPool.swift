@@ -108,16 +108,29 @@ final class PostgresConnectionPool: Sendable {
 
     /// Opens a connection (called by a slot, under its lock).
     func connect(id: Int) throws(StoreError) -> PostgresConnection {
+        let opened: PostgresConnection?
         do {
-            return try PostgresConnection.connect(
+            // The connection's own timeout covers reaching the server; this one the whole start-up, authentication
+            // included, so a server that accepts and then says nothing cannot hold the caller.
+            opened = try PostgresConnection.connect(
                 on: group.next(),
                 configuration: connectionConfiguration,
                 id: id,
                 logger: logger
-            ).wait()
+            ).wait(
+                atMost: Double(connectionConfiguration.options.connectTimeout.nanoseconds) / 1e9 + timeout,
+                expired: {}
+            ) { late in
+                let closing: EventLoopFuture<Void> = late.close()
+                _ = closing
+            }
         } catch {
             throw PostgresStoreError.map(error, "cannot connect to PostgreSQL at \(redactedURL)")
         }
+        guard let opened else {
+            throw StoreError(.unreachable, "cannot connect to PostgreSQL at \(redactedURL): no answer during start-up")
+        }
+        return opened
     }
 
     /// Closes every connection and stops the event loop; idempotent.

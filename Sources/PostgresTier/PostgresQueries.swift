@@ -4,7 +4,6 @@ import Tiers
 /// PostgreSQL's dialect).
 struct PostgresQueries: Sendable {
     let get: String
-    let upsert: String
     let delete: String
     let count: String
     let scan: String
@@ -29,6 +28,11 @@ struct PostgresQueries: Sendable {
         ON CONFLICT (sidecar_id) DO UPDATE SET applied = EXCLUDED.applied
         """
     private let table: String
+    private let columns: String
+    private let upsertUpdates: String
+    /// The most entries one upsert statement takes: PostgreSQL allows 65,535 parameters in a statement, and fewer,
+    /// larger statements are what makes a batch fast (each statement is one round trip).
+    let upsertRowLimit: Int
 
     init() {
         let table = PostgresSchema.entries.name
@@ -38,14 +42,11 @@ struct PostgresQueries: Sendable {
         let names = StoredEntryRow.columnNames
         let columns = names.joined(separator: ", ")
         get = "SELECT \(columns) FROM \(table) WHERE key = $1"
+        self.columns = columns
         // An upsert: the row (and its row_id) stays, created_at is kept, updated_at moves.
-        let values = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
-        let time = "$\(names.count + 1)"
         let updates = names.dropFirst().map { "\($0) = EXCLUDED.\($0)" } + ["updated_at = EXCLUDED.updated_at"]
-        upsert = """
-            INSERT INTO \(table) (\(columns), created_at, updated_at) VALUES (\(values), \(time), \(time))
-            ON CONFLICT (key) DO UPDATE SET \(updates.joined(separator: ", "))
-            """
+        upsertUpdates = updates.joined(separator: ", ")
+        upsertRowLimit = min(1000, 65_535 / names.count - 1)
         delete = "DELETE FROM \(table) WHERE key = $1"
         incrementFailures = """
             UPDATE \(table) SET failure_count = COALESCE(failure_count, 0) + 1, health_status = 'unhealthy',
@@ -102,6 +103,21 @@ struct PostgresQueries: Sendable {
             (SELECT \(rowID) FROM \(table) ORDER BY \(order)
              LIMIT GREATEST((SELECT count(*) FROM \(table)) - $1, 0))
             RETURNING key
+            """
+    }
+
+    /// The upsert of `rows` entries (at most `upsertRowLimit`, each key once) in one statement: the parameters are each
+    /// row's columns in `StoredEntryRow.columnNames` order, then the time that is `created_at` of new rows and
+    /// `updated_at` of all.
+    func upsert(rows: Int) -> String {
+        let width = StoredEntryRow.columnNames.count
+        let time = "$\(rows * width + 1)"
+        let tuples = (0..<rows).map { row in
+            "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ", \(time), \(time))"
+        }
+        return """
+            INSERT INTO \(table) (\(columns), created_at, updated_at) VALUES \(tuples.joined(separator: ", "))
+            ON CONFLICT (key) DO UPDATE SET \(upsertUpdates)
             """
     }
 }

@@ -25,9 +25,10 @@ final class PostgresSession {
 
     /// Runs one statement (the extended protocol: one statement, parameters `$1...`) and returns its rows.
     ///
-    /// A statement without an answer after `deadline` seconds (a server that stopped answering, a network that
-    /// drops packets) closes the connection: the call fails with `.unreachable` and the next one connects again, instead of
-    /// the tier's thread waiting for good.
+    /// The wait ends after `deadline` seconds whatever postgres-nio does: a statement without an answer by then (a
+    /// server that stopped answering, a network that drops packets, or a statement sent on a connection just lost,
+    /// whose future postgres-nio was seen never to complete) fails with `.unreachable`, and the connection is closed, so
+    /// the next call connects again instead of the tier's thread waiting for good.
     ///
     /// - Parameter what: what the statement does, for the error message.
     @discardableResult
@@ -37,26 +38,26 @@ final class PostgresSession {
         _ what: String
     ) throws(StoreError) -> [PostgresRow] {
         let connection = self.connection
-        let expired = NIOLockedValueBox(false)
-        let watchdog = connection.eventLoop.scheduleTask(in: .milliseconds(Int64(deadline * 1000))) {
-            expired.withLockedValue { $0 = true }
-            let closing: EventLoopFuture<Void> = connection.close()
-            _ = closing
-        }
-        defer { watchdog.cancel() }
+        let rows: [PostgresRow]?
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait().rows
+            rows = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+                .map(\.rows)
+                .wait(atMost: deadline) {
+                    let closing: EventLoopFuture<Void> = connection.close()
+                    _ = closing
+                }
         } catch {
             if PostgresStoreError.isConnectionLost(error) || connection.isClosed { isLost = true }
-            if expired.withLockedValue({ $0 }) {
-                isLost = true
-                throw StoreError(
-                    .unreachable,
-                    "\(what): no answer from PostgreSQL within \(deadline) s; the connection was closed"
-                )
-            }
             throw PostgresStoreError.map(error, what)
         }
+        guard let rows else {
+            isLost = true
+            throw StoreError(
+                .unreachable,
+                "\(what): no answer from PostgreSQL within \(deadline) s; the connection was closed"
+            )
+        }
+        return rows
     }
 
     /// Runs `body` between `BEGIN` and `COMMIT`; rolls back when it throws (a lost connection rolls back by itself).

@@ -26,9 +26,26 @@ extension PostgresStore {
                     binds.append(Int64(clamping: journalThrough))
                     try session.query(queries.journalUpdate, binds, "cannot record the journal sequence in L3")
                 }
+                // Runs of puts go in multi-row upserts (a round trip each), in order with the other writes.
+                var puts: [CacheEntry] = []
+                var keys = Set<String>()
                 for write in writes {
+                    if case .put(let entry) = write {
+                        if puts.count == queries.upsertRowLimit || keys.contains(entry.key) {
+                            try upsert(puts, now: now, in: session)
+                            puts.removeAll(keepingCapacity: true)
+                            keys.removeAll(keepingCapacity: true)
+                        }
+                        puts.append(entry)
+                        keys.insert(entry.key)
+                        continue
+                    }
+                    try upsert(puts, now: now, in: session)
+                    puts.removeAll(keepingCapacity: true)
+                    keys.removeAll(keepingCapacity: true)
                     try self.write(write, now: now, in: session)
                 }
+                try upsert(puts, now: now, in: session)
                 announced = try notify(keys: writes.map(Self.changedKey), in: session)
             }
         }
@@ -115,16 +132,24 @@ extension PostgresStore {
         return UInt64(clamping: try PostgresValues.integer(cell))
     }
 
-    private func write(_ write: StoreWrite, now: Double, in session: PostgresSession) throws(StoreError) {
-        switch write {
-        case .put(let entry):
-            var binds = PostgresBindings(capacity: StoredEntryRow.columnNames.count + 1)
+    /// Upserts `entries` (distinct keys, at most `upsertRowLimit`) in one statement; nothing when there are none.
+    private func upsert(_ entries: [CacheEntry], now: Double, in session: PostgresSession) throws(StoreError) {
+        guard !entries.isEmpty else { return }
+        var binds = PostgresBindings(capacity: entries.count * StoredEntryRow.columnNames.count + 1)
+        for entry in entries {
             let values = StoredEntryRow.values(of: entry, cipher: cipher)
             for (value, type) in zip(values, PostgresSchema.entryRowTypes) {
                 PostgresValues.append(value, as: type, to: &binds)
             }
-            binds.append(now)
-            try session.query(queries.upsert, binds, "cannot write an entry to L3")
+        }
+        binds.append(now)
+        try session.query(queries.upsert(rows: entries.count), binds, "cannot write entries to L3")
+    }
+
+    private func write(_ write: StoreWrite, now: Double, in session: PostgresSession) throws(StoreError) {
+        switch write {
+        case .put(let entry):
+            try upsert([entry], now: now, in: session)
         case .delete(let key):
             var binds = PostgresBindings()
             binds.append(PostgresValues.bytes(key))

@@ -59,7 +59,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
         )
         do {
             try open()
-        } catch where error.kind == .unreachable && configuration.opensUnreachable {
+        } catch  where error.kind == .unreachable && configuration.opensUnreachable {
             storeLogger.warning(
                 "PostgreSQL cannot be reached: starting with L3 degraded (writes wait in the local journal)",
                 metadata: ["error": "\(error.message)"]
@@ -80,7 +80,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
             report = try pool.withWriter { session throws(StoreError) in
                 try PostgresMigration.run(in: session, cipher: cipher)
             }
-        } catch where error.kind == .decryption && configuration.opensUnreachable {
+        } catch  where error.kind == .decryption && configuration.opensUnreachable {
             logger.error(
                 "L3 in PostgreSQL was written with another encryption key: this sidecar does not use it",
                 metadata: ["error": "\(error.message)"]
