@@ -15,7 +15,11 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
         let key = fernetKey()
         let a = try startSidecar(url: url, key: key, fsync: "everysec").client()
         let b = try startSidecar(url: url, key: key, fsync: "everysec").client()
-        let c = try startSidecar(url: url, key: key, fsync: "everysec").client()
+        let third = try startSidecar(url: url, key: key, fsync: "everysec")
+        let c = try third.client()
+        // Load beside them: four clients of C overwrite 200 keys of their own each, in turn, all along (so the order in
+        // which C's writes reach L3 decides what L3 keeps).
+        let load = LoadWriters(path: third.socketPath, clients: 4, keys: 200)
         var expected: [String: String] = [:]
         for round in 0..<300 {
             if round == 100 { try cluster.pause() }
@@ -41,11 +45,21 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
                 expected["k\(round)"] = "b\(round)"
             }
         }
+        let loaded = load.stop()
+        XCTAssertEqual(loaded.failures, [], "C's load got only OK")
+        XCTAssertGreaterThan(loaded.writes, 800, "C's load kept writing through the outage")
+        expected.merge(loaded.acknowledged) { _, last in last }
         let keys = expected.keys.sorted()
-        let wanted = RESPValue.array(keys.map { .bulk(expected[$0]!) })
+        // The keys whose value a sidecar answers differently (at most 8 of them, with what it answered).
+        func differences(_ client: RawClient) throws -> [String] {
+            guard case .array(let values?) = try client.command(["MGET"] + keys) else { return ["no array"] }
+            return zip(keys, values).filter { .bulk(expected[$0.0]!) != $0.1 }.prefix(8).map {
+                "\($0.0)=\($0.1.text ?? "nil") not \(expected[$0.0]!)"
+            }
+        }
         for (name, client) in [("A", a), ("B", b), ("C", c)] {
-            try waitFor(wanted, "\(name) answers every key as the last commit left it", timeout: 60) {
-                try client.command(["MGET"] + keys)
+            try waitFor([], "\(name) answers every key as the last commit left it", timeout: 60) {
+                try differences(client)
             }
             try waitFor("1", "\(name) says L3 is available again", timeout: 30) {
                 try client.info("persistence")["l3_available"] ?? ""
@@ -189,4 +203,52 @@ private final class Reply: @unchecked Sendable {
 
     func set(_ value: String) { lock.withLock { received = value } }
     var value: String? { lock.withLock { received } }
+}
+
+/// Clients that each overwrite `keys` keys of their own (`load<client>-<n>`, the value being the write's number) in
+/// turn, on threads of their own, until `stop()`.
+private final class LoadWriters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopping = false
+    private var last: [String: String] = [:]
+    private var count = 0
+    private var errors: [String] = []
+    private let done = DispatchGroup()
+
+    init(path: String, clients: Int, keys: Int) {
+        for client in 0..<clients {
+            done.enter()
+            Thread { [self] in
+                defer { done.leave() }
+                do {
+                    let connection = try RawClient(path: path)
+                    var index = 0
+                    while !lock.withLock({ stopping }) {
+                        let key = "load\(client)-\(index % keys)"
+                        let reply = try connection.command(["SET", key, "\(index)"])
+                        lock.withLock {
+                            if reply == .ok {
+                                last[key] = "\(index)"
+                                count += 1
+                            } else {
+                                errors.append("\(key): \(reply)")
+                            }
+                        }
+                        index += 1
+                        usleep(1_000)  // a steady load, not a flood: the backlog stays far below its limit
+                    }
+                } catch {
+                    lock.withLock { errors.append("\(error)") }
+                }
+            }.start()
+        }
+    }
+
+    /// Stops the writers; returns the last acknowledged value of each key, how many writes were acknowledged, and every
+    /// other reply or error.
+    func stop() -> (acknowledged: [String: String], writes: Int, failures: [String]) {
+        lock.withLock { stopping = true }
+        done.wait()
+        return lock.withLock { (last, count, errors) }
+    }
 }
