@@ -23,7 +23,8 @@ extension TieredCache {
         public var keysKept = 0
         /// Times every local copy was dropped (start, a lost notification connection, a batch too large to list).
         public var dropsAll = 0
-        /// Whether L3 takes writes now (false while its writer holds writes it could not commit).
+        /// Whether L3 answers now (false while it is disabled after failures, or its writer holds writes it could not
+        /// commit).
         public var available = true
         /// Writes waiting for L3 (queued or being committed); while it is unavailable, the replay backlog.
         public var backlog = 0
@@ -98,7 +99,7 @@ extension TieredCache {
             keysDropped: counters.coherenceKeysDropped,
             keysKept: counters.coherenceKeysKept,
             dropsAll: counters.coherenceDropsAll,
-            available: !(l3Tier?.writer.isHolding ?? false),
+            available: l3Tier.map { $0.health.isEnabled && !$0.writer.isHolding } ?? true,
             backlog: l3Tier?.writer.pendingCount ?? 0,
             backlogLimit: configuration.l3BacklogLimit,
             writesRefused: counters.writesRefused,

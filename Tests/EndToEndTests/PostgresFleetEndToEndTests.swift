@@ -1,4 +1,5 @@
 import CacheProtocol
+import Dispatch
 import Foundation
 import PostgresTestSupport
 import XCTest
@@ -113,6 +114,51 @@ final class PostgresFleetEndToEndTests: PostgresSidecarTestCase {
         }
         XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM cache_entries"), ["0"], "not put back")
         XCTAssertEqual(try cluster.psql(database, "SELECT count(*) FROM health_history"), ["0"], "cascaded")
+    }
+
+    /// Two sidecars write the same key at once, again and again, each a whole entry of its own (URL, source and user
+    /// name together): L3 and every sidecar end with one writer's entry whole, never a mix of the two.
+    func testTwoSidecarsWritingOneKeyAtOnceEndWithOneWholeEntry() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let sidecars = [try startSidecar(url: url, key: key), try startSidecar(url: url, key: key)]
+        let paths = sidecars.map(\.socketPath)
+        let unexpected = Collected()
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            do {
+                let client = try RawClient(path: paths[writer])
+                let name = writer == 0 ? "a" : "b"
+                for round in 0..<50 {
+                    let reply = try client.command([
+                        "HSET", "shared", "proxy_url", "http://\(name).example:\(3000 + round)", "source",
+                        "src-\(name)",
+                        "username", "user-\(name)",
+                    ])
+                    if reply.isError { unexpected.add("\(reply)") }
+                }
+            } catch {
+                unexpected.add("\(error)")
+            }
+        }
+        XCTAssertEqual(unexpected.items, [])
+        let rows = try cluster.psql(
+            database,
+            "SELECT convert_from(proxy_url, 'UTF8') || '|' || convert_from(source, 'UTF8') FROM cache_entries"
+        )
+        XCTAssertEqual(rows.count, 1)
+        let row = try XCTUnwrap(rows.first)
+        let writer = row.hasPrefix("http://a.") ? "a" : "b"
+        XCTAssertTrue(row.hasSuffix("|src-\(writer)"), "one writer's URL and source: \(row)")
+        let stored = row.split(separator: "|").first.map(String.init) ?? ""
+        for (index, sidecar) in sidecars.enumerated() {
+            let client = try sidecar.client()
+            try waitFor(RESPValue.bulk(stored), "sidecar \(index) serves the entry L3 kept") {
+                try client.command(["HGET", "shared", "proxy_url"])
+            }
+            XCTAssertEqual(try client.command(["HGET", "shared", "source"]), .bulk("src-\(writer)"))
+            XCTAssertEqual(try client.command(["HGET", "shared", "username"]), .bulk("user-\(writer)"))
+        }
     }
 
     /// Two sidecars report failures of one proxy at the same time: every one counts in L3 (none is overwritten by
