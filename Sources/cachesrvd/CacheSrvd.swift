@@ -11,7 +11,9 @@ struct CacheSrvd: AsyncParsableCommand {
             With no subcommand, cachesrvd serves (the same as `cachesrvd serve`). Stop it with SIGTERM or SIGINT: \
             it stops accepting, finishes the commands in flight, drains the disk writers and removes its socket file.
             """,
-        subcommands: [Serve.self, Commands.self, MigrateL2.self, ImportProxywhirl.self, RotateKey.self],
+        subcommands: [
+            Serve.self, Commands.self, MigrateL2.self, MigrateL3.self, ImportProxywhirl.self, RotateKey.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import PostgresTier
 
 /// `--l3-url` (else `$CACHESRVD_L3_URL`): the PostgreSQL database holding L3, declared once for `serve` and the
-/// maintenance commands that work on L3 (`import-proxywhirl`, `rotate-key`, `migrate-l2`'s notice).
+/// maintenance commands that work on L3 (`import-proxywhirl`, `rotate-key`, `migrate-l3`, `migrate-l2`'s notice).
 struct L3URLOption: ParsableArguments {
     /// The environment variable that gives the URL when the option does not.
     static let variable = "CACHESRVD_L3_URL"
