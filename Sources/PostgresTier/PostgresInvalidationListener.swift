@@ -43,13 +43,14 @@ final class PostgresInvalidationListener: @unchecked Sendable {
     var isListening: Bool { lock.withLock { state.listening } }
     var received: Int { lock.withLock { state.received } }
 
-    /// Drops every local copy at once (the L2 of a restarted sidecar may be stale), then listens on a thread of its
-    /// own until `stop()`.
-    func start(_ target: any InvalidationTarget) {
+    /// Drops every local copy (the L2 of a restarted sidecar may be stale): at once with `dropAtOnce`, else when
+    /// listening first works (a start while PostgreSQL cannot be reached: meanwhile the sidecar serves its copies, its
+    /// own last writes among them); then listens on a thread of its own until `stop()`.
+    func start(_ target: any InvalidationTarget, dropAtOnce: Bool) {
         lock.withLock { state.target = target }
-        target.invalidateAll()
+        if dropAtOnce { target.invalidateAll() }
         let thread = Thread { [self] in
-            self.run()
+            self.run(dropWhenListening: !dropAtOnce)
             self.exited.signal()
         }
         thread.name = "cachesrvd.l3.listen"
@@ -72,8 +73,8 @@ final class PostgresInvalidationListener: @unchecked Sendable {
 
     private var isStopped: Bool { lock.withLock { state.stopped } }
 
-    private func run() {
-        var lostBefore = false
+    private func run(dropWhenListening: Bool) {
+        var lostBefore = dropWhenListening
         while !isStopped {
             do {
                 let connection = try pool.connect(id: 1000)
@@ -90,10 +91,16 @@ final class PostgresInvalidationListener: @unchecked Sendable {
                     let payload = message.payload
                     queue.async { self.handle(payload) }
                 }
-                _ = try connection.query(
+                let listening = try connection.query(
                     PostgresQuery(unsafeSQL: "LISTEN \(PostgresInvalidation.channel)"),
                     logger: logger
-                ).wait()
+                ).wait(atMost: pool.timeout + 2) {
+                    let closing: EventLoopFuture<Void> = connection.close()
+                    _ = closing
+                }
+                guard listening != nil else {
+                    throw StoreError(.unreachable, "no answer to LISTEN within \(pool.timeout + 2) s")
+                }
                 lock.withLock { state.listening = true }
                 if lostBefore {
                     logger.warning("listening to the other sidecars again: dropping every local copy of L3")

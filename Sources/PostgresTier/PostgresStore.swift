@@ -202,7 +202,7 @@ public final class PostgresStore: SharedPersistentStore, Sendable {
     // MARK: Coherence (`SharedPersistentStore`)
 
     public func subscribe(_ target: any InvalidationTarget) {
-        listener.start(target)
+        listener.start(target, dropAtOnce: isOpen.withLockedValue { $0 })
     }
 
     public var invalidationsSent: Int { sent.withLockedValue { $0 } }

@@ -38,7 +38,9 @@ enum PostgresStoreError {
             return .full
         case "25006", "42501":  // read_only_sql_transaction, insufficient_privilege
             return .readOnly
-        case "40001", "40P01", "55P03":  // serialization_failure, deadlock_detected, lock_not_available
+        // serialization_failure, deadlock_detected, lock_not_available; and foreign_key_violation: a health record
+        // whose entry another sidecar deleted between the append's check and its insert (retrying settles it).
+        case "40001", "40P01", "55P03", "23503":
             return .busy
         case "57P01", "57P02", "57P03":  // admin_shutdown, crash_shutdown, cannot_connect_now
             return .unreachable

@@ -64,7 +64,7 @@ extension TierWriter {
                     task()
                     loop.dirty = true  // a task may have written (FLUSHALL): sync before claiming it durable
                 } else {
-                    switch commit(items, journalThrough: journalThrough, &loop) {
+                    switch commit(items, journalThrough: journalThrough, &loop, mayHold: !isStopping) {
                     case .committed: committed = true
                     case .lost: committed = false
                     case .held: committed = hold(items, journalThrough: journalThrough, &loop)
@@ -121,6 +121,13 @@ extension TierWriter {
         let started = DispatchTime.now().uptimeNanoseconds
         while true {
             usleep(100_000)
+            if committedUnanswered(journalThrough: journalThrough, loop) {
+                health.logger.info(
+                    "Disk tier answers again: the batch whose commit went unanswered had been committed",
+                    metadata: ["cache.store": "\(store.description)"]
+                )
+                return true
+            }
             let stopping = isStopping
             switch commit(items, journalThrough: journalThrough, &loop, mayHold: !stopping) {
             case .committed:
@@ -136,6 +143,19 @@ extension TierWriter {
                 continue
             }
         }
+    }
+
+    /// Whether the store holds a batch whose commit failed without an answer (the connection was lost after the commit
+    /// reached the server): the journal sequence the batch records, when it records one above the last commit's, is
+    /// already there. Trying it again would append its health records twice and could undo another sidecar's newer
+    /// commit of its keys.
+    private func committedUnanswered(journalThrough: UInt64, _ loop: LoopState) -> Bool {
+        guard !journalIncomplete(loop), journalThrough > journalSequence(synced: false),
+            health.isEnabled || health.probeIfDue(),
+            let applied = health.attempt({ () throws(StoreError) in try store.appliedJournalSequence() }),
+            let applied
+        else { return false }
+        return applied >= journalThrough
     }
 
     private func sync(_ loop: inout LoopState) {

@@ -81,6 +81,9 @@ final class TierWriter: @unchecked Sendable {
     /// The store lacks journaled writes older than the queue (a catch-up from the journal has not run yet): commits
     /// record no journal sequence and the journal keeps its segments.
     private var journalBlocked = false
+    /// The cache is shutting down: a held batch (or a catch-up) is given up at once instead of waiting for the store,
+    /// its writes staying in the journal for the next start (see `abandonHeldWrites`).
+    private var abandoning = false
 
     /// Seconds a write may wait in the queue before the thread takes it (0: at once). Behind a journal nobody
     /// waits for the store, so writes gather for up to this long: repeated writes of a key become one row write,
@@ -306,11 +309,20 @@ final class TierWriter: @unchecked Sendable {
         condition.unlock(withValue: true)
     }
 
-    /// Whether `stop()` was called.
+    /// Whether `stop()` or `abandonHeldWrites()` was called: the thread no longer waits for the store.
     var isStopping: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return stopping
+        return stopping || abandoning
+    }
+
+    /// Stops waiting for a store that cannot be reached (the shutdown calls it before it flushes): a held batch and
+    /// what is queued behind it are tried once more and then lost on this tier; the journal keeps them for the next
+    /// start. Writes are still taken.
+    func abandonHeldWrites() {
+        condition.lock()
+        abandoning = true
+        condition.unlock(withValue: true)
     }
 
     /// Whether the thread holds a batch the store could not take now (the shared L3 is unreachable).

@@ -92,6 +92,8 @@ extension TieredCache {
 
     /// Whether a disk tier can be used now, probing it first if it is disabled and a probe is due.
     func usable(_ disk: DiskTier) -> Bool {
+        // A writer holding writes the store would not take: whole-tier work queued behind them would wait for it.
+        if disk.writer.isHolding { return false }
         if disk.health.isEnabled { return true }
         guard disk.health.probeIfDue() else { return false }
         disk.writer.wake()

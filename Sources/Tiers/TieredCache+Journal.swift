@@ -161,7 +161,15 @@ extension TieredCache {
                         return
                     }
                     usleep(100_000)
-                    _ = health.isEnabled || health.probeIfDue()
+                    // A commit whose answer was lost may have happened: L3's sequence tells (no record twice).
+                    if health.isEnabled || health.probeIfDue(),
+                        let now = health.attempt({ () throws(StoreError) in try health.store.appliedJournalSequence() }
+                        ),
+                        let now, now >= through
+                    {
+                        replayed += writes.count
+                        return
+                    }
                 }
             }
             guard complete else {
@@ -170,6 +178,17 @@ extension TieredCache {
                     metadata: ["cache.tier": "\(health.tier)"]
                 )
                 return
+            }
+            if applied > highest {
+                // L3 recorded more than this journal numbered (a journal lost, its sidecar id kept): record this run's
+                // numbering, or a crash before the next commit would make the next start skip this run's records.
+                let recorded: Void? = health.attempt { () throws(StoreError) in
+                    try health.store.apply([], journalThrough: highest)
+                }
+                guard recorded != nil else {
+                    logger.error("cannot record the journal sequence in L3; the journal keeps every record")
+                    return
+                }
             }
             writer.startJournal(at: highest)
             writer.setJournalBlocked(false)

@@ -184,6 +184,10 @@ extension TieredCache {
             return !isShutDown
         }
         guard first else { return shutdownOutcome.withLockedValue { $0 } ?? ShutdownReport() }
+        // A shared L3 that cannot be reached is not waited for: its writes stay in the journal for the next start.
+        for disk in disks where disk.writer.holdsFailedBatches {
+            disk.writer.abandonHeldWrites()
+        }
         // Settle the clients' writes first, so that the writes lost before the final write-through of L1 (the
         // clients' data) are told apart from those lost by it (access figures only).
         flushWrites()

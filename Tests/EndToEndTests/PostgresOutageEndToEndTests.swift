@@ -154,6 +154,37 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
         }
     }
 
+    /// A graceful stop while PostgreSQL is down does not wait for it: the sidecar exits, its held writes stay in its
+    /// journal, and the next start applies them once PostgreSQL is back.
+    func testAGracefulStopDuringAnOutageEndsAndTheNextStartAppliesTheWrites() throws {
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let key = fernetKey()
+        let sidecar = try startSidecar(url: url, key: key, fsync: "everysec")
+        let client = try sidecar.client()
+        XCTAssertEqual(try client.command(["SET", "before", "1"]), .ok)
+        try cluster.pause()
+        XCTAssertEqual(try client.command(["SET", "during", "2"]), .ok)
+        try waitFor("0", "INFO says L3 is unavailable", timeout: 30) {
+            try client.info("persistence")["l3_available"] ?? ""
+        }
+        kill(sidecar.process.processIdentifier, SIGTERM)
+        // Not a timing assertion on speed: a stop that waited for PostgreSQL would never end while it is down.
+        let deadline = Date().addingTimeInterval(60)
+        while sidecar.process.isRunning, Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(sidecar.process.isRunning, "the stop waited for PostgreSQL")
+        sidecar.crash()  // when it did not end: the test goes on without it
+        try cluster.resume()
+        let restarted = try startSidecar(url: url, key: key, directory: sidecar.directory, fsync: "everysec").client()
+        try waitFor(["before=1", "during=2"], "the next start applied the held write", timeout: 60) {
+            try cluster.psql(
+                database,
+                "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries ORDER BY 1"
+            )
+        }
+        XCTAssertEqual(try restarted.command(["GET", "during"]), .bulk("2"))
+    }
+
     /// With PostgreSQL down and `--l3-backlog-limit` writes waiting, write commands are refused with a clear error
     /// (reads go on); when it returns, every acknowledged write is in L3 and writes are taken again.
     func testAFullBacklogRefusesWritesUntilPostgreSQLReturns() throws {

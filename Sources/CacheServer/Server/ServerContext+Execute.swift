@@ -91,9 +91,12 @@ extension ServerContext {
         )
         swap(&call.out.buffer, &out)
         var result = ExecutionResult.replied
+        var refused = false
         let started = NIODeadline.now()
         do {
             if spec.flags.contains(.write), let refusal = cache.writeRefusal() {
+                // Wrote nothing: the error is not held for durability (under --fsync always it would wait for L3).
+                refused = true
                 throw CommandError("IOERR " + refusal)
             }
             try spec.run(&call)
@@ -119,7 +122,7 @@ extension ServerContext {
             monitors.feed(arguments, time: cache.now())
         }
         observe(spec, arguments, session: session, since: started, reply: out, at: mark)
-        return (result, spec.flags.contains(.write))
+        return (result, spec.flags.contains(.write) && !refused)
     }
 
     /// Whether the client must authenticate before anything but AUTH, HELLO and QUIT: it has not, and a password is

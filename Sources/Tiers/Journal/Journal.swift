@@ -125,12 +125,12 @@ public final class Journal: @unchecked Sendable {
     /// Reads every record of the segments found at open, in order, `chunk` records at a time.
     func replay(
         chunk: Int = 8192,
-        through last: UInt64 = .max,
+        through limit: UInt64 = .max,
         _ body: ([(UInt64, JournalRecord)]) -> Void
     ) -> ReplayReport {
         var report = ReplayReport()
-        // Segments numbered above `last` hold nothing wanted (`start` removes those above what it was given).
-        for (index, segment) in existing.enumerated() where segment.firstSequence <= last {
+        // Segments numbered above `limit` hold nothing wanted (`start` removes those above what it was given).
+        for (index, segment) in existing.enumerated() where segment.firstSequence <= limit {
             report.segments += 1
             do {
                 let outcome = try segment.read(cipher: cipher, chunk: chunk) { (records) throws(JournalError) in
