@@ -65,11 +65,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
                 try client.info("persistence")["l3_available"] ?? ""
             }
         }
-        let stored = try cluster.psql(
-            database,
-            "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries"
-        )
-        XCTAssertEqual(Set(stored), Set(expected.map { "\($0.key)=\($0.value)" }))
+        XCTAssertEqual(Set(try storedEntries(database)), Set(expected.map { "\($0.key)=\($0.value)" }))
     }
 
     /// Under `--fsync always` the reply to a write waits for PostgreSQL's commit: none while it is down, OK once it
@@ -138,10 +134,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
             "L3 gets the journal's writes and the new one",
             timeout: 60
         ) {
-            try cluster.psql(
-                database,
-                "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries ORDER BY 1"
-            )
+            try storedEntries(database)
         }
         XCTAssertEqual(
             try cluster.psql(database, "SELECT response_time_ms FROM health_history ORDER BY response_time_ms"),
@@ -177,10 +170,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
         try cluster.resume()
         let restarted = try startSidecar(url: url, key: key, directory: sidecar.directory, fsync: "everysec").client()
         try waitFor(["before=1", "during=2"], "the next start applied the held write", timeout: 60) {
-            try cluster.psql(
-                database,
-                "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries ORDER BY 1"
-            )
+            try storedEntries(database)
         }
         XCTAssertEqual(try restarted.command(["GET", "during"]), .bulk("2"))
     }
@@ -194,14 +184,17 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
             url: url,
             key: fernetKey(),
             fsync: "everysec",
-            extra: ["--l3-backlog-limit", "5"]
+            extra: ["--l3-backlog-limit", "5", "--l3-timeout", "1"]
         )
         .client()
         XCTAssertEqual(try client.command(["SET", "warm", "w"]), .ok)
         try cluster.pause()
         var acknowledged: [String] = []
         var refusal: RESPValue? = nil
-        for index in 0..<200 {
+        // The writer learns of the outage at its next commit, at once or, when postgres-nio leaves the statement
+        // pending, at the deadline (--l3-timeout + 2 s): writes go on until one is refused, for at most 30 s.
+        let start = Date()
+        for index in 0..<100_000 where Date().timeIntervalSince(start) < 30 {
             let reply = try client.command(["SET", "o\(index)", "v\(index)"])
             if reply == .ok {
                 acknowledged.append("o\(index)")

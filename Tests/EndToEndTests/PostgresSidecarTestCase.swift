@@ -48,6 +48,14 @@ class PostgresSidecarTestCase: XCTestCase {
         return sidecar
     }
 
+    /// Every entry of the shared L3 in `database` as `key=proxy_url`, sorted.
+    func storedEntries(_ database: String) throws -> [String] {
+        try cluster.psql(
+            database,
+            "SELECT convert_from(key, 'UTF8') || '=' || convert_from(proxy_url, 'UTF8') FROM cache_entries ORDER BY 1"
+        )
+    }
+
     /// Polls `read` until it returns `expected` or `timeout` seconds pass; returns the seconds it took, fails when it
     /// never did.
     @discardableResult
