@@ -29,23 +29,22 @@ extension PostgresStore {
                 // Runs of puts go in multi-row upserts (a round trip each), in order with the other writes.
                 var puts: [CacheEntry] = []
                 var keys = Set<String>()
-                for write in writes {
-                    if case .put(let entry) = write {
-                        if puts.count == queries.upsertRowLimit || keys.contains(entry.key) {
-                            try upsert(puts, now: now, in: session)
-                            puts.removeAll(keepingCapacity: true)
-                            keys.removeAll(keepingCapacity: true)
-                        }
-                        puts.append(entry)
-                        keys.insert(entry.key)
-                        continue
-                    }
+                func writePuts() throws(StoreError) {
                     try upsert(puts, now: now, in: session)
                     puts.removeAll(keepingCapacity: true)
                     keys.removeAll(keepingCapacity: true)
-                    try self.write(write, now: now, in: session)
                 }
-                try upsert(puts, now: now, in: session)
+                for write in writes {
+                    guard case .put(let entry) = write else {
+                        try writePuts()
+                        try self.write(write, now: now, in: session)
+                        continue
+                    }
+                    if puts.count == queries.upsertRowLimit || keys.contains(entry.key) { try writePuts() }
+                    puts.append(entry)
+                    keys.insert(entry.key)
+                }
+                try writePuts()
                 announced = try notify(keys: writes.map(Self.changedKey), in: session)
             }
         }

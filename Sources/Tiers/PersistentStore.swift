@@ -81,6 +81,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case rejected
         /// Anything else (an I/O error).
         case io
+
+        /// Whether trying the same operation again cannot succeed: the data itself was refused, or a credential
+        /// cannot be decrypted with any key this process has.
+        public var isPermanent: Bool { self == .rejected || self == .decryption }
     }
 
     public var kind: Kind

@@ -91,15 +91,29 @@ final class TierHealth: Sendable {
     /// Runs a store operation if the tier is enabled; counts its failure against the tier and returns nil if
     /// it fails.
     func attempt<T>(_ operation: () throws(StoreError) -> T) -> T? {
+        try? attemptReporting(operation)?.get()
+    }
+
+    /// `attempt`, giving the error of a failed operation too; nil when the tier is disabled and nothing ran.
+    func attemptReporting<T>(_ operation: () throws(StoreError) -> T) -> Result<T, StoreError>? {
         guard isEnabled else { return nil }
         do {
             let value = try operation()
             state.withLockedValue { $0.consecutiveFailures = 0 }
-            return value
+            return .success(value)
         } catch {
             handle(error)
-            return nil
+            return .failure(error)
         }
+    }
+
+    /// The journal sequence the store holds (0 when it keeps no record), if the tier is enabled (a disabled one is
+    /// probed when due) and the store answers; nil otherwise.
+    func journalSequenceIfReachable() -> UInt64? {
+        guard isEnabled || probeIfDue(),
+            let recorded = attempt({ () throws(StoreError) in try store.appliedJournalSequence() })
+        else { return nil }
+        return recorded ?? 0
     }
 
     /// Whether the tier is enabled, after probing it if it is disabled and a probe is due.

@@ -151,9 +151,7 @@ extension TierWriter {
     /// commit of its keys.
     private func committedUnanswered(journalThrough: UInt64, _ loop: LoopState) -> Bool {
         guard !journalIncomplete(loop), journalThrough > journalSequence(synced: false),
-            health.isEnabled || health.probeIfDue(),
-            let applied = health.attempt({ () throws(StoreError) in try store.appliedJournalSequence() }),
-            let applied
+            let applied = health.journalSequenceIfReachable()
         else { return false }
         return applied >= journalThrough
     }
@@ -188,26 +186,20 @@ extension TierWriter {
             if case .write(let write) = item.job { writes.append(write) }
         }
         let keys = writes.lazy.compactMap(\.replaceableKey)
-        var committed = false
-        var failure: StoreError? = nil
+        var outcome: Result<Void, StoreError>? = nil
         var elapsed = 0
         if health.isEnabled || health.probeIfDue() {
             let coalesced = Self.coalesce(writes)
             let started = DispatchTime.now().uptimeNanoseconds
             let recorded = journalIncomplete(loop) ? nil : journalThrough
-            committed =
-                health.attempt { () throws(StoreError) -> Void in
-                    do throws(StoreError) {
-                        try store.apply(coalesced, journalThrough: recorded)
-                    } catch {
-                        failure = error
-                        throw error
-                    }
-                } != nil
+            outcome = health.attemptReporting { () throws(StoreError) in
+                try store.apply(coalesced, journalThrough: recorded)
+            }
             elapsed = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         }
-        guard committed else {
-            if holdsFailedBatches, mayHold, failure?.kind != .rejected, failure?.kind != .decryption {
+        guard case .success = outcome else {
+            let permanent = if case .failure(let error) = outcome { error.kind.isPermanent } else { false }
+            if holdsFailedBatches, mayHold, !permanent {
                 return .held
             }
             // Recorded before the overlay forgets these writes, so readers never see the stale store copy.

@@ -118,13 +118,7 @@ extension TieredCache {
             // The journal sequence the store holds, once it answers (nil: stopping first).
             func waitForStore() -> UInt64? {
                 while !writer.isStopping {
-                    if health.isEnabled || health.probeIfDue(),
-                        let sequence = health.attempt({ () throws(StoreError) in
-                            try health.store.appliedJournalSequence()
-                        })
-                    {
-                        return sequence ?? 0
-                    }
+                    if let sequence = health.journalSequenceIfReachable() { return sequence }
                     usleep(100_000)
                 }
                 return nil
@@ -143,30 +137,21 @@ extension TieredCache {
                 }
                 let coalesced = TierWriter.coalesce(writes)
                 while true {
-                    var failure: StoreError? = nil
-                    let done: Void? = health.attempt { () throws(StoreError) in
-                        do throws(StoreError) {
-                            try health.store.apply(coalesced, journalThrough: through)
-                        } catch {
-                            failure = error
-                            throw error
-                        }
+                    let outcome = health.attemptReporting { () throws(StoreError) in
+                        try health.store.apply(coalesced, journalThrough: through)
                     }
-                    if done != nil {
+                    if case .success = outcome {
                         replayed += writes.count
                         return
                     }
-                    if writer.isStopping || failure?.kind == .rejected || failure?.kind == .decryption {
+                    let permanent = if case .failure(let error) = outcome { error.kind.isPermanent } else { false }
+                    if permanent || writer.isStopping {
                         complete = false
                         return
                     }
                     usleep(100_000)
                     // A commit whose answer was lost may have happened: L3's sequence tells (no record twice).
-                    if health.isEnabled || health.probeIfDue(),
-                        let now = health.attempt({ () throws(StoreError) in try health.store.appliedJournalSequence() }
-                        ),
-                        let now, now >= through
-                    {
+                    if let now = health.journalSequenceIfReachable(), now >= through {
                         replayed += writes.count
                         return
                     }

@@ -113,22 +113,13 @@ extension TieredCache {
     /// If that is already so, `callback` runs at once on the caller's thread.
     public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
         if let wanted = point.journal, let journal {
-            guard let l3Tier, let sequence = point.sequences[.l3] else {
-                journal.whenDone(through: wanted.sequence, synced: wanted.synced, callback)
-                return
+            // Synced in the journal, and committed by a shared L3 when the point names it, in either order.
+            let l3 = l3Tier.flatMap { tier in point.sequences[.l3].map { (tier.writer, $0) } }
+            let report = Self.join(parts: l3 == nil ? 1 : 2, callback)
+            journal.whenDone(through: wanted.sequence, synced: wanted.synced) { report(true, $0) }
+            if let (writer, sequence) = l3 {
+                writer.whenCommitted(through: sequence) { report(true, $0) }
             }
-            // Synced in the journal and committed by the shared L3, in either order.
-            let state = NIOLockedValueBox((remaining: 2, durable: true))
-            let settle: @Sendable (Bool) -> Void = { done in
-                let outcome = state.withLockedValue { state -> Bool? in
-                    state.remaining -= 1
-                    state.durable = state.durable && done
-                    return state.remaining == 0 ? state.durable : nil
-                }
-                if let outcome { callback(outcome) }
-            }
-            journal.whenDone(through: wanted.sequence, synced: wanted.synced, settle)
-            l3Tier.writer.whenCommitted(through: sequence, settle)
             return
         }
         let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.id, disk.writer, $0) } }
@@ -137,16 +128,26 @@ extension TieredCache {
             return
         }
         let durableTier: TierID = targets.contains { $0.0 == .l3 } ? .l3 : .l2
-        let state = NIOLockedValueBox((remaining: targets.count, durable: false))
+        let report = Self.join(parts: targets.count, callback)
         for (tier, writer, sequence) in targets {
-            writer.whenCommitted(through: sequence) { committed in
-                let outcome = state.withLockedValue { state -> Bool? in
-                    state.remaining -= 1
-                    if tier == durableTier { state.durable = committed }
-                    return state.remaining == 0 ? state.durable : nil
-                }
-                if let outcome { callback(outcome) }
+            writer.whenCommitted(through: sequence) { report(tier == durableTier, $0) }
+        }
+    }
+
+    /// A report for each of `parts` waits (whether that part decides durability, and whether it was done): `callback`
+    /// runs once all reported, with whether every deciding part was done.
+    private static func join(
+        parts: Int,
+        _ callback: @escaping @Sendable (Bool) -> Void
+    ) -> @Sendable (_ decides: Bool, _ done: Bool) -> Void {
+        let state = NIOLockedValueBox((remaining: parts, durable: true))
+        return { decides, done in
+            let outcome = state.withLockedValue { state -> Bool? in
+                state.remaining -= 1
+                if decides { state.durable = state.durable && done }
+                return state.remaining == 0 ? state.durable : nil
             }
+            if let outcome { callback(outcome) }
         }
     }
 
