@@ -61,9 +61,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
             try waitFor([], "\(name) answers every key as the last commit left it", timeout: 60) {
                 try differences(client)
             }
-            try waitFor("1", "\(name) says L3 is available again", timeout: 30) {
-                try client.info("persistence")["l3_available"] ?? ""
-            }
+            try waitForL3(available: true, "\(name) says L3 is available again", on: client)
         }
         XCTAssertEqual(Set(try storedEntries(database)), Set(expected.map { "\($0.key)=\($0.value)" }))
     }
@@ -88,9 +86,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
             }
         }
         writer.start()
-        try waitFor("0", "INFO says L3 is unavailable", timeout: 30) {
-            try watcher.info("persistence")["l3_available"] ?? ""
-        }
+        try waitForL3(available: false, "INFO says L3 is unavailable", on: watcher)
         XCTAssertNil(reply.value, "answered while PostgreSQL was down")
         try cluster.resume()
         waitFor("OK", "answered once PostgreSQL is back", timeout: 60) { reply.value ?? "" }
@@ -142,9 +138,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
             "each check once: the one L3 had before the crash is not applied again"
         )
         XCTAssertEqual(try restarted.command(["GET", "k2"]), .bulk("v2"))
-        try waitFor("1", "INFO says L3 is available again", timeout: 30) {
-            try restarted.info("persistence")["l3_available"] ?? ""
-        }
+        try waitForL3(available: true, "INFO says L3 is available again", on: restarted)
     }
 
     /// A graceful stop while PostgreSQL is down does not wait for it: the sidecar exits, its held writes stay in its
@@ -158,9 +152,7 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
         XCTAssertEqual(try client.command(["SET", "before", "1"]), .ok)
         try cluster.pause()
         XCTAssertEqual(try client.command(["SET", "during", "2"]), .ok)
-        try waitFor("0", "INFO says L3 is unavailable", timeout: 30) {
-            try client.info("persistence")["l3_available"] ?? ""
-        }
+        try waitForL3(available: false, "INFO says L3 is unavailable", on: client)
         kill(sidecar.process.processIdentifier, SIGTERM)
         // Not a timing assertion on speed: a stop that waited for PostgreSQL would never end while it is down.
         let deadline = Date().addingTimeInterval(60)
@@ -216,6 +208,21 @@ final class PostgresOutageEndToEndTests: PostgresSidecarTestCase {
         let wanted = (["warm", "after"] + acknowledged).sorted()
         try waitFor(wanted, "L3 holds every acknowledged write", timeout: 30) {
             try cluster.psql(database, "SELECT convert_from(key, 'UTF8') FROM cache_entries ORDER BY 1")
+        }
+    }
+}
+
+extension PostgresOutageEndToEndTests {
+    /// Polls `client`'s INFO until `l3_available` says `available` (at most 30 s).
+    fileprivate func waitForL3(
+        available: Bool,
+        _ what: String,
+        on client: RawClient,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        try waitFor(available ? "1" : "0", what, timeout: 30, file: file, line: line) {
+            try client.info("persistence")["l3_available"] ?? ""
         }
     }
 }
