@@ -1,23 +1,28 @@
 // What one entry costs L1: the estimate `--l1-max-memory` bounds and MEMORY USAGE reports.
 
 extension CacheEntry {
-    /// The bytes every entry costs L1 whatever it holds: its slot in the shard's node array (the entry's inline
-    /// fields, the eviction links, the frequency bucket and the stamp) and its share of the key index (8-byte
-    /// buckets at a load factor of 3/8 to 3/4: 16 bytes on average).
+    /// The bytes every entry costs L1 whatever it holds: its slot in the shard's node array (the record's inline
+    /// fields, the eviction links, the frequency bucket and the stamp), its byte of `l2MayHoldCopy` and its share
+    /// of the key index (8-byte buckets at a load factor of 3/8 to 3/4: 16 bytes on average).
     ///
     /// Measured against the process's resident memory with 1,000,000 entries of 16-byte keys and 3-byte values
     /// set by `redis-cli --pipe` (`--tiers l1`): the estimate summed over the entries came within a few percent of
     /// the growth of resident memory (see docs/design.md, "The tiered cache").
-    public static var fixedL1Bytes: Int { MemoryLayout<MemoryTierStorage.Node>.stride + 16 }
+    public static var fixedL1Bytes: Int { MemoryLayout<MemoryTierStorage.Node>.stride + 1 + 16 }
 
-    /// An estimate of the bytes the entry takes in L1: `fixedL1Bytes`, the heap storage of every string too long
-    /// to be held inline (a source name held in the shared table costs nothing), and the box of its rarely set fields when it has one (with their strings and custom
-    /// fields).
+    /// An estimate of the bytes the entry takes in L1: `fixedL1Bytes`, the block that holds the key and the proxy
+    /// URL (`MemoryTierText`), and the box of its rarely set fields when it has one (with their strings and custom
+    /// fields; a source name held in the shared table costs nothing).
     ///
     /// Cheap (a few loads per string, a loop over custom fields) and independent of the numeric fields' values, so
     /// a hit, which changes only counts and times, never changes it.
     public var estimatedBytes: Int {
-        var bytes = Self.fixedL1Bytes + Self.heapBytes(of: key) + Self.heapBytes(of: proxyURL)
+        Self.estimatedBytes(keyLength: key.utf8.count, urlLength: proxyURL.utf8.count, rare: rare)
+    }
+
+    /// `estimatedBytes` of an entry whose key and URL have these UTF-8 lengths and whose rare fields are `rare`.
+    static func estimatedBytes(keyLength: Int, urlLength: Int, rare: RareFields?) -> Int {
+        var bytes = fixedL1Bytes + mallocBytes(MemoryTierText.headerBytes + keyLength + urlLength)
         if let rare {
             bytes += rare.estimatedBytes
         }

@@ -128,11 +128,7 @@ public final class MemoryTier: Sendable {
                 return nil
             }
             storage.hits += 1
-            return storage.modify(at: slot) { entry in
-                entry.accessCount += 1
-                entry.lastAccessed = now
-                return entry
-            }
+            return storage.recordHit(at: slot, now: now)
         }
     }
 

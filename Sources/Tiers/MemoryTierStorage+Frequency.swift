@@ -16,7 +16,7 @@ struct FrequencyBucket {
 extension MemoryTierStorage {
     /// Files `slot` at the tail of the bucket of its entry's access count.
     mutating func placeByFrequency(_ slot: Int32) {
-        let frequency = nodes[Int(slot)].entry!.accessCount
+        let frequency = nodes[Int(slot)].record.uses
         let old = nodes[Int(slot)].bucket
         if old != Self.none {
             if buckets[Int(old)].frequency == frequency, buckets[Int(old)].tail == slot { return }
@@ -45,7 +45,7 @@ extension MemoryTierStorage {
         while bucket != Self.none {
             var slot = buckets[Int(bucket)].head
             while slot != Self.none {
-                if sparedKey == nil || nodes[Int(slot)].entry!.key != sparedKey { return slot }
+                if sparedKey == nil || !nodes[Int(slot)].record.holds(sparedKey!) { return slot }
                 slot = nodes[Int(slot)].next
             }
             bucket = buckets[Int(bucket)].next

@@ -21,7 +21,7 @@ struct MemoryTierStorage {
     static let none: Int32 = -1
 
     struct Node {
-        var entry: CacheEntry?
+        var record: MemoryTierRecord
         var prev: Int32 = MemoryTierStorage.none
         var next: Int32 = MemoryTierStorage.none
         var bucket: Int32 = MemoryTierStorage.none
@@ -70,21 +70,27 @@ struct MemoryTierStorage {
     var slotCount: Int { nodes.count }
 
     func slot(of key: String) -> Int32? {
-        index.slot(tag: MemoryTierIndex.tag(of: key)) { nodes[Int($0)].entry!.key == key }
+        index.slot(tag: MemoryTierIndex.tag(of: key)) { nodes[Int($0)].record.holds(key) }
     }
 
     /// Every key held (unordered).
     var keys: [String] {
-        index.values.map { nodes[Int($0)].entry!.key }
+        index.values.map { nodes[Int($0)].record.key }
     }
 
     func entry(at slot: Int32) -> CacheEntry {
-        nodes[Int(slot)].entry!
+        nodes[Int(slot)].record.entry
+    }
+
+    /// Whether the entry in `slot` is expired at `now` (without making the entry).
+    func isExpired(at slot: Int32, now: Double) -> Bool {
+        nodes[Int(slot)].record.isExpired(at: now)
     }
 
     /// The entry in a slot, nil for a free slot.
     func entryIfPresent(at slot: Int) -> CacheEntry? {
-        nodes[slot].entry
+        let record = nodes[slot].record
+        return record.isFree ? nil : record.entry
     }
 
     /// Adds an entry whose key is not present; returns its slot.
@@ -93,11 +99,11 @@ struct MemoryTierStorage {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            nodes[Int(slot)] = Node(entry: entry)
+            nodes[Int(slot)] = Node(record: MemoryTierRecord(entry))
             l2MayHoldCopy[Int(slot)] = true
         } else {
             slot = Int32(nodes.count)
-            nodes.append(Node(entry: entry))
+            nodes.append(Node(record: MemoryTierRecord(entry)))
             l2MayHoldCopy.append(true)
         }
         index.insert(tag: MemoryTierIndex.tag(of: entry.key), slot: slot)
@@ -119,18 +125,28 @@ struct MemoryTierStorage {
 
     /// Replaces the entry in `slot` (same key) and counts it as a use.
     mutating func replace(at slot: Int32, with entry: CacheEntry) {
-        usedBytes += entry.estimatedBytes - nodes[Int(slot)].entry!.estimatedBytes
-        nodes[Int(slot)].entry = entry
+        usedBytes += entry.estimatedBytes - nodes[Int(slot)].record.estimatedBytes
+        nodes[Int(slot)].record.store(entry)
         touch(slot)
     }
 
     /// Changes the entry in `slot` in place and counts it as a use.
     mutating func modify<R>(at slot: Int32, _ body: (inout CacheEntry) -> R) -> R {
-        let before = nodes[Int(slot)].entry!.estimatedBytes
-        let result = body(&nodes[Int(slot)].entry!)
-        usedBytes += nodes[Int(slot)].entry!.estimatedBytes - before
+        var entry = nodes[Int(slot)].record.entry
+        let before = entry.estimatedBytes
+        let result = body(&entry)
+        usedBytes += entry.estimatedBytes - before
+        nodes[Int(slot)].record.store(entry)
         touch(slot)
         return result
+    }
+
+    /// Counts a hit of the entry in `slot` at `now` (`access_count` + 1, `last_accessed = now`) and a use, and
+    /// returns the entry: `modify` for the commonest change, without storing the entry back.
+    mutating func recordHit(at slot: Int32, now: Double) -> CacheEntry {
+        nodes[Int(slot)].record.recordHit(at: now)
+        touch(slot)
+        return nodes[Int(slot)].record.entry
     }
 
     /// Records a use of `slot`: lru moves it to the tail, lfu re-files it under its access count.
@@ -152,12 +168,12 @@ struct MemoryTierStorage {
     /// Removes the entry in `slot` and returns it.
     @discardableResult
     mutating func remove(at slot: Int32) -> CacheEntry {
-        let entry = nodes[Int(slot)].entry!
+        let entry = nodes[Int(slot)].record.entry
         switch policy {
         case .lru, .fifo: unlink(slot)
         case .lfu: removeFromBucket(slot)
         }
-        nodes[Int(slot)] = Node(entry: nil)
+        nodes[Int(slot)] = Node(record: .free)
         index.remove(tag: MemoryTierIndex.tag(of: entry.key), slot: slot)
         usedBytes -= entry.estimatedBytes
         freeSlots.append(slot)
@@ -188,7 +204,7 @@ struct MemoryTierStorage {
         switch policy {
         case .lru, .fifo:
             slot = head
-            if slot != Self.none, let sparedKey, nodes[Int(slot)].entry!.key == sparedKey {
+            if slot != Self.none, let sparedKey, nodes[Int(slot)].record.holds(sparedKey) {
                 slot = nodes[Int(slot)].next
             }
         case .lfu:
@@ -196,7 +212,7 @@ struct MemoryTierStorage {
         }
         guard slot != Self.none else { return nil }
         let node = nodes[Int(slot)]
-        return Candidate(slot: slot, frequency: policy == .lfu ? node.entry!.accessCount : 0, stamp: node.stamp)
+        return Candidate(slot: slot, frequency: policy == .lfu ? node.record.uses : 0, stamp: node.stamp)
     }
 
     // MARK: The lru/fifo list

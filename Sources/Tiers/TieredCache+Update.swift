@@ -164,7 +164,7 @@ extension TieredCache {
             let step = try l1.withShard(for: key, onEvict: demote) {
                 storage throws(TieredCacheError) -> Step<R> in
                 var slot = storage.slot(of: key)
-                if let resident = slot, storage.entry(at: resident).isExpired(at: now) {
+                if let resident = slot, storage.isExpired(at: resident, now: now) {
                     // Removed from every tier: the key is now absent everywhere.
                     expireResident(resident, in: &storage)
                     slot = nil

@@ -234,19 +234,14 @@ public final class TieredCache: InvalidationTarget, Sendable {
             let now = clock.now()
             let step = l1.withShard(for: key, onEvict: demote) { storage -> Step<CacheEntry?> in
                 if let slot = storage.slot(of: key) {
-                    if storage.entry(at: slot).isExpired(at: now) {
+                    if storage.isExpired(at: slot, now: now) {
                         expireResident(slot, in: &storage)
                         return .done(nil)
                     }
                     storage.hits += 1
                     // The bump stays in L1: it reaches the disk tiers with the entry's next write, its demotion
                     // or the shutdown (writing every hit through cost more than the hit itself).
-                    let entry = storage.modify(at: slot) { entry -> CacheEntry in
-                        entry.accessCount += 1
-                        entry.lastAccessed = now
-                        return entry
-                    }
-                    return .done(entry)
+                    return .done(storage.recordHit(at: slot, now: now))
                 }
                 if disks.isEmpty {
                     storage.misses += 1

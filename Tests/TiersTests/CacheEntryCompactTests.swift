@@ -17,7 +17,7 @@ final class CacheEntryCompactTests: XCTestCase {
         // Two strings, five 8-byte numbers, the box reference, the source code and two one-byte fields; the old
         // layout took 240 bytes, its node 264.
         XCTAssertLessThanOrEqual(MemoryLayout<CacheEntry>.size, 84)
-        XCTAssertLessThanOrEqual(MemoryLayout<MemoryTierStorage.Node>.stride, 104)
+        XCTAssertLessThanOrEqual(MemoryLayout<MemoryTierStorage.Node>.stride, 88)
     }
 
     func testSourcesReadBackExactlyWhereverTheyAreHeld() {
@@ -144,11 +144,14 @@ final class CacheEntryCompactTests: XCTestCase {
     }
 
     func testTheEstimateFollowsStringsAndTheBox() throws {
+        // L1 holds the key and the URL in one block: a 16-byte object header and the bytes, no terminator, with
+        // glibc's 8-byte chunk header, in 16-byte steps.
         let short = plain("short-key")
-        XCTAssertEqual(short.estimatedBytes, CacheEntry.fixedL1Bytes, "strings of 15 bytes or fewer are inline")
+        XCTAssertEqual(short.estimatedBytes, CacheEntry.fixedL1Bytes + 48, "16 + 9 + 3 bytes: a 48-byte chunk")
         let long = plain("key:000000000001")
-        // A 16-byte key: a 32-byte string header, 17 bytes, glibc's 8-byte chunk header, in 16-byte steps.
-        XCTAssertEqual(long.estimatedBytes, CacheEntry.fixedL1Bytes + 64)
+        XCTAssertEqual(long.estimatedBytes, CacheEntry.fixedL1Bytes + 48, "16 + 16 + 3 bytes: a 48-byte chunk")
+        let proxy = CacheEntry(key: "key:000000000001", proxyURL: "http://10.0.0.1:3128", now: now, ttlSeconds: nil)
+        XCTAssertEqual(proxy.estimatedBytes, CacheEntry.fixedL1Bytes + 64, "16 + 16 + 20 bytes: a 64-byte chunk")
 
         var hit = long
         hit.accessCount += 1
@@ -157,7 +160,7 @@ final class CacheEntryCompactTests: XCTestCase {
 
         var bigger = long
         bigger.proxyURL = String(repeating: "x", count: 1000)
-        XCTAssertEqual(bigger.estimatedBytes, long.estimatedBytes + CacheEntry.mallocBytes(32 + 1001))
+        XCTAssertEqual(bigger.estimatedBytes, CacheEntry.fixedL1Bytes + CacheEntry.mallocBytes(16 + 16 + 1000))
 
         var withCredentials = long
         withCredentials.username = "alice"

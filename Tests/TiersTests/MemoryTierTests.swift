@@ -193,4 +193,55 @@ final class MemoryTierTests: XCTestCase {
             XCTAssertEqual(other.keys().count, 32)
         }
     }
+
+    /// L1 keeps the key and URL bytes in one block of its own: every field comes back as stored, whatever the
+    /// lengths and bytes, and a change of the URL or of any other field replaces what was held.
+    func testEntriesComeBackExactlyAsStored() {
+        let tier = MemoryTier(maxEntries: 100)
+        var full = CacheEntry(
+            key: "key:000000000001",
+            proxyURL: "http://user:pw@10.0.0.1:3128",
+            username: "alice",
+            password: "s3cret",
+            source: "a-source-name-long-enough-to-be-boxed",
+            now: now,
+            ttlSeconds: 60
+        )
+        full.healthStatus = .degraded
+        full.failureCount = 3
+        full.lastHealthError = "timeout"
+        full.evictedFromL1 = true
+        full.accessCount = 7
+        let values = [
+            full,
+            CacheEntry(key: "", proxyURL: "", now: now, ttlSeconds: nil),
+            CacheEntry(key: "k", proxyURL: String(repeating: "u", count: 70_000), now: now, ttlSeconds: 1),
+            CacheEntry(key: "\u{0}\u{7F}bin\u{FFFD}", proxyURL: "\u{1F600} url", now: now, ttlSeconds: nil),
+        ]
+        for value in values {
+            tier.put(value)
+            XCTAssertEqual(tier.peek(value.key), value)
+        }
+        var changed = full
+        changed.proxyURL = "http://10.0.0.2:3128"
+        changed.ttlSeconds = 5
+        tier.put(changed)
+        XCTAssertEqual(tier.peek(full.key), changed)
+        let hit = tier.get(full.key, now: now + 1)
+        XCTAssertEqual(hit?.proxyURL, changed.proxyURL)
+        XCTAssertEqual(hit?.accessCount, changed.accessCount + 1)
+        XCTAssertEqual(tier.count, values.count)
+    }
+
+    /// Keys are compared by their UTF-8 bytes, as they are spread over the shards: two spellings of one text are
+    /// two keys, even in one shard (keys from clients are `BinaryText` strings, whose `==` is byte equality).
+    func testKeysAreComparedByTheirBytes() {
+        let tier = MemoryTier(maxEntries: 10, shardCount: 1)
+        tier.put(entry("caf\u{E9}"))
+        XCTAssertNil(tier.peek("cafe\u{301}"))
+        tier.put(entry("cafe\u{301}"))
+        XCTAssertEqual(tier.count, 2)
+        XCTAssertEqual(tier.remove("cafe\u{301}")?.key.utf8.count, 6)
+        XCTAssertEqual(tier.peek("caf\u{E9}")?.key.utf8.count, 5)
+    }
 }
