@@ -69,11 +69,18 @@ let package = Package(
             path: "Sources/Redaction",
             swiftSettings: swiftSettings
         ),
+        // The table of an entry's fields (names, kinds, columns): shared by the tiers and cachectl, no dependencies.
+        .target(
+            name: "EntrySchema",
+            path: "Sources/EntrySchema",
+            swiftSettings: swiftSettings
+        ),
         // The cache entry, the tiers and the tiered cache: no NIO networking (only its pthread lock).
         .target(
             name: "Tiers",
             dependencies: [
                 "BinaryText",
+                "EntrySchema",
                 "Redaction",
                 "CSQLite",
                 "COpenSSL",
@@ -141,6 +148,7 @@ let package = Package(
             name: "cachectl",
             dependencies: [
                 "BinaryText",
+                "EntrySchema",
                 "CacheProtocol",
                 "LocalSocket",
                 "Redaction",
@@ -172,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TiersTests",
-            dependencies: ["BinaryText", "Tiers", "Redaction", "TierTestSupport"],
+            dependencies: ["BinaryText", "EntrySchema", "Tiers", "Redaction", "TierTestSupport"],
             path: "Tests/TiersTests",
             swiftSettings: swiftSettings
         ),

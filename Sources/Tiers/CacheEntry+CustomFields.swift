@@ -50,7 +50,7 @@ extension CacheEntry {
     /// (HGETALL, HKEYS, HVALS).
     public var allFieldValues: [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        result.reserveCapacity(Field.allCases.count + customFields.count)
+        result.reserveCapacity(Field.all.count + customFields.count)
         for (field, value) in fieldValues {
             result.append((field.rawValue, value))
         }

@@ -63,6 +63,11 @@ extension CacheEntry {
     /// The longest TTL, seconds (100 years).
     public static let longestTTL = 3_153_600_000
 
+    /// The largest value an integer field may hold: `longestTTL` for `ttl_seconds`, `largestCount` for the counts.
+    static func limit(of field: Field) -> Int {
+        field == .ttlSeconds ? longestTTL : largestCount
+    }
+
     static func time(_ text: String, _ field: Field) throws(TieredCacheError) -> Double {
         guard let value = Double(text), value.isFinite else {
             throw invalid(field, "expected a number of seconds")

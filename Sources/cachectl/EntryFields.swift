@@ -1,30 +1,36 @@
+import EntrySchema
 import Redaction
 
 /// Knows which of an entry's fields (as `HGETALL` returns them, all strings) are text, numbers or flags, so that
 /// JSON output gives numbers as numbers without ever turning a password like `1234` into one.
 enum EntryFields {
-    /// Fields that are always text.
-    static let textFields: Set<String> = [
-        "key", "proxy_url", "username", "password", "source", "health_status", "last_health_error", "status",
-        "error", "error_message", "check_url",
-    ]
+    /// Fields that are always text: the key, the entry's text fields (`EntryField.kind`), and the text columns of a
+    /// health check (`HEALTH HISTORY`).
+    static let textFields = Set(
+        [EntryColumn.key] + names { [.text, .credential, .status].contains($0) }
+            + ["status", "error", "error_message", "check_url"]
+    )
     /// Fields that are flags.
-    static let flagFields: Set<String> = ["evicted_from_l1"]
-    /// Fields that are numbers (times in epoch seconds, counts); an empty value is `null`.
-    static let numberFields: Set<String> = [
-        "fetch_time", "last_accessed", "access_count", "ttl_seconds", "expires_at", "failure_count",
-        "last_health_check", "consecutive_health_failures", "consecutive_health_successes", "recovery_attempt",
-        "next_check_time", "total_health_checks", "total_health_check_failures", "created_at", "updated_at",
-        "check_time", "response_time_ms", "response_ms",
-    ]
+    static let flagFields = Set(names { $0 == .flag })
+    /// Fields that are numbers (times in epoch seconds, counts); an empty value is `null`: the entry's, L3's
+    /// timestamps, and a health check's.
+    static let numberFields = Set(
+        names { $0 == .integer || $0 == .time } + [EntryColumn.createdAt, EntryColumn.updatedAt]
+            + ["check_time", "response_time_ms", "response_ms"]
+    )
     /// The credential fields, left out of exports unless asked for.
-    static let credentialFields: Set<String> = ["username", "password"]
+    static let credentialFields = Set(names { $0 == .credential })
+
+    /// The names of the entry fields whose kind passes `include`.
+    private static func names(_ include: (EntryField.Kind) -> Bool) -> [String] {
+        EntryField.all.filter { include($0.kind) }.map(\.rawValue)
+    }
 
     /// `pairs` with the password inside `proxy_url` masked (`http://user:***@host`), for an export without
     /// credentials: the URL's password is a credential too.
     static func maskingURLPassword(_ pairs: [(String, String)]) -> [(String, String)] {
         pairs.map { name, value in
-            name == "proxy_url" ? (name, URLPassword.masked(in: value) ?? value) : (name, value)
+            name == EntryField.proxyURL.rawValue ? (name, URLPassword.masked(in: value) ?? value) : (name, value)
         }
     }
 

@@ -242,6 +242,28 @@ final class ReplyFormatterTests: XCTestCase {
 }
 
 final class EntryFieldsTests: XCTestCase {
+    func testTheKindSetsHoldEveryEntryFieldOfTheirKind() {
+        // Derived from the table of entry fields: pinned, since JSON exports and the credential filter follow them.
+        XCTAssertEqual(
+            EntryFields.textFields,
+            [
+                "key", "proxy_url", "username", "password", "source", "health_status", "last_health_error", "status",
+                "error", "error_message", "check_url",
+            ]
+        )
+        XCTAssertEqual(EntryFields.flagFields, ["evicted_from_l1"])
+        XCTAssertEqual(
+            EntryFields.numberFields,
+            [
+                "fetch_time", "last_accessed", "access_count", "ttl_seconds", "expires_at", "failure_count",
+                "last_health_check", "consecutive_health_failures", "consecutive_health_successes", "recovery_attempt",
+                "next_check_time", "total_health_checks", "total_health_check_failures", "created_at", "updated_at",
+                "check_time", "response_time_ms", "response_ms",
+            ]
+        )
+        XCTAssertEqual(EntryFields.credentialFields, ["username", "password"])
+    }
+
     func testTypes() {
         XCTAssertEqual(EntryFields.json(name: "password", value: "1234"), .string("1234"))
         XCTAssertEqual(EntryFields.json(name: "access_count", value: "3"), .number("3"))

@@ -1,3 +1,4 @@
+import EntrySchema
 import Foundation
 
 /// Copies JSONL shards (proxywhirl's or ours) into another store, e.g. `cachesrvd migrate-l2`
@@ -78,6 +79,6 @@ public enum JSONLMigration {
     /// The entry fields a (valid) line has a key for.
     private static func fields(of line: some Collection<UInt8>) -> Set<CacheEntry.Field> {
         let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
-        return Set((object?.keys).map { $0.compactMap(ProxywhirlCopy.field(named:)) } ?? [])
+        return Set((object?.keys).map { $0.compactMap(EntryField.init(columnName:)) } ?? [])
     }
 }

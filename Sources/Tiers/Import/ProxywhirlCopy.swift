@@ -18,17 +18,6 @@ struct ProxywhirlCopy: Sendable {
     var recency: Double
     var origin: Origin
 
-    /// The field a column of proxywhirl's tables or a key of its JSONL lines holds; `nil` for other
-    /// columns (`created_at`, ...).
-    static func field(named name: String) -> CacheEntry.Field? {
-        switch name {
-        case "username_encrypted": .username
-        case "password_encrypted": .password
-        case "proxy_url_encrypted": .proxyURL
-        default: CacheEntry.Field(rawValue: name)
-        }
-    }
-
     /// Merges the copies of one key field by field: for each field, the newest copy that holds it wins
     /// (on equal recency the higher origin). `nil` for no copies.
     static func merge(_ copies: [ProxywhirlCopy]) -> CacheEntry? {
@@ -36,37 +25,9 @@ struct ProxywhirlCopy: Sendable {
         guard var merged = ordered.first?.entry else { return nil }
         for copy in ordered.dropFirst() {
             for field in copy.fields {
-                merged.take(field, from: copy.entry)
+                merged[field] = copy.entry[field]
             }
         }
         return merged
-    }
-}
-
-extension CacheEntry {
-    /// Sets `field` to its value in `other`.
-    mutating func take(_ field: Field, from other: CacheEntry) {
-        switch field {
-        case .proxyURL: proxyURL = other.proxyURL
-        case .username: username = other.username
-        case .password: password = other.password
-        case .source: source = other.source
-        case .fetchTime: fetchTime = other.fetchTime
-        case .lastAccessed: lastAccessed = other.lastAccessed
-        case .accessCount: accessCount = other.accessCount
-        case .ttlSeconds: ttlSeconds = other.ttlSeconds
-        case .expiresAt: expiresAt = other.expiresAt
-        case .healthStatus: healthStatus = other.healthStatus
-        case .failureCount: failureCount = other.failureCount
-        case .evictedFromL1: evictedFromL1 = other.evictedFromL1
-        case .lastHealthCheck: lastHealthCheck = other.lastHealthCheck
-        case .consecutiveHealthFailures: consecutiveHealthFailures = other.consecutiveHealthFailures
-        case .consecutiveHealthSuccesses: consecutiveHealthSuccesses = other.consecutiveHealthSuccesses
-        case .recoveryAttempt: recoveryAttempt = other.recoveryAttempt
-        case .nextCheckTime: nextCheckTime = other.nextCheckTime
-        case .lastHealthError: lastHealthError = other.lastHealthError
-        case .totalHealthChecks: totalHealthChecks = other.totalHealthChecks
-        case .totalHealthCheckFailures: totalHealthCheckFailures = other.totalHealthCheckFailures
-        }
     }
 }

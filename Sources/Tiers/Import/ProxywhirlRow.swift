@@ -1,4 +1,5 @@
 import BinaryText
+import EntrySchema
 
 /// Turns a row of proxywhirl's `cache_entries` (L3) or `l2_cache` (SQLite L2) into an entry.
 enum ProxywhirlRow {
@@ -16,60 +17,52 @@ enum ProxywhirlRow {
     static func read(_ row: [String: SQLiteValue], cipher: CredentialCipher) -> Outcome {
         guard var entry = fields(row) else { return .broken }
         do {
-            entry.username = try credential(row["username_encrypted"], cipher)
-            entry.password = try credential(row["password_encrypted"], cipher)
+            for field in EntryField.all where field.isCredential {
+                entry[field] = .text(try credential(row[field.columnName], cipher))
+            }
             // A file cachesrvd wrote keeps a URL with a password masked in proxy_url, the whole URL sealed here.
-            if let sealed = try credential(row["proxy_url_encrypted"], cipher) {
+            if let sealed = try credential(row[EntryColumn.sealedProxyURL], cipher) {
                 entry.proxyURL = sealed
             }
         } catch {
             return .undecryptable(key: entry.key)
         }
-        return .entry(entry, fields: Set(row.keys.compactMap(ProxywhirlCopy.field(named:))))
+        return .entry(entry, fields: Set(row.keys.compactMap(EntryField.init(columnName:))))
     }
 
     /// The entry of `row` without its credentials; `nil` when the row is broken.
+    ///
+    /// A column the row lacks, or a NULL in it, leaves the field as `CacheEntry.init` made it (`last_accessed` is
+    /// `fetch_time`, the others their defaults); times are Unix seconds or ISO-8601 text.
     private static func fields(_ row: [String: SQLiteValue]) -> CacheEntry? {
-        guard let key = row["key"]?.text, !key.isEmpty, let proxyURL = row["proxy_url"]?.text else { return nil }
-        guard let fetchTime = time(row["fetch_time"]),
-            let lastAccessed = time(row["last_accessed"]),
-            let expiresAt = time(row["expires_at"]),
-            let lastHealthCheck = time(row["last_health_check"]),
-            let nextCheckTime = time(row["next_check_time"])
+        guard let key = row[EntryColumn.key]?.text, !key.isEmpty,
+            let proxyURL = row[EntryField.proxyURL.columnName]?.text,
+            let fetchTime = time(row[EntryField.fetchTime.columnName])
         else { return nil }
-        var entry = CacheEntry(
-            key: BinaryText.canonical(key),
-            proxyURL: proxyURL,
-            source: row["source"]?.text ?? "unknown",
-            now: fetchTime ?? 0,
-            ttlSeconds: nil
-        )
-        entry.lastAccessed = lastAccessed ?? entry.fetchTime
-        entry.expiresAt = expiresAt
-        if let status = row["health_status"], status != .null {
-            guard let text = status.text, let parsed = HealthStatus(rawValue: text) else { return nil }
-            entry.healthStatus = parsed
-        }
-        entry.lastHealthCheck = lastHealthCheck
-        entry.nextCheckTime = nextCheckTime
-        entry.lastHealthError = row["last_health_error"]?.text
-        do {
-            entry.ttlSeconds = try int(row["ttl_seconds"])
-            entry.accessCount = try int(row["access_count"])
-            entry.failureCount = try int(row["failure_count"])
-            entry.evictedFromL1 = try int(row["evicted_from_l1"]) != 0
-            entry.consecutiveHealthFailures = try int(row["consecutive_health_failures"])
-            entry.consecutiveHealthSuccesses = try int(row["consecutive_health_successes"])
-            entry.recoveryAttempt = try int(row["recovery_attempt"])
-            entry.totalHealthChecks = try int(row["total_health_checks"])
-            entry.totalHealthCheckFailures = try int(row["total_health_check_failures"])
-        } catch {
-            return nil
+        var entry = CacheEntry(key: BinaryText.canonical(key), proxyURL: proxyURL, now: fetchTime ?? 0, ttlSeconds: nil)
+        for field in EntryField.all where field != .proxyURL && field != .fetchTime && !field.isCredential {
+            guard let value = row[field.columnName], value != .null else { continue }
+            switch field.kind {
+            case .text, .credential:
+                // Not text (a number in a text column): the field keeps its default, as proxywhirl's reader would.
+                guard let text = value.text else { continue }
+                entry[field] = .text(text)
+            case .status:
+                guard let text = value.text, let parsed = HealthStatus(rawValue: text) else { return nil }
+                entry[field] = .status(parsed)
+            case .integer:
+                guard let number = value.int else { return nil }
+                entry[field] = .integer(number)
+            case .time:
+                guard let seconds = time(value) else { return nil }
+                entry[field] = .time(seconds)
+            case .flag:
+                guard let number = value.int else { return nil }
+                entry[field] = .flag(number != 0)
+            }
         }
         return entry
     }
-
-    private struct Broken: Error {}
 
     /// `.some(nil)` for a missing or NULL time, `nil` for a broken one; Unix seconds or ISO-8601 text.
     private static func time(_ value: SQLiteValue?) -> Double?? {
@@ -77,13 +70,6 @@ enum ProxywhirlRow {
         if let seconds = value.double { return .some(seconds) }
         if let text = value.text, let seconds = ISO8601Time.parse(text) { return .some(seconds) }
         return nil
-    }
-
-    /// 0 for a missing or NULL integer.
-    private static func int(_ value: SQLiteValue?) throws(Broken) -> Int {
-        guard let value, value != .null else { return 0 }
-        guard let int = value.int else { throw Broken() }
-        return int
     }
 
     /// A Fernet token stored as a BLOB (or TEXT) of its bytes, decrypted; `nil` for NULL.

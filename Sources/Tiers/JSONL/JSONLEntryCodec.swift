@@ -1,3 +1,4 @@
+import EntrySchema
 import Foundation
 
 /// Reads and writes shard lines: one JSON object per entry with every field under proxywhirl's
@@ -5,7 +6,7 @@ import Foundation
 /// A proxy URL with a password is written masked, followed by `proxy_url_encrypted` (hex of the whole
 /// URL's token); the field is left out otherwise, so lines without a password are proxywhirl's.
 ///
-/// Writing is done by hand (fixed field order, `"expires_at": null` for an entry that never
+/// Writing is done by hand (`EntryField.all`'s order, `"expires_at": null` for an entry that never
 /// expires); reading uses `JSONDecoder` and accepts proxywhirl's lines (times as text or numbers,
 /// health fields absent). A line that is not such an object decodes to `nil` (a corrupt line).
 /// Custom fields follow the schema fields as `"custom_fields": [["name", "value"], ...]` in insertion order, only
@@ -16,32 +17,23 @@ enum JSONLEntryCodec {
         let entry = record.entry
         // Move the buffer into the writer and back: a copy would make every append copy all earlier lines.
         var writer = JSONObjectWriter(taking: &output)
-        writer.field("key", string: entry.key)
-        writer.field("proxy_url", string: entry.proxyURL)
-        if let token = record.proxyURLToken {
-            writer.field("proxy_url_encrypted", string: Hex.encode(token.utf8))
+        writer.field(EntryColumn.key, string: entry.key)
+        for field in EntryField.all {
+            switch entry[field] {
+            case .text where field.isCredential:
+                writer.field(field.columnName, string: record.token(of: field).map { Hex.encode($0.utf8) })
+            case .text(let text): writer.field(field.columnName, string: text)
+            case .status(let status): writer.field(field.columnName, string: status.rawValue)
+            case .integer(let number): writer.field(field.columnName, int: number)
+            case .time(let time): writer.field(field.columnName, string: time.map(ISO8601Time.format))
+            case .flag(let flag): writer.field(field.columnName, bool: flag)
+            }
+            if field == .proxyURL, let token = record.proxyURLToken {
+                writer.field(EntryColumn.sealedProxyURL, string: Hex.encode(token.utf8))
+            }
         }
-        writer.field("username_encrypted", string: record.usernameToken.map { Hex.encode($0.utf8) })
-        writer.field("password_encrypted", string: record.passwordToken.map { Hex.encode($0.utf8) })
-        writer.field("source", string: entry.source)
-        writer.field("fetch_time", string: ISO8601Time.format(entry.fetchTime))
-        writer.field("last_accessed", string: ISO8601Time.format(entry.lastAccessed))
-        writer.field("access_count", int: entry.accessCount)
-        writer.field("ttl_seconds", int: entry.ttlSeconds)
-        writer.field("expires_at", string: entry.expiresAt.map(ISO8601Time.format))
-        writer.field("health_status", string: entry.healthStatus.rawValue)
-        writer.field("failure_count", int: entry.failureCount)
-        writer.field("evicted_from_l1", bool: entry.evictedFromL1)
-        writer.field("last_health_check", string: entry.lastHealthCheck.map(ISO8601Time.format))
-        writer.field("consecutive_health_failures", int: entry.consecutiveHealthFailures)
-        writer.field("consecutive_health_successes", int: entry.consecutiveHealthSuccesses)
-        writer.field("recovery_attempt", int: entry.recoveryAttempt)
-        writer.field("next_check_time", string: entry.nextCheckTime.map(ISO8601Time.format))
-        writer.field("last_health_error", string: entry.lastHealthError)
-        writer.field("total_health_checks", int: entry.totalHealthChecks)
-        writer.field("total_health_check_failures", int: entry.totalHealthCheckFailures)
         if !entry.customFields.isEmpty {
-            writer.field("custom_fields", pairs: entry.customFields.map { ($0.name, $0.value) })
+            writer.field(EntryColumn.customFields, pairs: entry.customFields.map { ($0.name, $0.value) })
         }
         output = writer.finish()
         output.append(UInt8(ascii: "\n"))

@@ -1,3 +1,5 @@
+import EntrySchema
+
 /// One entry as the JSONL tier keeps it: the entry without its clear credentials, plus their
 /// Fernet tokens. Shards, the in-memory index and compaction all handle records, so credentials
 /// are encrypted once per put and decrypted only when an entry is read.
@@ -36,6 +38,15 @@ struct JSONLRecord: Sendable, Equatable {
     }
 
     var key: String { entry.key }
+
+    /// The token of a credential field (`username`, `password`); `nil` for the others.
+    func token(of field: EntryField) -> String? {
+        switch field {
+        case .username: usernameToken
+        case .password: passwordToken
+        default: nil
+        }
+    }
 
     /// The entry with its credentials decrypted.
     ///

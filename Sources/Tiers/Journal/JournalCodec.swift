@@ -1,3 +1,5 @@
+import EntrySchema
+
 /// The journal's binary record format.
 ///
 /// A record is `length` (UInt32, little-endian, of the body), `crc` (CRC-32 of the body), then the body:
@@ -60,30 +62,26 @@ enum JournalCodec {
         withUnsafeBytes(of: crc.littleEndian) { output.replaceSubrange((start + 4)..<(start + 8), with: $0) }
     }
 
+    /// An entry: its key, then its fields in `EntryField.all`'s order, each as its kind says (the proxy URL as its
+    /// masked text and its optional token, a credential as its optional token), then its custom fields.
     private static func encode(_ entry: CacheEntry, cipher: CredentialCipher, into body: inout JournalWriter) {
-        let sealed = ProxyURLSeal.seal(entry.proxyURL, with: cipher)
         body.string(entry.key)
-        body.string(sealed.text)
-        body.optionalString(sealed.token)
-        body.optionalString(entry.username.map(cipher.encrypt))
-        body.optionalString(entry.password.map(cipher.encrypt))
-        body.string(entry.source)
-        body.double(entry.fetchTime)
-        body.double(entry.lastAccessed)
-        body.int(entry.accessCount)
-        body.int(entry.ttlSeconds)
-        body.optionalDouble(entry.expiresAt)
-        body.string(entry.healthStatus.rawValue)
-        body.int(entry.failureCount)
-        body.byte(entry.evictedFromL1 ? 1 : 0)
-        body.optionalDouble(entry.lastHealthCheck)
-        body.int(entry.consecutiveHealthFailures)
-        body.int(entry.consecutiveHealthSuccesses)
-        body.int(entry.recoveryAttempt)
-        body.optionalDouble(entry.nextCheckTime)
-        body.optionalString(entry.lastHealthError)
-        body.int(entry.totalHealthChecks)
-        body.int(entry.totalHealthCheckFailures)
+        for field in EntryField.all {
+            switch (field, entry[field]) {
+            case (.proxyURL, _):
+                let sealed = ProxyURLSeal.seal(entry.proxyURL, with: cipher)
+                body.string(sealed.text)
+                body.optionalString(sealed.token)
+            case (_, .text(let text)) where field.isCredential: body.optionalString(text.map(cipher.encrypt))
+            case (_, .text(let text)) where field.isOptional: body.optionalString(text)
+            case (_, .text(let text)): body.string(text ?? "")
+            case (_, .status(let status)): body.string(status.rawValue)
+            case (_, .integer(let number)): body.int(number)
+            case (_, .time(let time)) where field.isOptional: body.optionalDouble(time)
+            case (_, .time(let time)): body.double(time ?? 0)
+            case (_, .flag(let flag)): body.byte(flag ? 1 : 0)
+            }
+        }
         body.int(entry.customFields.count)
         for field in entry.customFields {
             body.string(field.name)
@@ -132,46 +130,32 @@ enum JournalCodec {
         cipher: CredentialCipher
     ) throws(JournalError) -> CacheEntry {
         let key = try reader.string()
-        let urlText = try reader.string()
-        let urlToken = try reader.optionalString()
-        let usernameToken = try reader.optionalString()
-        let passwordToken = try reader.optionalString()
-        let proxyURL: String
-        var entry: CacheEntry
-        do {
-            proxyURL = try ProxyURLSeal.open(text: urlText, token: urlToken, with: cipher, key: key)
-            entry = CacheEntry(
-                key: key,
-                proxyURL: proxyURL,
-                username: try usernameToken.map(cipher.decrypt),
-                password: try passwordToken.map(cipher.decrypt),
-                source: try reader.string(),
-                now: 0,
-                ttlSeconds: nil
-            )
-        } catch let error as StoreError {
-            throw JournalError("a credential of key \(key) cannot be decrypted: \(error.message)")
-        } catch let error as JournalError {
-            throw error
-        } catch {
-            throw JournalError("\(error)")
+        var entry = CacheEntry(key: key, proxyURL: "", now: 0, ttlSeconds: nil)
+        var urlText = ""
+        var urlToken: String? = nil
+        var credentialTokens: [(field: EntryField, token: String)] = []
+        for field in EntryField.all {
+            switch field.kind {
+            case _ where field == .proxyURL:
+                urlText = try reader.string()
+                urlToken = try reader.optionalString()
+            case .credential:
+                if let token = try reader.optionalString() { credentialTokens.append((field, token)) }
+            case .text: entry[field] = .text(field.isOptional ? try reader.optionalString() : try reader.string())
+            case .status: entry[field] = .status(try reader.status())
+            case .integer: entry[field] = .integer(try reader.int())
+            case .time: entry[field] = .time(field.isOptional ? try reader.optionalDouble() : try reader.double())
+            case .flag: entry[field] = .flag(try reader.byte() != 0)
+            }
         }
-        entry.fetchTime = try reader.double()
-        entry.lastAccessed = try reader.double()
-        entry.accessCount = try reader.int()
-        entry.ttlSeconds = try reader.int()
-        entry.expiresAt = try reader.optionalDouble()
-        entry.healthStatus = try reader.status()
-        entry.failureCount = try reader.int()
-        entry.evictedFromL1 = try reader.byte() != 0
-        entry.lastHealthCheck = try reader.optionalDouble()
-        entry.consecutiveHealthFailures = try reader.int()
-        entry.consecutiveHealthSuccesses = try reader.int()
-        entry.recoveryAttempt = try reader.int()
-        entry.nextCheckTime = try reader.optionalDouble()
-        entry.lastHealthError = try reader.optionalString()
-        entry.totalHealthChecks = try reader.int()
-        entry.totalHealthCheckFailures = try reader.int()
+        do {
+            entry.proxyURL = try ProxyURLSeal.open(text: urlText, token: urlToken, with: cipher, key: key)
+            for (field, token) in credentialTokens {
+                entry[field] = .text(try cipher.decrypt(token))
+            }
+        } catch {
+            throw JournalError("a credential of key \(key) cannot be decrypted: \(error.message)")
+        }
         let fieldCount = try reader.int()
         guard fieldCount >= 0, fieldCount <= reader.remaining else {
             throw JournalError("bad custom field count in the record of key \(key)")

@@ -1,3 +1,5 @@
+import EntrySchema
+
 /// The shape of one SQLite tier's database: proxywhirl's tables, plus what proxywhirl left out.
 ///
 /// - L2 (`l2_cache.db`): proxywhirl's `l2_cache` columns and indexes, plus every health-monitoring
@@ -50,7 +52,7 @@ struct SQLiteSchema: Sendable {
     static let currentVersion = 4
 
     /// The columns later versions appended, oldest first: an upgraded file has them after every other column.
-    static let appendedEntryColumns = ["proxy_url_encrypted", "custom_fields"]
+    static let appendedEntryColumns = [EntryColumn.sealedProxyURL, EntryColumn.customFields]
 
     /// The table of entries (`l2_cache` or `cache_entries`).
     var entries: Table
@@ -60,35 +62,25 @@ struct SQLiteSchema: Sendable {
     var hasTimestamps: Bool
 
     /// The columns `EntryRow` reads and writes, in its order (also L2's order on disk, and L3's before version 4,
-    /// followed there by `created_at`, `updated_at`). Statements name their columns, so this order need not be a
-    /// table's.
-    static let entryColumns: [Column] = [
-        Column(name: "key", declaration: "TEXT PRIMARY KEY", isRequired: true),
-        Column(name: "proxy_url", declaration: "TEXT NOT NULL", isRequired: true),
-        Column(name: "username_encrypted", declaration: "BLOB"),
-        Column(name: "password_encrypted", declaration: "BLOB"),
-        Column(name: "source", declaration: "TEXT NOT NULL DEFAULT 'unknown'"),
-        Column(name: "fetch_time", declaration: "REAL NOT NULL", isRequired: true),
-        Column(name: "last_accessed", declaration: "REAL NOT NULL", isRequired: true),
-        Column(name: "access_count", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "ttl_seconds", declaration: "INTEGER NOT NULL DEFAULT 0"),
-        Column(name: "expires_at", declaration: "REAL", mustBeNullable: true),
-        Column(name: "health_status", declaration: "TEXT DEFAULT 'unknown'"),
-        Column(name: "failure_count", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "evicted_from_l1", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "last_health_check", declaration: "REAL"),
-        Column(name: "consecutive_health_failures", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "consecutive_health_successes", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "recovery_attempt", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "next_check_time", declaration: "REAL"),
-        Column(name: "last_health_error", declaration: "TEXT"),
-        Column(name: "total_health_checks", declaration: "INTEGER DEFAULT 0"),
-        Column(name: "total_health_check_failures", declaration: "INTEGER DEFAULT 0"),
-        // Schema version 2: the whole proxy_url as a Fernet token when it carries a password (ProxyURLSeal).
-        Column(name: "proxy_url_encrypted", declaration: "BLOB"),
-        // Schema version 3: the entry's custom fields (CustomFieldsCodec's JSON), NULL when it has none.
-        Column(name: "custom_fields", declaration: "TEXT"),
-    ]
+    /// followed there by `created_at`, `updated_at`): the key, one column per field in `EntryField.all`'s order
+    /// (`EntryField.facts` declares it), then the columns later versions appended. Statements name their columns,
+    /// so this order need not be a table's.
+    static let entryColumns: [Column] =
+        [Column(name: EntryColumn.key, declaration: "TEXT PRIMARY KEY", isRequired: true)]
+        + EntryField.all.map { field in
+            let facts = field.facts
+            return Column(
+                name: field.columnName,
+                declaration: facts.declaration,
+                isRequired: facts.isRequiredColumn,
+                mustBeNullable: facts.mustBeNullable
+            )
+        } + [
+            // Schema version 2: the whole proxy_url as a Fernet token when it carries a password (ProxyURLSeal).
+            Column(name: EntryColumn.sealedProxyURL, declaration: "BLOB"),
+            // Schema version 3: the entry's custom fields (CustomFieldsCodec's JSON), NULL when it has none.
+            Column(name: EntryColumn.customFields, declaration: "TEXT"),
+        ]
 
     /// L2: `l2_cache` in `l2_cache.db`.
     static let l2 = SQLiteSchema(
@@ -109,8 +101,8 @@ struct SQLiteSchema: Sendable {
 
     /// L3's `created_at` (kept by updates) and `updated_at`.
     static let timestampColumns = [
-        Column(name: "created_at", declaration: "REAL NOT NULL DEFAULT 0"),
-        Column(name: "updated_at", declaration: "REAL NOT NULL DEFAULT 0"),
+        Column(name: EntryColumn.createdAt, declaration: "REAL NOT NULL DEFAULT 0"),
+        Column(name: EntryColumn.updatedAt, declaration: "REAL NOT NULL DEFAULT 0"),
     ]
 
     /// How many columns proxywhirl's `cache_entries` has: the first ones of `l3ColumnOrder`.
