@@ -15,6 +15,7 @@ import Synchronization
 /// - A key missing from L1 is read from disk WITHOUT the lock; the result is used (promoted) under the lock
 ///   only if the shard's epoch did not move meanwhile (an eviction or a delete of a non-resident key bumps
 ///   it), otherwise it is read again.
+/// - Each disk tier is a `DiskTier` (its store, fault state and writer); the cache only calls its methods.
 /// - Disk faults are counted per tier (`TierHealth`); a disabled tier is skipped, probed and re-enabled, and the
 ///   writes it lost meanwhile are replayed.
 /// - While FLUSHALL clears the disk tiers, disk reads find nothing (see `removeAll()`).
