@@ -95,26 +95,26 @@ final class DiskTierTests: XCTestCase {
     func testWhenCommittedSaysWhetherTheWritesReachedTheStore() {
         let store = TieredCacheTestStore(.l3)
         let tier = makeTier(store)
-        let outcomes = Mutex<[Bool]>([])
 
         store.fail("apply", with: .full)
         tier.enqueue(.put(entry("a", "http://a:1")))
-        let firstReported = expectation(description: "the failed write reported")
-        tier.whenCommitted(through: tier.lastEnqueuedSequence) { committed in
-            outcomes.withLock { $0.append(committed) }
-            firstReported.fulfill()
-        }
-        wait(for: [firstReported], timeout: 10)
+        XCTAssertEqual(reportedOutcome(of: tier), false, "the batch failed")
 
         store.fail("apply", with: nil)
         tier.enqueue(.put(entry("b", "http://b:2")))
-        let secondReported = expectation(description: "the committed write reported")
+        XCTAssertEqual(reportedOutcome(of: tier), true, "the batch was committed")
+    }
+
+    /// What `whenCommitted` reports for every write queued so far (nil if it never does).
+    private func reportedOutcome(of tier: DiskTier) -> Bool? {
+        let outcome = Mutex<Bool?>(nil)
+        let reported = expectation(description: "whenCommitted reported")
         tier.whenCommitted(through: tier.lastEnqueuedSequence) { committed in
-            outcomes.withLock { $0.append(committed) }
-            secondReported.fulfill()
+            outcome.withLock { $0 = committed }
+            reported.fulfill()
         }
-        wait(for: [secondReported], timeout: 10)
-        XCTAssertEqual(outcomes.withLock { $0 }, [false, true])
+        wait(for: [reported], timeout: 10)
+        return outcome.withLock { $0 }
     }
 
     func testCountedReadsAndExpiriesReachTheFigures() {
