@@ -1,7 +1,8 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// One disk tier as the cache sees it: its store, whether it is enabled, its figures and the writes it lost.
+/// The fault state of one disk tier's store (part of its `DiskTier`): whether it is enabled, its figures and the
+/// writes it lost.
 ///
 /// Every store call goes through `attempt`, which counts failures: `failureThreshold` in a row disable the
 /// tier (logged at warning); a disabled tier is probed with `count()` at most every `probeInterval` seconds

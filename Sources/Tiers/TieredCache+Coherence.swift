@@ -41,8 +41,8 @@ extension TieredCache {
     /// Why a write command must be refused now, if it must (counted): the shared L3 cannot be reached and the writes
     /// waiting for it reached `l3BacklogLimit`. One atomic load while L3 answers.
     public func writeRefusal() -> String? {
-        guard let l3Tier, l3Tier.writer.isHolding else { return nil }
-        let backlog = l3Tier.writer.pendingCount
+        guard let l3Tier, l3Tier.isHolding else { return nil }
+        let backlog = l3Tier.pendingCount
         guard backlog >= configuration.l3BacklogLimit else { return nil }
         counters.withLockedValue { $0.writesRefused += 1 }
         return "L3 cannot be reached and \(backlog) writes wait for it (--l3-backlog-limit "
@@ -57,7 +57,7 @@ extension TieredCache {
                 // A read that loaded the old copy without the lock must not promote it now.
                 storage.epoch &+= 1
                 if let slot = storage.slot(of: key) { _ = storage.remove(at: slot) }
-                l2Tier?.writer.enqueue(.delete(key: key))
+                l2Tier?.enqueue(.delete(key: key))
                 return hasLocalWriteNotInL3(key)
             }
             if ownWrite { pending += 1 }
@@ -71,10 +71,7 @@ extension TieredCache {
     /// Drops every copy in L1 and empties L2 (readers skip it until its writer has emptied it). L3 and the journal are
     /// untouched; this sidecar's writes that L3 does not hold yet are still read from L3's writer.
     public func invalidateAll() {
-        if let l2Tier, l2Tier.health.isCache {
-            l2Tier.health.markStale()
-            l2Tier.writer.wake()
-        }
+        l2Tier?.discardIfCache()
         for shard in l1.shards {
             shard.locked { storage in storage.epoch &+= 1 }
         }
@@ -89,7 +86,7 @@ extension TieredCache {
 
     /// The coherence figures (all zero, `shared` false, with an L3 of one's own).
     public var coherenceFigures: CoherenceFigures {
-        guard let shared = l3Tier?.store as? any SharedPersistentStore else { return CoherenceFigures() }
+        guard let l3Tier, let shared = l3Tier.sharedStore else { return CoherenceFigures() }
         let counters = counters.withLockedValue { $0 }
         return CoherenceFigures(
             shared: true,
@@ -99,8 +96,8 @@ extension TieredCache {
             keysDropped: counters.coherenceKeysDropped,
             keysKept: counters.coherenceKeysKept,
             dropsAll: counters.coherenceDropsAll,
-            available: l3Tier.map { $0.health.isEnabled && !$0.writer.isHolding } ?? true,
-            backlog: l3Tier?.writer.pendingCount ?? 0,
+            available: l3Tier.isAvailable,
+            backlog: l3Tier.pendingCount,
             backlogLimit: configuration.l3BacklogLimit,
             writesRefused: counters.writesRefused,
             sweepsSkipped: shared.sweepsSkipped,
@@ -111,7 +108,6 @@ extension TieredCache {
     /// Whether this sidecar wrote `key` and L3 does not hold that write yet, as far as L3's writer knows (call it
     /// under the key's shard lock, where the cache queues its writes).
     func hasLocalWriteNotInL3(_ key: String) -> Bool {
-        guard let l3Tier else { return false }
-        return l3Tier.writer.pending(key) != nil || l3Tier.health.lostWrite(key) != nil
+        l3Tier?.hasUncommittedWrite(key) ?? false
     }
 }

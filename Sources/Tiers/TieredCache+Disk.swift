@@ -42,9 +42,9 @@ extension TieredCache {
         guard let journal else {
             for disk in disks {
                 if disk.id != .l2 {
-                    disk.writer.enqueue(write)
+                    disk.enqueue(write)
                 } else if let l2Write {
-                    disk.writer.enqueue(l2Write)
+                    disk.enqueue(l2Write)
                 }
             }
             return
@@ -52,11 +52,11 @@ extension TieredCache {
         journal.append(.write(write)) { sequence in
             for disk in disks {
                 if disk.id != .l2 {
-                    disk.writer.enqueue(write, journalSequence: sequence)
+                    disk.enqueue(write, journalSequence: sequence)
                 } else if let l2Write {
-                    disk.writer.enqueue(l2Write, journalSequence: sequence)
+                    disk.enqueue(l2Write, journalSequence: sequence)
                 } else {
-                    disk.writer.noteJournalSequence(sequence)
+                    disk.noteJournalSequence(sequence)
                 }
             }
         }
@@ -78,7 +78,7 @@ extension TieredCache {
         }
         var demoted = entry
         demoted.evictedFromL1 = true
-        disk.writer.enqueue(.put(demoted))
+        disk.enqueue(.put(demoted))
         counters.withLockedValue { $0.demotions += 1 }
     }
 
@@ -90,39 +90,16 @@ extension TieredCache {
         }
     }
 
-    /// Whether a disk tier can be used now, probing it first if it is disabled and a probe is due.
-    func usable(_ disk: DiskTier) -> Bool {
-        // A writer holding writes the store would not take: whole-tier work queued behind them would wait for it.
-        if disk.writer.isHolding { return false }
-        if disk.health.isEnabled { return true }
-        guard disk.health.probeIfDue() else { return false }
-        disk.writer.wake()
-        return true
-    }
-
     /// Reads a key from L2 then L3 (their overlays first, then the writes they lost), without any lock. Failing
     /// and stale tiers read as misses, and so does everything while a FLUSHALL runs. With `counting`, counts
     /// hits and misses per tier.
     func lookupDisk(_ key: String, now: Double, counting: Bool) -> DiskLookup {
         // A read that started before the FLUSHALL finds its shard's epoch moved (L1 was cleared) and reads again.
         guard flushesRunning.withLockedValue({ $0 == 0 }) else { return .absent }
-        for disk in disks where usable(disk) && !disk.health.isStale {
-            let found: CacheEntry?
-            if let pending = disk.writer.pending(key) {
-                found = pending
-            } else if let lost = disk.health.lostWrite(key) {
-                found = lost.putEntry
-            } else if let stored = disk.health.attempt({ () throws(StoreError) in try disk.store.get(key) }) {
-                found = stored
-            } else {
-                found = nil
-            }
-            if let found {
-                if found.isExpired(at: now) { return .expired(disk.id) }
-                if counting { disk.health.count { $0.hits += 1 } }
-                return .found(found, disk.id)
-            }
-            if counting { disk.health.count { $0.misses += 1 } }
+        for disk in disks where disk.isReadable() {
+            let lookup = disk.read(key, now: now, counting: counting)
+            if case .absent = lookup { continue }
+            return lookup
         }
         return .absent
     }
@@ -133,13 +110,9 @@ extension TieredCache {
     /// disks must be read: nothing queued, a queued delete (L3 may still be asked), a FLUSHALL running, or a tier
     /// that is disabled or stale.
     func lookupQueued(_ key: String, now: Double) -> DiskLookup? {
-        guard let disk = disks.first, disk.health.isEnabled, !disk.health.isStale,
-            case .some(.some(let entry)) = disk.writer.pending(key),
-            flushesRunning.withLockedValue({ $0 == 0 })
+        guard let disk = disks.first, let entry = disk.queuedEntry(key), flushesRunning.withLockedValue({ $0 == 0 })
         else { return nil }
-        if entry.isExpired(at: now) { return .expired(disk.id) }
-        disk.health.count { $0.hits += 1 }
-        return .found(entry, disk.id)
+        return disk.answer(entry, now: now, counting: true)
     }
 
     /// Applies a disk read under the key's shard lock (its epoch unchanged since the read): promotes a found
@@ -172,7 +145,7 @@ extension TieredCache {
             // demoted: rewriting every tier on each promotion doubled the disk work of a miss.
             let fillsL2 = tier == .l3 && l2Tier != nil && !l2IsVictimCache
             if fillsL2, let l2 = l2Tier {
-                l2.writer.enqueue(.put(entry))
+                l2.enqueue(.put(entry))
             }
             let promotions = fillsL2 ? 2 : 1
             counters.withLockedValue { $0.promotions += promotions }
@@ -189,7 +162,7 @@ extension TieredCache {
 
     func countTTLEviction(on tier: TierID) {
         if let disk = diskTier(tier) {
-            disk.health.count { $0.evictionsTTL += 1 }
+            disk.countTTLEviction()
         } else {
             counters.withLockedValue { $0.l1EvictionsTTL += 1 }
         }
@@ -198,8 +171,8 @@ extension TieredCache {
     /// Counts a health eviction on L1 and on every enabled disk tier (written through, they held the entry).
     func countHealthEviction() {
         counters.withLockedValue { $0.l1EvictionsHealth += 1 }
-        for disk in disks where disk.health.isEnabled {
-            disk.health.count { $0.evictionsHealth += 1 }
+        for disk in disks {
+            disk.countHealthEviction()
         }
     }
 

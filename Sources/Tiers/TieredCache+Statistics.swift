@@ -22,9 +22,7 @@ extension TieredCache {
         var tiers = [memory]
         for tier in [TierID.l2, .l3] {
             if let disk = diskTier(tier) {
-                var statistics = disk.health.figures
-                statistics.pendingWrites = disk.writer.pendingCount
-                tiers.append(statistics)
+                tiers.append(disk.figures)
             } else {
                 tiers.append(TierStatistics(tier: tier, configured: false, backend: "none"))
             }
@@ -41,27 +39,14 @@ extension TieredCache {
     ///   - path: Where the damaged file was moved.
     ///   - salvage: What was kept of it (`nil`: nothing, as for a store that cannot salvage).
     public func recordRecoveredCorruption(tier: TierID, movedTo path: String, salvage: SalvageReport? = nil) {
-        guard let disk = diskTier(tier) else { return }
-        let report = salvage ?? SalvageReport(movedTo: path)
-        disk.health.count { $0.recordSalvage(report) }
-        disk.health.logger.error(
-            "Disk tier was corrupt when opened: damaged file moved aside, the readable rows kept",
-            metadata: [
-                "cache.store": "\(disk.store.description)", "cache.path": "\(path)",
-                "cache.salvaged_entries": "\(report.salvagedEntries)", "cache.lost_entries": "\(report.lostEntries)",
-            ]
-        )
+        diskTier(tier)?.recordRecoveredCorruption(movedTo: path, salvage: salvage)
     }
 
     /// Counts entries a store found damaged and skipped when it opened (corrupt JSONL lines) as corruption
     /// evictions of that tier.
     public func recordCorruptEntriesSkipped(tier: TierID, count: Int) {
-        guard count > 0, let disk = diskTier(tier) else { return }
-        disk.health.count { $0.evictionsCorruption += count }
-        disk.health.logger.warning(
-            "Disk tier skipped damaged entries when it opened",
-            metadata: ["cache.store": "\(disk.store.description)", "cache.entries": "\(count)"]
-        )
+        guard count > 0 else { return }
+        diskTier(tier)?.recordCorruptEntriesSkipped(count)
     }
 
     // MARK: Durability
@@ -77,14 +62,14 @@ extension TieredCache {
         if let journal {
             // A shared L3 is where the other sidecars read: a write is acknowledged once PostgreSQL committed it.
             var sequences: [TierID: UInt64] = [:]
-            if let l3Tier, l3Tier.writer.holdsFailedBatches {
-                sequences[.l3] = l3Tier.writer.lastEnqueuedSequence
+            if let l3Tier, l3Tier.holdsFailedBatches {
+                sequences[.l3] = l3Tier.lastEnqueuedSequence
             }
             return DurabilityPoint(sequences: sequences, journal: (journal.lastAppendedSequence, true))
         }
         var sequences: [TierID: UInt64] = [:]
         for disk in disks {
-            sequences[disk.id] = disk.writer.lastEnqueuedSequence
+            sequences[disk.id] = disk.lastEnqueuedSequence
         }
         return DurabilityPoint(sequences: sequences)
     }
@@ -96,10 +81,10 @@ extension TieredCache {
         if let journal, let stalled = journal.stalledPoint(olderThan: Self.journalLagBound) {
             return DurabilityPoint(sequences: [:], journal: (stalled, false))
         }
-        guard disks.contains(where: { $0.writer.pendingCount > limit }) else { return nil }
+        guard disks.contains(where: { $0.pendingCount > limit }) else { return nil }
         var sequences: [TierID: UInt64] = [:]
         for disk in disks {
-            sequences[disk.id] = disk.writer.lastEnqueuedSequence
+            sequences[disk.id] = disk.lastEnqueuedSequence
         }
         return DurabilityPoint(sequences: sequences)
     }
@@ -114,23 +99,24 @@ extension TieredCache {
     public func whenDurable(_ point: DurabilityPoint, _ callback: @escaping @Sendable (Bool) -> Void) {
         if let wanted = point.journal, let journal {
             // Synced in the journal, and committed by a shared L3 when the point names it, in either order.
-            let l3 = l3Tier.flatMap { tier in point.sequences[.l3].map { (tier.writer, $0) } }
+            let l3 = l3Tier.flatMap { tier in point.sequences[.l3].map { (tier, $0) } }
             let report = Self.join(parts: l3 == nil ? 1 : 2, callback)
             journal.whenDone(through: wanted.sequence, synced: wanted.synced) { report(true, $0) }
-            if let (writer, sequence) = l3 {
-                writer.whenCommitted(through: sequence) { report(true, $0) }
+            if let (tier, sequence) = l3 {
+                tier.whenCommitted(through: sequence) { report(true, $0) }
             }
             return
         }
-        let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk.id, disk.writer, $0) } }
+        let targets = disks.compactMap { disk in point.sequences[disk.id].map { (disk, $0) } }
         guard !targets.isEmpty else {
             callback(true)
             return
         }
-        let durableTier: TierID = targets.contains { $0.0 == .l3 } ? .l3 : .l2
+        let durableTier: TierID = targets.contains { $0.0.id == .l3 } ? .l3 : .l2
         let report = Self.join(parts: targets.count, callback)
-        for (tier, writer, sequence) in targets {
-            writer.whenCommitted(through: sequence) { report(tier == durableTier, $0) }
+        for (disk, sequence) in targets {
+            let decides = disk.id == durableTier
+            disk.whenCommitted(through: sequence) { report(decides, $0) }
         }
     }
 
@@ -154,7 +140,7 @@ extension TieredCache {
     /// Blocks until every write queued so far is committed (or lost and counted). Not for event loops.
     public func flushWrites() {
         for disk in disks {
-            disk.writer.flush()
+            disk.flush()
         }
     }
 
@@ -186,18 +172,18 @@ extension TieredCache {
         }
         guard first else { return shutdownOutcome.withLockedValue { $0 } ?? ShutdownReport() }
         // A shared L3 that cannot be reached is not waited for: its writes stay in the journal for the next start.
-        for disk in disks where disk.writer.holdsFailedBatches {
-            disk.writer.abandonHeldWrites()
+        for disk in disks {
+            disk.abandonHeldWrites()
         }
         // Settle the clients' writes first, so that the writes lost before the final write-through of L1 (the
         // clients' data) are told apart from those lost by it (access figures only).
         flushWrites()
-        let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.health.lostSummary) })
+        let lostBefore = Dictionary(uniqueKeysWithValues: disks.map { ($0.id, $0.lostSummary) })
         journal?.waitUntilWritten()
         let journalLackedBefore = journal?.unwritten.keys ?? []
         persistResidentEntries()
         for disk in disks {
-            disk.writer.stop()
+            disk.stop()
         }
         journal?.stop()
         let journalKeepsLosses = journal.map { $0.removeSegmentsIfApplied() == false && $0.isIntact } ?? false
@@ -206,9 +192,8 @@ extension TieredCache {
         let journalLacks = journal.flatMap { $0.isIntact ? nil : $0.unwritten }
         var report = ShutdownReport()
         for disk in disks {
-            disk.health.markClosed()
-            disk.store.close()
-            let lost = disk.health.lostSummary
+            disk.close()
+            let lost = disk.lostSummary
             let before = lostBefore[disk.id]
             let clientKeys = lost.keys.intersection(before?.keys ?? [])
             var loss = ShutdownReport.TierLoss(

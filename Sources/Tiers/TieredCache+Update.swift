@@ -133,22 +133,16 @@ extension TieredCache {
         now: Double
     ) throws(TieredCacheError) -> Int? {
         // Not while L3's writer holds writes it could not commit: waiting for them would wait for PostgreSQL.
-        guard !report.ok, let l3Tier, let shared = l3Tier.store as? any SharedPersistentStore,
-            l3Tier.health.isEnabled, !l3Tier.writer.isHolding
-        else { return nil }
+        guard !report.ok, let l3Tier, l3Tier.sharedStore != nil, l3Tier.isAvailable else { return nil }
         guard mode == .mayBlock else { throw .wouldBlock }
-        l3Tier.writer.flush()
         let threshold = policy.healthInvalidation ? policy.failureThreshold : nil
-        let count = l3Tier.health.attempt { () throws(StoreError) in
+        return l3Tier.recordHealthFailure(
+            key,
+            time: now,
             // Masked as `CacheEntry.lastHealthError` masks it: the store writes it directly.
-            try shared.recordHealthFailure(
-                key,
-                time: now,
-                error: URLPassword.maskedEverywhere(in: report.error),
-                threshold: threshold
-            )
-        }
-        return count ?? nil
+            error: URLPassword.maskedEverywhere(in: report.error),
+            threshold: threshold
+        )
     }
 
     /// The core of `update`: runs `body` under the key's shard lock on the resident entry, loading and
@@ -207,7 +201,7 @@ extension TieredCache {
                 if context.l3Written {
                     // The shared L3 has it already (fleet-wide health): only L2 follows.
                     if let l2Tier, let l2Write = l2Write(for: .put(changed), heldAt: slot, in: &storage) {
-                        l2Tier.writer.enqueue(l2Write)
+                        l2Tier.enqueue(l2Write)
                     }
                 } else {
                     writeThrough(.put(changed), heldAt: slot, in: &storage)
@@ -246,13 +240,13 @@ extension TieredCache {
         guard let record = context.healthRecord, let l3Tier else { return }
         let write = StoreWrite.appendHealth(key: key, record: record, keep: configuration.healthHistoryLimit)
         guard let journal else {
-            l3Tier.writer.enqueue(write)
+            l3Tier.enqueue(write)
             return
         }
         journal.append(.write(write)) { sequence in
-            l3Tier.writer.enqueue(write, journalSequence: sequence)
+            l3Tier.enqueue(write, journalSequence: sequence)
             // L2 keeps no history; it holds everything up to here as soon as it holds what came before.
-            l2Tier?.writer.noteJournalSequence(sequence)
+            l2Tier?.noteJournalSequence(sequence)
         }
     }
 }

@@ -7,8 +7,8 @@
 extension TieredCache {
     /// The number of live keys (the largest tier that holds every key: L3, else L2, else L1).
     public func count() throws(TieredCacheError) -> Int {
-        for disk in disks.reversed() where usable(disk) && !disk.health.isStale {
-            if let count = committedCount(of: disk) { return count }
+        for disk in disks.reversed() where disk.isReadable() {
+            if let count = disk.committedCount() { return count }
         }
         return l1.count
     }
@@ -16,25 +16,15 @@ extension TieredCache {
     /// The number of entries in one tier (0 for an unconfigured tier).
     public func size(of tier: TierID) throws(TieredCacheError) -> Int {
         guard let disk = diskTier(tier) else { return tier == .l1 ? l1.count : 0 }
-        guard usable(disk) else { throw .unavailable("\(tier) is disabled") }
-        guard let count = committedCount(of: disk) else { throw .unavailable("\(tier) failed") }
-        return count
-    }
-
-    /// A disk tier's count once its writer has committed what was queued (nil if the store fails); also
-    /// refreshes the tier's size figure.
-    private func committedCount(of disk: DiskTier) -> Int? {
-        disk.writer.flush()
-        guard let count = disk.health.attempt({ () throws(StoreError) in try disk.store.count() }) else { return nil }
-        disk.health.count { $0.size = count }
+        guard disk.isUsable() else { throw .unavailable("\(tier) is disabled") }
+        guard let count = disk.committedCount() else { throw .unavailable("\(tier) failed") }
         return count
     }
 
     /// Every live key (KEYS). Unordered.
     public func allKeys() throws(TieredCacheError) -> [String] {
-        for disk in disks.reversed() where usable(disk) && !disk.health.isStale {
-            disk.writer.flush()
-            if let keys = allKeys(of: disk) { return keys }
+        for disk in disks.reversed() where disk.isReadable() {
+            if let keys = disk.committedKeys() { return keys }
         }
         let now = clock.now()
         var keys: [String] = []
@@ -45,20 +35,6 @@ extension TieredCache {
             cursor = next
         } while cursor != 0
         return keys
-    }
-
-    private func allKeys(of disk: DiskTier) -> [String]? {
-        var keys = Set<String>()
-        var cursor: UInt64 = 0
-        repeat {
-            let page = disk.health.attempt { () throws(StoreError) in
-                try disk.store.scanKeys(cursor: cursor, limit: 1024)
-            }
-            guard let page else { return nil }
-            keys.formUnion(page.keys)
-            cursor = page.next
-        } while cursor != 0
-        return Array(keys)
     }
 
     /// One step of a cursor scan over every live key (SCAN): up to about `count` keys after
@@ -74,12 +50,10 @@ extension TieredCache {
             let (next, entries) = l1.scanEntries(cursor: cursor, count: limit)
             return (next, entries.lazy.filter { !$0.isExpired(at: now) }.map(\.key))
         }
-        guard usable(authority) else { throw .unavailable("\(authority.id) is disabled") }
-        if cursor == 0 { authority.writer.flush() }
-        let page = authority.health.attempt { () throws(StoreError) in
-            try authority.store.scanKeys(cursor: cursor, limit: limit)
+        guard authority.isUsable() else { throw .unavailable("\(authority.id) is disabled") }
+        guard let page = authority.scanKeys(cursor: cursor, limit: limit) else {
+            throw .unavailable("\(authority.id) failed")
         }
-        guard let page else { throw .unavailable("\(authority.id) failed") }
         return page
     }
 
@@ -92,17 +66,9 @@ extension TieredCache {
             counters.withLockedValue { $0.l1EvictionsTTL += expired.count }
         }
         var removed = Set(expired.lazy.map(\.key))
-        for disk in disks where usable(disk) {
+        for disk in disks where disk.isUsable() {
             // On the writer thread, after the writes queued before it (the deletes above included).
-            let keys = disk.writer.perform { () -> [String]? in
-                disk.health.attempt { () throws(StoreError) in try disk.store.removeExpired(now: now) }
-            }
-            guard let keys, !keys.isEmpty else { continue }
-            disk.health.count { figures in
-                figures.evictionsTTL += keys.count
-                figures.size = max(0, figures.size - keys.count)
-            }
-            removed.formUnion(keys)
+            if let keys = disk.removeExpired(now: now) { removed.formUnion(keys) }
         }
         return removed.count
     }
@@ -120,7 +86,7 @@ extension TieredCache {
     /// back into L1 or L2. The disk tiers are cleared L3 first: a write made meanwhile ends up either nowhere or
     /// in L3, never in L2 alone. L1 is cleared before and after them.
     public func removeAll() throws(TieredCacheError) -> Int {
-        for disk in disks where !usable(disk) {
+        for disk in disks where !disk.isUsable() {
             throw .unavailable(
                 "disk tier \(disk.id) is disabled after failures; FLUSHALL would leave its entries; "
                     + "try again when INFO shows it recovered"
@@ -131,24 +97,10 @@ extension TieredCache {
         var failed: TierID? = nil
         for disk in disks.reversed() {
             // On the writer thread, after the writes queued before it.
-            let count = disk.writer.perform { () -> Int? in
-                let count = disk.health.attempt { () throws(StoreError) in try disk.store.removeAll() }
-                guard count != nil else { return nil }
-                // Every journaled write queued before the flush is gone with it: a replay starts after them. If that
-                // cannot be recorded the flush failed (a replay would bring them back).
-                let through = disk.writer.currentJournalSequence
-                let recorded: Void? = disk.health.attempt { () throws(StoreError) in
-                    try disk.store.apply([], journalThrough: through)
-                }
-                guard recorded != nil else { return nil }
-                disk.health.markEmptied()
-                return count
-            }
-            if let count {
-                disk.health.count { $0.size = 0 }
+            if let count = disk.removeAll() {
                 removed = max(removed, count)
-            } else if disk.health.isCache {
-                disk.health.markStale()
+            } else if disk.isCache {
+                disk.markStale()
             } else {
                 failed = disk.id
                 break
@@ -158,7 +110,7 @@ extension TieredCache {
             // For a store that records no journal sequence (JSONL), which the start-up gives every record still in
             // the journal: a replay empties it here.
             journal.append(.flush) { sequence in
-                for disk in disks { disk.writer.noteJournalSequence(sequence) }
+                for disk in disks { disk.noteJournalSequence(sequence) }
             }
         }
         flushesRunning.withLockedValue { $0 -= 1 }
@@ -176,10 +128,8 @@ extension TieredCache {
     /// The newest `limit` health checks of `key`, newest first (from L3; [] without L3).
     public func history(_ key: String, limit: Int) throws(TieredCacheError) -> [HealthCheckRecord] {
         guard let l3Tier else { return [] }
-        guard usable(l3Tier) else { throw .unavailable("l3 is disabled") }
-        l3Tier.writer.flush()
-        let records = l3Tier.health.attempt { () throws(StoreError) in try l3Tier.store.history(key, limit: limit) }
-        guard let records else { throw .unavailable("l3 failed") }
+        guard l3Tier.isUsable() else { throw .unavailable("l3 is disabled") }
+        guard let records = l3Tier.history(key, limit: limit) else { throw .unavailable("l3 failed") }
         return records
     }
 }

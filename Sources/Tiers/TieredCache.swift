@@ -15,6 +15,7 @@ import Synchronization
 /// - A key missing from L1 is read from disk WITHOUT the lock; the result is used (promoted) under the lock
 ///   only if the shard's epoch did not move meanwhile (an eviction or a delete of a non-resident key bumps
 ///   it), otherwise it is read again.
+/// - Each disk tier is a `DiskTier` (its store, fault state and writer); the cache only calls its methods.
 /// - Disk faults are counted per tier (`TierHealth`); a disabled tier is skipped, probed and re-enabled, and the
 ///   writes it lost meanwhile are replayed.
 /// - While FLUSHALL clears the disk tiers, disk reads find nothing (see `removeAll()`).
@@ -69,14 +70,6 @@ public final class TieredCache: InvalidationTarget, Sendable {
         public var customFieldLimits = CustomFieldLimits()
 
         public init() {}
-    }
-
-    /// A configured disk tier: its store with its fault state, and its writer.
-    struct DiskTier: Sendable {
-        let health: TierHealth
-        let writer: TierWriter
-        var id: TierID { health.tier }
-        var store: any PersistentStore { health.store }
     }
 
     /// Figures not kept by L1 or a disk tier.
@@ -149,33 +142,16 @@ public final class TieredCache: InvalidationTarget, Sendable {
         )
         func makeTier(_ tier: TierID, _ store: (any PersistentStore)?, maxEntries: Int?) -> DiskTier? {
             guard let store else { return nil }
-            let health = TierHealth(
+            return DiskTier(
                 tier: tier,
                 store: store,
+                maxEntries: maxEntries,
                 isCache: tier == .l2 && l3 != nil,
-                failureThreshold: configuration.tierFailureThreshold,
-                probeInterval: configuration.tierProbeInterval,
+                journaled: journal != nil,
+                configuration: configuration,
                 clock: clock,
                 logger: logger
             )
-            let writer = TierWriter(
-                health: health,
-                maxEntries: maxEntries,
-                policy: configuration.evictionPolicy,
-                // Behind a journal the writers take larger batches: nobody waits for them.
-                batchSize: journal == nil ? configuration.writeBatchSize : max(configuration.writeBatchSize, 16384),
-                // With a journal the stores are synced about once a second whatever the policy: the journal is
-                // what clients wait for, and it keeps each segment until every store holds it synced.
-                fsync: journal == nil ? configuration.fsync : .everysec,
-                window: journal == nil
-                    ? 0
-                    : (store is any SharedPersistentStore
-                        ? configuration.sharedL3ApplyWindow : configuration.journalApplyWindow),
-                // Behind a journal, a shared L3 that went away gets every write later, in order (a file of one's own
-                // that fails keeps the lost-write repair: its faults are the disk's, and last for good).
-                holdsFailedBatches: journal != nil && store is any SharedPersistentStore
-            )
-            return DiskTier(health: health, writer: writer)
         }
         self.l2Tier = makeTier(.l2, l2, maxEntries: configuration.l2MaxEntries)
         self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
@@ -189,7 +165,7 @@ public final class TieredCache: InvalidationTarget, Sendable {
             // and release of it (one per command) would take the slow path.
             // A victim L2 that lost a write drops the key: it refills when L1 next evicts it.
             let dropsLostKeys = l2IsVictimCache && disk.id == .l2
-            disk.writer.start { [l1] lost in
+            disk.start { [l1] lost in
                 dropsLostKeys ? .delete(key: lost.key) : Self.repairWrite(replaying: lost, from: l1)
             }
         }
