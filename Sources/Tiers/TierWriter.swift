@@ -183,18 +183,15 @@ final class TierWriter: @unchecked Sendable {
         sequence: UInt64,
         journal: (sequence: UInt64, journaled: Bool)
     ) {
-        let position: UInt64
-        if let queued = overlay.replaceablePosition(of: key) {
-            position = queued
-            let index = Int(position - queueBase)
+        let end = queueBase + UInt64(queue.count)
+        if let queued = overlay.record(key, entry: entry, sequence: sequence, appendingAt: end) {
+            let index = Int(queued - queueBase)
             queue[index].job = .write(write)
             queue[index].overlaySequence = sequence
             queue[index].journaled = queue[index].journaled || journal.journaled
         } else {
-            position = queueBase + UInt64(queue.count)
             appendWrite(write, sequence: sequence, journal: journal)
         }
-        overlay.record(key, entry: entry, sequence: sequence, position: entry == nil ? nil : position)
     }
 
     /// With nothing queued or in flight, the store holds every journaled write queued so far: the journal

@@ -24,15 +24,22 @@ struct WriteOverlay {
         return .some(item.entry)
     }
 
-    /// The queue position a new write of `key` may replace, if any.
-    func replaceablePosition(of key: String) -> UInt64? {
-        pending[key]?.position
+    /// Records a queued put (`entry`) or delete (nil) of `key` with one lookup of the key, and returns the queue
+    /// position of the write it replaces in place, if the key has one that may be replaced; else the write is
+    /// appended at `end`. A put may itself be replaced later, at the position it takes; a delete may not.
+    mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, appendingAt end: UInt64) -> UInt64? {
+        var replaced: UInt64?
+        Self.update(&pending[key, default: Pending(sequence: 0, entry: nil, position: nil)]) { item in
+            replaced = item.position
+            item = Pending(sequence: sequence, entry: entry, position: entry == nil ? nil : replaced ?? end)
+        }
+        return replaced
     }
 
-    /// Records a queued put (`entry`) or delete (nil); `position` is where a newer write may replace it (nil: it
-    /// may not).
-    mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, position: UInt64?) {
-        pending[key] = Pending(sequence: sequence, entry: entry, position: position)
+    /// Runs `body` on `value` in place (a dictionary's `default:` subscript then hashes the key once).
+    @inline(__always)
+    private static func update(_ value: inout Pending, _ body: (inout Pending) -> Void) {
+        body(&value)
     }
 
     /// The write of `key` at `position` can no longer be replaced in place.
