@@ -10,68 +10,26 @@
 /// A free slot's record has no text (`isFree`).
 struct MemoryTierRecord {
     /// The key's bytes, then the proxy URL's; nil in a free slot.
-    private var text: MemoryTierText?
-    private var fetchTime: Double
-    private var lastAccessed: Double
-    private var accessCount: Int
-    private var ttlSeconds: Int
-    private var expiry: Double
-    private var rare: CacheEntry.RareFields?
-    private var keyLength: UInt32
-    private var urlLength: UInt32
-    private var sourceCode: UInt16
-    private var healthStatus: HealthStatus
-    private var evictedFromL1: Bool
+    private var text: MemoryTierText? = nil
+    private var fetchTime: Double = 0
+    private var lastAccessed: Double = 0
+    private var accessCount = 0
+    private var ttlSeconds = 0
+    private var expiry: Double = 0
+    private var rare: CacheEntry.RareFields? = nil
+    private var keyLength: UInt32 = 0
+    private var urlLength: UInt32 = 0
+    private var sourceCode: UInt16 = 0
+    private var healthStatus = HealthStatus.unknown
+    private var evictedFromL1 = false
 
     /// The record of a free slot.
-    static var free: MemoryTierRecord {
-        MemoryTierRecord(
-            text: nil,
-            fetchTime: 0,
-            lastAccessed: 0,
-            accessCount: 0,
-            ttlSeconds: 0,
-            expiry: 0,
-            rare: nil,
-            keyLength: 0,
-            urlLength: 0,
-            sourceCode: 0,
-            healthStatus: .unknown,
-            evictedFromL1: false
-        )
-    }
+    static var free: MemoryTierRecord { MemoryTierRecord() }
 
-    private init(
-        text: MemoryTierText?,
-        fetchTime: Double,
-        lastAccessed: Double,
-        accessCount: Int,
-        ttlSeconds: Int,
-        expiry: Double,
-        rare: CacheEntry.RareFields?,
-        keyLength: UInt32,
-        urlLength: UInt32,
-        sourceCode: UInt16,
-        healthStatus: HealthStatus,
-        evictedFromL1: Bool
-    ) {
-        self.text = text
-        self.fetchTime = fetchTime
-        self.lastAccessed = lastAccessed
-        self.accessCount = accessCount
-        self.ttlSeconds = ttlSeconds
-        self.expiry = expiry
-        self.rare = rare
-        self.keyLength = keyLength
-        self.urlLength = urlLength
-        self.sourceCode = sourceCode
-        self.healthStatus = healthStatus
-        self.evictedFromL1 = evictedFromL1
-    }
+    private init() {}
 
     /// The record of `entry`.
     init(_ entry: CacheEntry) {
-        self = .free
         store(entry)
     }
 
