@@ -67,12 +67,7 @@ struct MemoryTierRecord {
     /// Keys from clients are `BinaryText` strings, for which that is `String`'s `==`: two of them are canonically
     /// equivalent only when their bytes are equal.
     func holds(_ key: String) -> Bool {
-        guard let text else { return false }
-        if let same = key.utf8.withContiguousStorageIfAvailable({ text.bytesEqual($0, from: 0, count: Int(keyLength)) })
-        {
-            return same
-        }
-        return Array(key.utf8).withUnsafeBufferPointer { text.bytesEqual($0, from: 0, count: Int(keyLength)) }
+        text?.bytesEqual(key, from: 0, count: Int(keyLength)) ?? false
     }
 
     /// Holds `entry` from now on; the text block is kept when the key and URL bytes did not change (a hit, a change

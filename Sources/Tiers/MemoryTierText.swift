@@ -54,13 +54,16 @@ final class MemoryTierText: ManagedBuffer<Void, UInt8> {
         return withUnsafeMutablePointerToElements { bytes in memcmp(bytes + offset, base, count) == 0 }
     }
 
+    /// Whether the `count` bytes from `offset` are `string`'s UTF-8 bytes.
+    func bytesEqual(_ string: String, from offset: Int, count: Int) -> Bool {
+        if let same = string.utf8.withContiguousStorageIfAvailable({ bytesEqual($0, from: offset, count: count) }) {
+            return same
+        }
+        return Array(string.utf8).withUnsafeBufferPointer { bytesEqual($0, from: offset, count: count) }
+    }
+
     /// Whether the block holds exactly `key`'s bytes, then `url`'s.
     func holds(_ key: String, _ url: String, keyLength: Int, urlLength: Int) -> Bool {
-        let sameKey = key.utf8.withContiguousStorageIfAvailable { bytesEqual($0, from: 0, count: keyLength) }
-        guard sameKey == true else { return false }
-        let sameURL = url.utf8.withContiguousStorageIfAvailable {
-            bytesEqual($0, from: keyLength, count: urlLength)
-        }
-        return sameURL == true
+        bytesEqual(key, from: 0, count: keyLength) && bytesEqual(url, from: keyLength, count: urlLength)
     }
 }

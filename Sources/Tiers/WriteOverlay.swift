@@ -28,18 +28,25 @@ struct WriteOverlay {
     /// position of the write it replaces in place, if the key has one that may be replaced; else the write is
     /// appended at `end`. A put may itself be replaced later, at the position it takes; a delete may not.
     mutating func record(_ key: String, entry: CacheEntry?, sequence: UInt64, appendingAt end: UInt64) -> UInt64? {
-        var replaced: UInt64?
-        Self.update(&pending[key, default: Pending(sequence: 0, entry: nil, position: nil)]) { item in
-            replaced = item.position
-            item = Pending(sequence: sequence, entry: entry, position: entry == nil ? nil : replaced ?? end)
-        }
-        return replaced
+        // The `default:` subscript hashes the key once for the read and the write.
+        Self.replace(
+            &pending[key, default: Pending(sequence: 0, entry: nil, position: nil)],
+            with: entry,
+            sequence: sequence,
+            appendingAt: end
+        )
     }
 
-    /// Runs `body` on `value` in place (a dictionary's `default:` subscript then hashes the key once).
-    @inline(__always)
-    private static func update(_ value: inout Pending, _ body: (inout Pending) -> Void) {
-        body(&value)
+    /// Puts the newer write in `item`'s place; returns the position of the write it replaces in place, if any.
+    private static func replace(
+        _ item: inout Pending,
+        with entry: CacheEntry?,
+        sequence: UInt64,
+        appendingAt end: UInt64
+    ) -> UInt64? {
+        let replaced = item.position
+        item = Pending(sequence: sequence, entry: entry, position: entry == nil ? nil : replaced ?? end)
+        return replaced
     }
 
     /// The write of `key` at `position` can no longer be replaced in place.
