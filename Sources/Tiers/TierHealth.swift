@@ -33,6 +33,9 @@ final class TierHealth: Sendable {
         var stale = false
         /// Health-history records in batches the tier did not commit (never replayed: lost for good).
         var lostHistoryRecords = 0
+        /// The tier that holds every key lost a write no repair brings back (a health record, or a key past
+        /// `lostWriteLimit`): only the journal's replay at the next start restores it, so the journal must keep it.
+        var lostUnrepairably = false
     }
 
     /// The most keys whose lost write is remembered.
@@ -165,12 +168,13 @@ final class TierHealth: Sendable {
             for write in writes {
                 guard let key = write.replaceableKey else {
                     state.lostHistoryRecords += 1
+                    if !isCache { state.lostUnrepairably = true }
                     continue
                 }
                 if state.lostWrites[key] == nil, state.lostWrites.count >= Self.lostWriteLimit {
                     // A key already listed is always updated: replaying an older write would be wrong.
                     state.lostOverflow = true
-                    if isCache { state.stale = true }
+                    if isCache { state.stale = true } else { state.lostUnrepairably = true }
                     continue
                 }
                 state.lostWrites[key] = isCache ? .delete(key: key) : write
@@ -192,6 +196,12 @@ final class TierHealth: Sendable {
     /// Whether there are lost writes to replay (or an overflow to report).
     var hasLostWrites: Bool {
         state.withLockedValue { !$0.lostWrites.isEmpty || $0.lostOverflow }
+    }
+
+    /// Whether the tier lost a write that only the journal's replay at the next start restores (see
+    /// `State.lostUnrepairably`); it stays set for the life of the process.
+    var hasLostUnrepairably: Bool {
+        state.withLockedValue { $0.lostUnrepairably }
     }
 
     /// Forgets the lost writes of `keys` (written since, or repaired).

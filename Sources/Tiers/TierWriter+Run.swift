@@ -19,9 +19,10 @@ extension TierWriter {
         /// The most entries the store can hold now: its last count plus every put committed since (each adds
         /// at most one row). A bounded store is counted again only when this passes its bound.
         var sizeUpperBound: Int?
-        /// A batch failed or writes were lost since the start: the store may lack a journaled write (a health record,
-        /// a key beyond the lost-write list), so its journal sequences stop moving and the journal keeps every
-        /// segment from here on, for the next start to replay.
+        /// A batch failed or writes were lost: the store may lack a journaled write, so its journal sequences stop
+        /// moving and the journal keeps every segment from here on, for the next start to replay. Cleared once every
+        /// lost write is repaired and a batch commits again, unless the tier lost a write no repair brings back
+        /// (`TierHealth.hasLostUnrepairably`): then the journal is kept until the next start replays it.
         var journalTainted = false
     }
 
@@ -74,6 +75,7 @@ extension TierWriter {
                 if !committed || health.hasLostWrites { loop.journalTainted = true }
                 let holds = !loop.journalTainted && !isJournalBlocked
                 finish(items, through: through, journalThrough: holds ? journalThrough : nil, failed: !committed)
+                if loop.journalTainted, committed { untaintJournalIfRepaired(&loop) }
             }
             if fsync == .everysec, loop.dirty, DispatchTime.now().uptimeNanoseconds - loop.lastSync >= Self.second {
                 sync(&loop)
@@ -92,6 +94,19 @@ extension TierWriter {
         }
         settleIdleJournal(synced: !loop.dirty, lostWrites: journalIncomplete(loop))
         markStopped()
+    }
+
+    /// After a batch committed with the journal tainted: when the tier has no lost write left (each was repaired,
+    /// or overwritten by a committed write) and lost none that only a replay restores, the store holds every
+    /// journaled write up to the queue again, so the next commit records its journal sequence and the journal can
+    /// rotate. This batch's own sequence is not claimed: it committed without recording one.
+    private func untaintJournalIfRepaired(_ loop: inout LoopState) {
+        guard !health.hasLostWrites, !health.hasLostUnrepairably, !health.isStale, health.isEnabled else { return }
+        loop.journalTainted = false
+        health.logger.info(
+            "Disk tier holds every journaled write again: the journal rotates past it from its next commit",
+            metadata: ["cache.store": "\(store.description)"]
+        )
     }
 
     /// Whether the store may lack a journaled write older than the queue: its journal sequences must not move.

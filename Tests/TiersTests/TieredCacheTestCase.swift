@@ -21,13 +21,14 @@ class TieredCacheTestCase: XCTestCase {
     func makeCache(
         l2: TieredCacheTestStore? = nil,
         l3: TieredCacheTestStore? = nil,
+        journal: Journal? = nil,
         _ adjust: (inout TieredCache.Configuration) -> Void = { _ in }
     ) -> (TieredCache, ManualClock) {
         var configuration = TieredCache.Configuration()
         configuration.l2Mode = .writeThrough
         adjust(&configuration)
         let clock = ManualClock(start: Self.clockStart)
-        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, clock: clock)
+        let cache = TieredCache(configuration: configuration, l2: l2, l3: l3, journal: journal, clock: clock)
         caches.append(cache)
         return (cache, clock)
     }

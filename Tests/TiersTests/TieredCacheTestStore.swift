@@ -25,9 +25,13 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private var calls: [String: Int] = [:]
     private var batches: [[StoreWrite]] = []
     private var isClosed = false
+    /// Whether the store records the journal sequence of its commits, as the SQLite stores do.
+    private let recordsJournalSequence: Bool
+    private var recordedJournalSequence: UInt64 = 0
 
-    init(_ tier: TierID) {
+    init(_ tier: TierID, recordsJournalSequence: Bool = false) {
         self.tier = tier
+        self.recordsJournalSequence = recordsJournalSequence
     }
 
     // MARK: Control
@@ -90,6 +94,9 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
 
     var closed: Bool { locked { isClosed } }
 
+    /// The journal sequence the last commit that recorded one recorded (`recordsJournalSequence`).
+    var journalSequence: UInt64 { locked { recordedJournalSequence } }
+
     // MARK: PersistentStore
 
     func get(_ key: String) throws(StoreError) -> CacheEntry? {
@@ -123,6 +130,17 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
                 histories[key] = Array(histories[key]!.prefix(keep))
             }
         }
+    }
+
+    func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
+        try apply(writes)
+        if recordsJournalSequence, let journalThrough {
+            locked { recordedJournalSequence = journalThrough }
+        }
+    }
+
+    func appliedJournalSequence() throws(StoreError) -> UInt64? {
+        recordsJournalSequence ? try operation("appliedJournalSequence") { recordedJournalSequence } : nil
     }
 
     func count() throws(StoreError) -> Int {
