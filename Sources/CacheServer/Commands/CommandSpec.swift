@@ -75,7 +75,7 @@ struct SubcommandSpec: Sendable {
 }
 
 /// One command, declared once: dispatch, arity errors, `COMMAND` output and the docs all come from it.
-struct CommandSpec: Sendable {
+final class CommandSpec: Sendable {
     /// Lowercase name, as Redis prints it.
     let name: String
     /// Redis's convention: positive is the exact argument count including the name, negative the minimum.
@@ -136,7 +136,7 @@ struct CommandSpec: Sendable {
 
     /// The subcommand named by `argument` (any case), nil when there is none such.
     func subcommand(_ argument: ByteBuffer) -> SubcommandSpec? {
-        guard argument.readableBytes <= 32 else { return nil }
+        guard !subcommands.isEmpty, argument.readableBytes <= 32 else { return nil }
         let name = String(buffer: argument).lowercased()
         return subcommands.first { $0.name == name }
     }
