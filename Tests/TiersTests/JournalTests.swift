@@ -295,3 +295,39 @@ extension JournalTests {
         cache.shutdown()
     }
 }
+
+extension JournalTests {
+    /// A batch larger than `recordsPerWrite` is written in parts: every record is read back, in order and whole, by
+    /// the next start's replay.
+    func testABatchWrittenInPartsReplaysWholeAndInOrder() throws {
+        let cipher = EntryFixtures.cipher()
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .no,
+            recordsPerWrite: 3,
+            logger: SQLiteTestSupport.logger
+        )
+        try journal.start(after: 0, appliedThrough: { 0 })
+        let now = Date().timeIntervalSince1970
+        let written = (0..<1000).map { JournalRecord.write(.put(EntryFixtures.plainEntry("k\($0)", now: now))) }
+        for record in written { journal.append(record) }
+        journal.waitUntilWritten()
+        let figures = journal.currentFigures
+        journal.stop()
+        XCTAssertEqual(figures.records, 1000)
+        XCTAssertGreaterThanOrEqual(figures.writes, 334, "at most three records per write(2)")
+
+        let reopened = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .no,
+            logger: SQLiteTestSupport.logger
+        )
+        var read: [(UInt64, JournalRecord)] = []
+        let report = reopened.replay { read += $0 }
+        XCTAssertEqual(report.damaged, [])
+        XCTAssertEqual(read.map(\.0), Array(1...1000))
+        XCTAssertEqual(read.map(\.1), written)
+    }
+}
