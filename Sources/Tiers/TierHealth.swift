@@ -33,8 +33,9 @@ final class TierHealth: Sendable {
         var stale = false
         /// Health-history records in batches the tier did not commit (never replayed: lost for good).
         var lostHistoryRecords = 0
-        /// The tier that holds every key lost a write no repair brings back (a health record, or a key past
-        /// `lostWriteLimit`): only the journal's replay at the next start restores it, so the journal must keep it.
+        /// The tier that holds every key lost a write no repair brings back (a health record, a key past
+        /// `lostWriteLimit`, rows a corrupt file did not give back): only the journal's replay at the next start
+        /// restores it, so the journal must keep it.
         var lostUnrepairably = false
     }
 
@@ -296,6 +297,9 @@ final class TierHealth: Sendable {
                 state.recovering = false
                 state.consecutiveFailures = 0
                 state.figures.recordSalvage(report)
+                // Rows that could not be read may be journaled writes the journal still holds: keep it for the
+                // next start's replay.
+                if !isCache { state.lostUnrepairably = true }
                 // The lost writes of the tier that holds every key are still missing from the new store: keep them
                 // to replay. A cache tier's (deletes) are moot when it starts empty, but not when old rows were
                 // salvaged into it: they may be the very copies those deletes must remove.
