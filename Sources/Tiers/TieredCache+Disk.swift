@@ -19,7 +19,11 @@ extension TieredCache {
     ///
     /// A victim L2 (`L2Mode.victim`) holds only what L1 evicted: a write of a key L1 holds, and L2 has no copy of
     /// (L1's slot says so), skips L2; any other write makes L2 drop its copy, and L1's slot then says L2 has none.
+    ///
+    /// Inlined, so that without disk tiers the caller never builds the write (a copy of the entry per SET).
+    @inline(__always)
     func writeThrough(_ write: StoreWrite, heldAt slot: Int32?, in storage: inout MemoryTierStorage) {
+        guard !disks.isEmpty else { return }
         writeThrough(write, toL2: l2Write(for: write, heldAt: slot, in: &storage))
     }
 
@@ -33,7 +37,9 @@ extension TieredCache {
 
     /// Queues a write to every disk tier (call it under the key's L1 shard lock), without knowing where L1 holds the
     /// key: a victim L2 drops its copy.
+    @inline(__always)
     func writeThrough(_ write: StoreWrite) {
+        guard !disks.isEmpty else { return }
         writeThrough(write, toL2: l2IsVictimCache ? .delete(key: write.key) : write)
     }
 
