@@ -24,15 +24,25 @@ final class ConnectionHandlerTests: XCTestCase {
             cache: TieredCache(configuration: configuration.cache),
             processID: 1
         )
+        let channel = try makeConnectedChannel(server: server).channel
+        return (channel, server)
+    }
+
+    /// A connected channel on its own embedded loop, with a handler of `server` (which the test may keep).
+    private func makeConnectedChannel(
+        server: ServerContext
+    ) throws -> (channel: EmbeddedChannel, handler: ConnectionHandler) {
+        let loop = EmbeddedEventLoop()
         let handler = ConnectionHandler(
             server: server,
             peer: Self.ownPeer,
             blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
+            flusher: RoundFlusher(eventLoop: loop),
             logger: Logger(label: "test")
         )
-        let channel = EmbeddedChannel(handler: handler)
+        let channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).wait()
-        return (channel, server)
+        return (channel, handler)
     }
 
     /// A connection whose handler is held only by the channel's pipeline (the test keeps a weak reference).
@@ -42,20 +52,13 @@ final class ConnectionHandlerTests: XCTestCase {
         let (unused, defaultServer) = try makeChannel()
         _ = try unused.finish()
         let server = server ?? defaultServer
-        let handler = ConnectionHandler(
-            server: server,
-            peer: Self.ownPeer,
-            blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
-            logger: Logger(label: "test")
-        )
-        let weak = WeakHandler(handler)
-        let channel = EmbeddedChannel(handler: handler)
-        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).wait()
-        return (channel, server, weak)
+        let (channel, handler) = try makeConnectedChannel(server: server)
+        return (channel, server, WeakHandler(handler))
     }
 
-    /// Everything written so far, as one string.
+    /// Everything written so far (once the loop's round has ended), as one string.
     private func output(_ channel: EmbeddedChannel) throws -> String {
+        channel.embeddedEventLoop.run()
         var text = ""
         while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
             text += buffer.readString(length: buffer.readableBytes) ?? ""
@@ -66,21 +69,54 @@ final class ConnectionHandlerTests: XCTestCase {
     func testPipelinedRepliesOfOneReadAreWrittenOnceInOrder() throws {
         let (channel, _) = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "SET a http://a:1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n"))
+        channel.embeddedEventLoop.run()
         let first = try XCTUnwrap(channel.readOutbound(as: ByteBuffer.self))
         XCTAssertEqual(String(buffer: first), "+OK\r\n$10\r\nhttp://a:1\r\n+PONG\r\n")
         XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "one write for the whole read")
         XCTAssertTrue(try channel.finish().isClean)
     }
 
-    /// The replies of a read go out before `channelReadComplete`: NIO also sends that event when it reads the end of
-    /// the input, and a write failing then (the client left) closes the channel where NIO's debug build traps.
-    func testRepliesAreWrittenWithinTheReadNotAtReadComplete() throws {
+    /// The replies of a read go out once the loop's round of reads ends (a task), not at `channelReadComplete`: NIO
+    /// also sends that event when it reads the end of the input, and a write failing then (the client left) closes
+    /// the channel where NIO's debug build traps.
+    func testRepliesAreWrittenAfterTheRoundNotAtReadComplete() throws {
         let (channel, _) = try makeChannel()
         channel.pipeline.fireChannelRead(ByteBuffer(string: "PING\r\nECHO hi\r\n"))
-        XCTAssertEqual(try output(channel), "+PONG\r\n$2\r\nhi\r\n")
         channel.pipeline.fireChannelReadComplete()
-        XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "nothing left for channelReadComplete to write")
+        XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "nothing written within the read")
+        XCTAssertEqual(try output(channel), "+PONG\r\n$2\r\nhi\r\n")
         XCTAssertTrue(try channel.finish().isClean)
+    }
+
+    /// Connections of one loop with replies in the same round are flushed by one task, after every read of it.
+    func testConnectionsOfOneRoundAreFlushedTogether() throws {
+        let (_, server) = try makeChannel()
+        let loop = EmbeddedEventLoop()
+        let flusher = RoundFlusher(eventLoop: loop)
+        let channels = try (0..<3).map { _ in
+            let handler = ConnectionHandler(
+                server: server,
+                peer: Self.ownPeer,
+                blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
+                flusher: flusher,
+                logger: Logger(label: "test")
+            )
+            let channel = EmbeddedChannel(handler: handler, loop: loop)
+            try channel.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).wait()
+            return channel
+        }
+        for (index, channel) in channels.enumerated() {
+            channel.pipeline.fireChannelRead(ByteBuffer(string: "ECHO \(index)\r\nECHO again\r\n"))
+        }
+        for channel in channels {
+            XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "nothing written during the round")
+        }
+        loop.run()
+        for (index, channel) in channels.enumerated() {
+            let written = try XCTUnwrap(channel.readOutbound(as: ByteBuffer.self))
+            XCTAssertEqual(String(buffer: written), "$1\r\n\(index)\r\n$5\r\nagain\r\n")
+            XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "one write per connection")
+        }
     }
 
     func testPartialRequestWaitsForTheRest() throws {
@@ -118,14 +154,7 @@ final class ConnectionHandlerTests: XCTestCase {
 
     func testClientsBeyondTheLimitAreRefused() throws {
         let (first, server) = try makeChannel(maxClients: 1)
-        let handler = ConnectionHandler(
-            server: server,
-            peer: Self.ownPeer,
-            blockingTarget: DispatchQueue(label: "test", attributes: .concurrent),
-            logger: Logger(label: "test")
-        )
-        let second = EmbeddedChannel(handler: handler)
-        try second.connect(to: SocketAddress(unixDomainSocketPath: "/tmp/unused.sock")).wait()
+        let second = try makeConnectedChannel(server: server).channel
         XCTAssertEqual(try output(second), "-ERR max number of clients reached\r\n")
         XCTAssertFalse(second.isActive)
         XCTAssertEqual(server.clients.connectedCount, 1)
@@ -216,6 +245,7 @@ final class ConnectionHandlerTests: XCTestCase {
                 server: server,
                 peer: Self.ownPeer,
                 blockingTarget: target,
+                flusher: RoundFlusher(eventLoop: channel.eventLoop),
                 logger: Logger(label: "test")
             )
             weak.handler = handler

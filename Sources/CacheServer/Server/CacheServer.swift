@@ -88,6 +88,11 @@ public final class CacheServer: Service, Sendable {
         let logger = self.logger
         let blockingQueue = self.blockingQueue
         let state = self.state
+        let flushers = Dictionary(
+            uniqueKeysWithValues: group.makeIterator().map { loop in
+                (ObjectIdentifier(loop), RoundFlusher(eventLoop: loop))
+            }
+        )
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             // A client that half-closes (nc, a script's shutdown(SHUT_WR)) still gets every reply.
@@ -101,9 +106,14 @@ public final class CacheServer: Service, Sendable {
                 }
                 // Who connected is read before the handler exists, so nothing is read from a refused peer.
                 return channel.peerCredentials().flatMapThrowing { peer in
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(server: server, peer: peer, blockingTarget: blockingQueue, logger: logger)
+                    let handler = ConnectionHandler(
+                        server: server,
+                        peer: peer,
+                        blockingTarget: blockingQueue,
+                        flusher: flushers[ObjectIdentifier(channel.eventLoop)]!,
+                        logger: logger
                     )
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
     }

@@ -13,7 +13,7 @@ import Tiers
 /// replies of a batch that wrote are held until the writers report the batch durable.
 /// Backpressure: while the client does not read its replies (the channel is not writable), while a command is off
 /// the loop, or while replies wait for durability, the handler stops reading requests.
-final class ConnectionHandler: ChannelDuplexHandler {
+final class ConnectionHandler: ChannelDuplexHandler, RoundFlusher.Client {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,6 +30,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private let server: ServerContext
     private let blockingTarget: DispatchQueue
+    /// Flushes this connection's replies after its event loop's round of reads.
+    private let flusher: RoundFlusher
     private let logger: Logger
     /// Who connected (`SO_PEERCRED`), nil when the kernel did not say.
     private let peer: PeerCredentials?
@@ -45,6 +47,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var draining = false
     private var processing = false
     private var wroteSinceFlush = false
+    /// A flush is queued to run after the event loop's current round of reads.
+    private var flushQueued = false
     private var commandsSinceReport = 0
     private var blockingQueue: DispatchQueue?
     /// The queue running this connection's command off the loop, while one runs.
@@ -66,10 +70,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var acknowledgesDurability = true
     }
 
-    init(server: ServerContext, peer: PeerCredentials?, blockingTarget: DispatchQueue, logger: Logger) {
+    init(
+        server: ServerContext,
+        peer: PeerCredentials?,
+        blockingTarget: DispatchQueue,
+        flusher: RoundFlusher,
+        logger: Logger
+    ) {
         self.server = server
         self.peer = peer
         self.blockingTarget = blockingTarget
+        self.flusher = flusher
         self.logger = logger
         var limits = RESPRequestParser.Limits()
         limits.maxInlineLength = server.configuration.maxInlineLength
@@ -179,14 +190,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if state == .running, !pausedForWritability {
             processInbound()
-            flushOutbound()
+            flushAfterThisRound()
         }
     }
 
-    /// Replies are flushed at the end of `channelRead`, not here: NIO also calls this when it reads the end of the
-    /// input, and a write that fails then (the client went away without reading) closes the channel inside this
-    /// call, after which NIO half-closes the input of the closed channel and its debug build traps
-    /// (`BaseSocketChannel.unregisterForReadable`: `isRegisteredFully`). A close inside `channelRead` it handles.
+    /// Replies are not flushed here but after the event loop's round of reads (`flushAfterThisRound`): NIO also calls
+    /// this when it reads the end of the input, and a write that fails then (the client went away without reading)
+    /// closes the channel inside this call, after which NIO half-closes the input of the closed channel and its debug
+    /// build traps (`BaseSocketChannel.unregisterForReadable`: `isRegisteredFully`). A close in a task it handles.
     func channelReadComplete(context: ChannelHandlerContext) {
         reportCommands()
         context.fireChannelReadComplete()
@@ -378,6 +389,18 @@ extension ConnectionHandler {
 // MARK: - Writing replies
 
 extension ConnectionHandler {
+    /// Flushes the replies once the event loop has read every connection that was ready (see `RoundFlusher`).
+    private func flushAfterThisRound() {
+        guard !flushQueued, context != nil else { return }
+        flushQueued = true
+        flusher.flushAfterThisRound(self)
+    }
+
+    func flushRound() {
+        flushQueued = false
+        flushOutbound()
+    }
+
     /// Writes the replies gathered so far, holding them back while an earlier batch waits for durability.
     private func flushOutbound() {
         reportCommands()
