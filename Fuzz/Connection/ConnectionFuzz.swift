@@ -57,14 +57,16 @@ enum ConnectionRun {
             cache: TieredCache(configuration: configuration.cache, clock: ManualClock(), logger: quietLogger),
             processID: 1
         )
+        let loop = EmbeddedEventLoop()
         let handler = ConnectionHandler(
             server: server,
             peer: PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid()),
             blockingTarget: blockingTarget,
+            flusher: RoundFlusher(eventLoop: loop),
             logger: quietLogger
         )
         probe.handler = handler
-        let channel = EmbeddedChannel(handler: handler)
+        let channel = EmbeddedChannel(handler: handler, loop: loop)
         do {
             try channel.connect(to: SocketAddress(unixDomainSocketPath: "/nonexistent.sock")).wait()
         } catch {
