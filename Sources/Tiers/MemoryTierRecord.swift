@@ -21,7 +21,20 @@ struct MemoryTierRecord {
     private var urlLength: UInt32 = 0
     private var sourceCode: UInt16 = 0
     private var healthStatus = HealthStatus.unknown
-    private var evictedFromL1 = false
+    /// `evicted_from_l1`, and whether the record is newer than the disk tiers' copies; one byte for both keeps the
+    /// node at 88 bytes.
+    private var flags: Flags = []
+
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let evictedFromL1 = Flags(rawValue: 1)
+        /// The disk tiers may hold older fields or access figures than this record: it changed (a write, a hit, a
+        /// promotion from disk) since it was last written through. The shutdown writes through only such records.
+        static let newerThanDisk = Flags(rawValue: 2)
+    }
+
+    /// See `Flags.newerThanDisk`.
+    var isNewerThanDisk: Bool { flags.contains(.newerThanDisk) }
 
     /// The record of a free slot.
     static var free: MemoryTierRecord { MemoryTierRecord() }
@@ -54,7 +67,7 @@ struct MemoryTierRecord {
             rare: rare,
             sourceCode: sourceCode,
             healthStatus: healthStatus,
-            evictedFromL1: evictedFromL1
+            evictedFromL1: flags.contains(.evictedFromL1)
         )
     }
 
@@ -89,7 +102,12 @@ struct MemoryTierRecord {
         rare = entry.rare
         sourceCode = entry.sourceCode
         healthStatus = entry.healthStatus
-        evictedFromL1 = entry.evictedFromL1
+        flags = entry.evictedFromL1 ? [.evictedFromL1, .newerThanDisk] : .newerThanDisk
+    }
+
+    /// The disk tiers were given this record as it is (a write-through of it).
+    mutating func markWrittenThrough() {
+        flags.remove(.newerThanDisk)
     }
 
     /// Whether the entry is expired at `now`, as `CacheEntry.isExpired(at:)`.
@@ -106,6 +124,7 @@ struct MemoryTierRecord {
     mutating func recordHit(at now: Double) {
         accessCount += 1
         lastAccessed = now
+        flags.insert(.newerThanDisk)
     }
 }
 

@@ -82,6 +82,16 @@ struct MemoryTierStorage {
         nodes[Int(slot)].record.entry
     }
 
+    /// Whether the disk tiers may hold an older copy of the entry in `slot` (see `MemoryTierRecord.isNewerThanDisk`).
+    func isNewerThanDisk(at slot: Int32) -> Bool {
+        nodes[Int(slot)].record.isNewerThanDisk
+    }
+
+    /// The disk tiers were given the entry in `slot` as it is.
+    mutating func markWrittenThrough(at slot: Int32) {
+        nodes[Int(slot)].record.markWrittenThrough()
+    }
+
     /// Whether the entry in `slot` is expired at `now` (without making the entry).
     func isExpired(at slot: Int32, now: Double) -> Bool {
         nodes[Int(slot)].record.isExpired(at: now)

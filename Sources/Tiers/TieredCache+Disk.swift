@@ -20,10 +20,14 @@ extension TieredCache {
     /// A victim L2 (`L2Mode.victim`) holds only what L1 evicted: a write of a key L1 holds, and L2 has no copy of
     /// (L1's slot says so), skips L2; any other write makes L2 drop its copy, and L1's slot then says L2 has none.
     ///
+    /// A put is of the entry `slot` holds: the slot is then marked as written through, and the shutdown does not
+    /// write it again unless it changes (`persistResidentEntries`).
+    ///
     /// Inlined, so that without disk tiers the caller never builds the write (a copy of the entry per SET).
     @inline(__always)
     func writeThrough(_ write: StoreWrite, heldAt slot: Int32?, in storage: inout MemoryTierStorage) {
         guard !disks.isEmpty else { return }
+        if let slot, case .put = write { storage.markWrittenThrough(at: slot) }
         writeThrough(write, toL2: l2Write(for: write, heldAt: slot, in: &storage))
     }
 

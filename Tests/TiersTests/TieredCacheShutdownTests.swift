@@ -60,4 +60,26 @@ final class TieredCacheShutdownTests: TieredCacheTestCase {
         XCTAssertFalse(report.lostData, "the disk has the client's write; only hit counts are missing")
         XCTAssertEqual(report.losses.first?.accessFiguresOnly, 1)
     }
+
+    /// The shutdown writes through what L1 changed since the disk tiers got it (hits), not every entry it holds: a
+    /// bulk load of a million keys must not be written a second time on the way out.
+    func testTheShutdownWritesThroughOnlyEntriesChangedSinceTheirWrite() throws {
+        let l3 = TieredCacheTestStore(.l3)
+        let (cache, clock) = makeCache(l3: l3)
+        for key in ["hit", "written", "rewritten"] {
+            cache.put(entry(key, clock: clock))
+        }
+        _ = try cache.get("hit", mode: .memoryOnly)
+        _ = try cache.get("rewritten", mode: .memoryOnly)
+        cache.put(entry("rewritten", url: "http://again:1", clock: clock))
+        cache.flushWrites()
+        let before = l3.appliedBatches.count
+        cache.shutdown()
+        let written = l3.appliedBatches.dropFirst(before).joined().map { write in
+            if case .put(let entry) = write { entry.key } else { "\(write)" }
+        }
+        XCTAssertEqual(written, ["hit"], "only the entry with a hit not yet on disk")
+        XCTAssertEqual(l3.stored("hit")?.accessCount, 1)
+        XCTAssertEqual(l3.stored("rewritten")?.proxyURL, "http://again:1")
+    }
 }
