@@ -7,7 +7,7 @@ import NIOCore
 /// libFuzzer's entry point for the command layer.
 ///
 /// The input is what one client sends. Its requests are parsed with the server's limits and run as the connection
-/// handler runs them: inline with `.memoryOnly`, again with `.mayBlock` when that would block, and with `.mayBlock`
+/// handler runs them: inline with the server's event-loop mode (`.localReads` by default), again with `.mayBlock` when that would block, and with `.mayBlock`
 /// at once for whole-cache commands when disk tiers exist. Every request must produce exactly one well-formed reply,
 /// EXEC one element per queued command, and nothing may trap.
 ///

@@ -29,7 +29,8 @@ struct RequestRunner {
         if server.placement(of: spec, arguments: arguments, session: session) != .eventLoop {
             result = server.execute(arguments, spec: spec, session: session, mode: .mayBlock, into: &out).result
         } else {
-            result = server.execute(arguments, spec: spec, session: session, mode: .memoryOnly, into: &out).result
+            let mode = server.eventLoopMode
+            result = server.execute(arguments, spec: spec, session: session, mode: mode, into: &out).result
             if result == .wouldBlock {
                 fuzzCheck(server.cache.hasDiskTiers, "a memory-only cache asked for the disk")
                 fuzzCheck(out.writerIndex == mark, "a command that would block wrote a reply")

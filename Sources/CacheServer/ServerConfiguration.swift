@@ -56,6 +56,10 @@ public struct ServerConfiguration: Sendable {
     /// A command naming more keys than this runs on the bulk lane, one at a time, so that a few clients deleting
     /// or reading huge key lists cannot hold every disk thread (`--bulk-command-keys`).
     public var bulkCommandKeys: Int = 64
+    /// Whether an event loop reads L2 and L3 itself when every disk tier answers without waiting (SQLite files of
+    /// this host), instead of handing each L1 miss to a blocking thread and back (`--no-event-loop-disk-reads`
+    /// turns it off).
+    public var eventLoopDiskReads: Bool = true
     /// How often expired entries are swept in the background, seconds; 0 disables (`--cleanup-interval`).
     public var cleanupInterval: Double = 60
     /// Event loop threads (`--threads`).

@@ -86,6 +86,9 @@ final class DiskTier: Sendable {
     /// Whether the tier is a cache of a lower tier (L2 in front of L3): emptying it loses nothing.
     var isCache: Bool { health.isCache }
 
+    /// Whether the store can be read without waiting (`PersistentStore.readWithoutWaiting`).
+    var readsWithoutWaiting: Bool { store.readsWithoutWaiting }
+
     // MARK: Reads
 
     /// Whether the tier can be used now, probing it first if it is disabled and a probe is due. Not while its writer
@@ -107,19 +110,59 @@ final class DiskTier: Sendable {
     /// then the store through the fault handling (a failing store reads as a miss). With `counting`, counts the hit
     /// or miss.
     func read(_ key: String, now: Double, counting: Bool) -> DiskLookup {
+        let lookup = look(key, now: now) { () -> CacheEntry? in
+            health.attempt { () throws(StoreError) in try store.get(key) } ?? nil
+        }
+        if counting { count(lookup) }
+        return lookup
+    }
+
+    /// Whether an event loop can read the tier now without waiting (`readWithoutWaiting`): true when it is
+    /// readable, false when a read skips it (disabled, stale, or its writer holding writes), nil when reading it
+    /// needs a blocking thread (it is due for a probe).
+    func isReadableWithoutWaiting() -> Bool? {
+        if writer.isHolding || health.isStale { return false }
+        if health.isEnabled { return true }
+        return health.isProbeDue ? nil : false
+    }
+
+    /// `read` for an event loop, counting nothing (`count` the result once every tier read answered): nil when the
+    /// store cannot answer without waiting (`PersistentStore.readWithoutWaiting`), or failed.
+    func readWithoutWaiting(_ key: String, now: Double) -> DiskLookup? {
+        var waits = false
+        let lookup = look(key, now: now) { () -> CacheEntry? in
+            switch store.readWithoutWaiting(key) {
+            case .answered(let entry):
+                return entry
+            case .wouldWait:
+                waits = true
+                return nil
+            }
+        }
+        return waits ? nil : lookup
+    }
+
+    /// What the tier holds for `key`: the writer's overlay, else the write the tier lost, else `fromStore()`.
+    private func look(_ key: String, now: Double, fromStore: () -> CacheEntry?) -> DiskLookup {
         let found: CacheEntry?
         if let pending = writer.pending(key) {
             found = pending
         } else if let lost = health.lostWrite(key) {
             found = lost.putEntry
         } else {
-            found = health.attempt { () throws(StoreError) in try store.get(key) } ?? nil
+            found = fromStore()
         }
-        guard let found else {
-            if counting { health.count { $0.misses += 1 } }
-            return .absent
+        guard let found else { return .absent }
+        return found.isExpired(at: now) ? .expired(id) : .found(found, id)
+    }
+
+    /// Counts a read's hit or miss (an expired entry counts as neither: its TTL eviction is counted).
+    func count(_ lookup: DiskLookup) {
+        switch lookup {
+        case .absent: health.count { $0.misses += 1 }
+        case .found: health.count { $0.hits += 1 }
+        case .expired: break
         }
-        return answer(found, now: now, counting: counting)
     }
 
     /// The entry the writer holds queued for `key`, when that alone answers a read: nil when nothing is queued, a

@@ -25,6 +25,13 @@ public protocol PersistentStore: AnyObject, Sendable {
     /// Reads one entry with its credentials decrypted. Expired entries are returned too: the
     /// cache decides what to do with them.
     func get(_ key: String) throws(StoreError) -> CacheEntry?
+    /// Whether `readWithoutWaiting` can answer at all (a store of this host's files that keeps connections for
+    /// event loops). By default: no.
+    var readsWithoutWaiting: Bool { get }
+    /// `get` for an event loop: answers only if it needs to wait for nothing (no lock another thread holds, no
+    /// other process's lock, no network), else `.wouldWait`. A failure is not handled here: it reads as
+    /// `.wouldWait`, and the read made again off the loop meets it and handles it. By default: `.wouldWait`.
+    func readWithoutWaiting(_ key: String) -> ImmediateRead
     /// Applies the writes in order, in one transaction.
     func apply(_ writes: [StoreWrite]) throws(StoreError)
     /// Applies the writes in order, in one transaction, recording in it (when not nil) that the store now holds
@@ -99,7 +106,19 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(kind): \(message)" }
 }
 
+/// What `PersistentStore.readWithoutWaiting` found.
+public enum ImmediateRead: Sendable {
+    /// The store answered: the entry, or nil when it has none.
+    case answered(CacheEntry?)
+    /// The store could not answer without waiting (or failed): read it again off the event loop.
+    case wouldWait
+}
+
 extension PersistentStore {
+    public var readsWithoutWaiting: Bool { false }
+
+    public func readWithoutWaiting(_ key: String) -> ImmediateRead { .wouldWait }
+
     public func apply(_ writes: [StoreWrite], journalThrough: UInt64?) throws(StoreError) {
         try apply(writes)
     }

@@ -121,6 +121,12 @@ final class TierHealth: Sendable {
         return recorded ?? 0
     }
 
+    /// Whether the tier is disabled and due for a probe (`probeIfDue` would probe it now). Probes nothing.
+    var isProbeDue: Bool {
+        let now = clock.now()
+        return state.withLockedValue { $0.disabled && !$0.closed && now - $0.lastProbe >= probeInterval }
+    }
+
     /// Whether the tier is enabled, after probing it if it is disabled and a probe is due.
     func probeIfDue() -> Bool {
         let now = clock.now()

@@ -6,6 +6,11 @@ public enum IOMode: Sendable {
     /// Memory only: a call that would need a disk tier throws `TieredCacheError.wouldBlock`
     /// before it changes anything, so the caller can retry it with `.mayBlock` off the event loop.
     case memoryOnly
+    /// On an event loop: the call may also read the disk tiers whose reads never wait (SQLite files of this host,
+    /// on connections kept for event loops, see `PersistentStore.readWithoutWaiting`), when every disk tier is
+    /// such a tier. A read that would wait (a remote store, a busy connection, a probe or a failure to handle)
+    /// throws `TieredCacheError.wouldBlock` before anything changes, as `.memoryOnly` does.
+    case localReads
     /// The call may read the disk tiers (run it on a blocking queue, never an event loop).
     case mayBlock
 }

@@ -100,6 +100,16 @@ extension TieredCache {
         }
     }
 
+    /// Whether a call in `mode` reads the disk tiers when L1 misses, rather than throwing `wouldBlock`: always with
+    /// `.mayBlock`, with `.localReads` when every disk tier's store can be read without waiting.
+    func readsDisk(_ mode: IOMode) -> Bool {
+        switch mode {
+        case .mayBlock: true
+        case .localReads: disksReadWithoutWaiting
+        case .memoryOnly: false
+        }
+    }
+
     /// Reads a key from L2 then L3 (their overlays first, then the writes they lost), without any lock. Failing
     /// and stale tiers read as misses, and so does everything while a FLUSHALL runs. With `counting`, counts
     /// hits and misses per tier.
@@ -112,6 +122,35 @@ extension TieredCache {
             return lookup
         }
         return .absent
+    }
+
+    /// `lookupDisk` for a call in `mode` (call it where `readsDisk(mode)` holds). With `.localReads`, on an event
+    /// loop, every tier is read without waiting and the hits and misses are counted once every tier read has
+    /// answered: a tier that cannot answer so (due for a probe, its connections for event loops in use, a failure)
+    /// throws `wouldBlock`, having counted and changed nothing, and the caller reads again off the loop.
+    func lookupDisk(_ key: String, now: Double, counting: Bool, mode: IOMode) throws(TieredCacheError) -> DiskLookup {
+        guard mode == .localReads else { return lookupDisk(key, now: now, counting: counting) }
+        guard flushesRunning.withLockedValue({ $0 == 0 }) else { return .absent }
+        var lookup = DiskLookup.absent
+        // The tiers read, one bit per index in `disks`; each but the last one read missed.
+        var read = 0
+        var last = 0
+        for (index, disk) in disks.enumerated() {
+            guard let readable = disk.isReadableWithoutWaiting() else { throw .wouldBlock }
+            guard readable else { continue }
+            guard let found = disk.readWithoutWaiting(key, now: now) else { throw .wouldBlock }
+            read |= 1 << index
+            last = index
+            if case .absent = found { continue }
+            lookup = found
+            break
+        }
+        if counting {
+            for (index, disk) in disks.enumerated() where read & (1 << index) != 0 {
+                disk.count(index == last ? lookup : .absent)
+            }
+        }
+        return lookup
     }
 
     /// The entry the first disk tier's writer holds queued for `key`, when that alone answers a read (call it under

@@ -20,7 +20,8 @@ extension TieredCache {
     /// `body` gets the current unexpired entry (nil if absent) and may change it, set it to nil
     /// (delete everywhere) or leave it; the result is written through only if it changed. Errors
     /// thrown by `body` change nothing. With `.memoryOnly`, throws `wouldBlock` before calling `body`
-    /// when the key is not resident in L1 and disk tiers exist.
+    /// when the key is not resident in L1 and disk tiers exist (with `.localReads`, when they cannot be read
+    /// without waiting).
     public func update<R>(
         _ key: String,
         mode: IOMode,
@@ -52,12 +53,12 @@ extension TieredCache {
                     if known.isLive { changed(key) }
                     return .done(known.isLive)
                 }
-                return mode == .mayBlock ? .load(epoch: storage.epoch) : .wouldBlock
+                return readsDisk(mode) ? .load(epoch: storage.epoch) : .wouldBlock
             }
             switch step {
             case .done(let existed): return existed
             case .wouldBlock: throw .wouldBlock
-            case .load: known = lookupDisk(key, now: now, counting: false)
+            case .load: known = try lookupDisk(key, now: now, counting: false, mode: mode)
             }
         }
     }
@@ -164,7 +165,7 @@ extension TieredCache {
                     slot = nil
                 } else if slot == nil, !disks.isEmpty {
                     guard let known, known.epoch == storage.epoch else {
-                        return mode == .mayBlock ? .load(epoch: storage.epoch) : .wouldBlock
+                        return readsDisk(mode) ? .load(epoch: storage.epoch) : .wouldBlock
                     }
                     if settle(known.result, key: key, in: &storage, now: now, bump: false) != nil {
                         slot = storage.slot(of: key)
@@ -179,7 +180,7 @@ extension TieredCache {
             switch step {
             case .done(let result): return result
             case .wouldBlock: throw .wouldBlock
-            case .load(let epoch): known = (epoch, lookupDisk(key, now: now, counting: false))
+            case .load(let epoch): known = (epoch, try lookupDisk(key, now: now, counting: false, mode: mode))
             }
         }
     }

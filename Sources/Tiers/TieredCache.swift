@@ -4,8 +4,9 @@ import Synchronization
 
 /// The tiered cache: L1 in memory, then the optional disk tiers L2 and L3.
 ///
-/// Thread-safe. Calls with `.memoryOnly` never touch a disk and may run on an event loop; calls
-/// with `.mayBlock` may read disk tiers and must run on a blocking queue. Writes are applied to L1
+/// Thread-safe. Calls with `.memoryOnly` never touch a disk and may run on an event loop, and so may calls with
+/// `.localReads`, which read only disk tiers that answer without waiting; calls with `.mayBlock` may read disk
+/// tiers and must run on a blocking queue. Writes are applied to L1
 /// at once and handed to one writer per disk tier, which batches them into transactions.
 ///
 /// How it holds together:
@@ -94,6 +95,9 @@ public final class TieredCache: InvalidationTarget, Sendable {
     let l3Tier: DiskTier?
     /// The configured disk tiers, L2 before L3.
     let disks: [DiskTier]
+    /// Whether every disk tier's store can be read without waiting (`PersistentStore.readWithoutWaiting`), so
+    /// that calls with `.localReads` read them on the event loop.
+    let disksReadWithoutWaiting: Bool
     /// Whether L2 is a victim cache of L1 (`L2Mode.victim` with L1, L2 and L3 all present).
     let l2IsVictimCache: Bool
     let counters = NIOLockedValueBox(Counters())
@@ -156,6 +160,7 @@ public final class TieredCache: InvalidationTarget, Sendable {
         self.l2Tier = makeTier(.l2, l2, maxEntries: configuration.l2MaxEntries)
         self.l3Tier = makeTier(.l3, l3, maxEntries: configuration.l3MaxEntries)
         self.disks = [l2Tier, l3Tier].compactMap { $0 }
+        self.disksReadWithoutWaiting = !disks.isEmpty && disks.allSatisfy(\.readsWithoutWaiting)
         self.l2IsVictimCache = configuration.l2Mode == .victim && l2Tier != nil && l3Tier != nil
         if let journal = self.journal {
             startJournal(journal)
@@ -206,6 +211,8 @@ public final class TieredCache: InvalidationTarget, Sendable {
     /// anywhere is removed everywhere (TTL eviction) and reported as absent.
     public func get(_ key: String, mode: IOMode) throws(TieredCacheError) -> CacheEntry? {
         var known: (epoch: UInt64, result: DiskLookup)? = nil
+        // L1's miss is counted once a disk read answered: a read that would block (`.localReads`) counts nothing.
+        var missCounted = false
         while true {
             let now = clock.now()
             let step = l1.withShard(for: key, onEvict: demote) { storage -> Step<CacheEntry?> in
@@ -223,6 +230,10 @@ public final class TieredCache: InvalidationTarget, Sendable {
                     storage.misses += 1
                     return .done(nil)
                 }
+                if known != nil, !missCounted {
+                    storage.misses += 1
+                    missCounted = true
+                }
                 if let known, known.epoch == storage.epoch {
                     return .done(settle(known.result, key: key, in: &storage, now: now, bump: true))
                 }
@@ -230,14 +241,13 @@ public final class TieredCache: InvalidationTarget, Sendable {
                     storage.misses += 1
                     return .done(settle(queued, key: key, in: &storage, now: now, bump: true))
                 }
-                guard mode == .mayBlock else { return .wouldBlock }
-                if known == nil { storage.misses += 1 }
+                guard readsDisk(mode) else { return .wouldBlock }
                 return .load(epoch: storage.epoch)
             }
             switch step {
             case .done(let entry): return entry
             case .wouldBlock: throw .wouldBlock
-            case .load(let epoch): known = (epoch, lookupDisk(key, now: now, counting: known == nil))
+            case .load(let epoch): known = (epoch, try lookupDisk(key, now: now, counting: known == nil, mode: mode))
             }
         }
     }
@@ -251,13 +261,13 @@ public final class TieredCache: InvalidationTarget, Sendable {
                 return .done(entry.isExpired(at: now) ? nil : entry)
             }
             if disks.isEmpty { return .done(nil) }
-            return mode == .mayBlock ? .load(epoch: storage.epoch) : .wouldBlock
+            return readsDisk(mode) ? .load(epoch: storage.epoch) : .wouldBlock
         }
         switch step {
         case .done(let entry): return entry
         case .wouldBlock: throw .wouldBlock
         case .load:
-            if case .found(let entry, _) = lookupDisk(key, now: now, counting: false) { return entry }
+            if case .found(let entry, _) = try lookupDisk(key, now: now, counting: false, mode: mode) { return entry }
             return nil
         }
     }

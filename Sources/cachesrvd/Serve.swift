@@ -148,6 +148,7 @@ extension ServeOptions {
         configuration.cleanupInterval = cleanupInterval
         configuration.maxPendingWrites = maxPendingWrites
         configuration.bulkCommandKeys = bulkCommandKeys
+        configuration.eventLoopDiskReads = eventLoopDiskReads
         configuration.eventLoopThreads = threads
         configuration.slowlogSlowerThan = slowlogLogSlowerThan
         configuration.slowlogMaxLength = slowlogMaxLen

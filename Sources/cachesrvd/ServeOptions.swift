@@ -145,6 +145,13 @@ struct ServeOptions: ParsableArguments {
     )
     var bulkCommandKeys: Int = 64
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Read L2 and L3 on the event loop when they are SQLite files of this host (an L1 miss then waits for no other thread); with --no-event-loop-disk-reads every L1 miss is read on a blocking thread."
+    )
+    var eventLoopDiskReads = true
+
     @Option(help: "Seconds between background sweeps of expired entries (0: off).")
     var cleanupInterval: Double = 60
 

@@ -65,24 +65,56 @@ final class PersistenceEndToEndTests: XCTestCase {
         }
     }
 
-    func testSmallL1DemotesAndPromotes() throws {
-        let server = try ServerProcess(arguments: ["--l1-max-entries", "10"])
-        defer {
-            XCTAssertEqual(server.stop(), 0)
-            server.removeDirectory()
+    /// A small L1 demotes and promotes. An L1 miss is read on the event loop when every disk tier is an SQLite file
+    /// (no command goes off the loop), on a blocking thread with `--no-event-loop-disk-reads` or a JSONL L2; the
+    /// replies are the same.
+    func testSmallL1DemotesAndPromotesReadingOnTheEventLoopWhenEveryTierAnswersWithoutWaiting() throws {
+        let cases: [(arguments: [String], offLoop: Bool)] = [
+            ([], false),
+            (["--no-event-loop-disk-reads"], true),
+            (["--l2-backend", "jsonl"], true),
+        ]
+        for (arguments, offLoop) in cases {
+            let server = try ServerProcess(
+                arguments: ["--l1-max-entries", "10", "--journal-apply-delay", "0"] + arguments
+            )
+            defer {
+                XCTAssertEqual(server.stop(), 0)
+                server.removeDirectory()
+            }
+            let client = try server.client()
+            for index in 0..<100 {
+                XCTAssertEqual(try client.command(["SET", "d\(index)", "http://10.1.\(index):80"]), .ok)
+            }
+            // Every write committed: the misses below are read from the stores, not from the writers' queues.
+            let deadline = Date().addingTimeInterval(30)
+            while try client.info("persistence").filter({ $0.key.hasSuffix("_pending_writes") && $0.value != "0" })
+                .count > 0, Date() < deadline
+            {
+                usleep(20_000)
+            }
+            let before = try XCTUnwrap(Int(client.info("stats")["commands_off_event_loop"] ?? ""))
+            for index in 0..<90 {
+                XCTAssertEqual(
+                    try client.command(["GET", "d\(index)"]),
+                    .bulk("http://10.1.\(index):80"),
+                    "\(arguments)"
+                )
+            }
+            XCTAssertEqual(try client.command(["GET", "never-set"]), .null)
+            // INFO itself runs off the loop, and counts itself.
+            let moved = try XCTUnwrap(Int(client.info("stats")["commands_off_event_loop"] ?? "")) - before - 1
+            if offLoop {
+                XCTAssertGreaterThanOrEqual(moved, 90, "\(arguments)")
+            } else {
+                XCTAssertEqual(moved, 0, "\(arguments)")
+            }
+            let figures = try client.info("cache")
+            XCTAssertEqual(figures["l1_size"], "10", "\(arguments)")
+            XCTAssertGreaterThanOrEqual(Int(figures["demotions"] ?? "") ?? 0, 90, "\(arguments)")
+            XCTAssertGreaterThanOrEqual(Int(figures["promotions"] ?? "") ?? 0, 90, "\(arguments)")
+            XCTAssertEqual(try client.command(["DBSIZE"]), .integer(100), "\(arguments)")
         }
-        let client = try server.client()
-        for index in 0..<100 {
-            XCTAssertEqual(try client.command(["SET", "d\(index)", "http://10.1.\(index):80"]), .ok)
-        }
-        for index in 0..<100 {
-            XCTAssertEqual(try client.command(["GET", "d\(index)"]), .bulk("http://10.1.\(index):80"))
-        }
-        let figures = try client.info("cache")
-        XCTAssertEqual(figures["l1_size"], "10")
-        XCTAssertGreaterThanOrEqual(Int(figures["demotions"] ?? "") ?? 0, 90)
-        XCTAssertGreaterThanOrEqual(Int(figures["promotions"] ?? "") ?? 0, 90)
-        XCTAssertEqual(try client.command(["DBSIZE"]), .integer(100))
     }
 
     func testKillNineUnderLoadWithFsyncAlwaysLosesNoAcknowledgedWrite() throws {

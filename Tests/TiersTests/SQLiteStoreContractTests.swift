@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import TierTestSupport
 import XCTest
@@ -218,6 +219,49 @@ final class SQLiteStoreContractTests: XCTestCase {
                 let reopened = try kind.open(in: directory, cipher: cipher, fsync: policy)
                 XCTAssertEqual(try reopened.get("s"), EntryFixtures.fullEntry("s"), "\(kind) \(policy)")
                 reopened.close()
+            }
+        }
+    }
+
+    func testReadsWithoutWaitingUseTheLoopReadersAndNeverWaitForOne() throws {
+        for kind in SQLiteStoreKind.allCases {
+            let store = try XCTUnwrap(try kind.open(in: directory, cipher: EntryFixtures.cipher()) as? SQLiteStore)
+            defer { store.close() }
+            let full = EntryFixtures.fullEntry("full")
+            try store.apply([.put(full)])
+            XCTAssertTrue(store.readsWithoutWaiting)
+            guard case .answered(let found) = store.readWithoutWaiting("full") else {
+                return XCTFail("\(kind): a free loop reader answers")
+            }
+            XCTAssertEqual(found, full, "\(kind): credentials decrypted as by get")
+            guard case .answered(nil) = store.readWithoutWaiting("missing") else {
+                return XCTFail("\(kind): an absent key answers nil")
+            }
+            // Both loop readers taken (as by two event loops reading at once): a third read does not wait.
+            let held = try store.pool.withLoopReader { _ throws(StoreError) in
+                try store.pool.withLoopReader { _ throws(StoreError) -> Bool in
+                    guard case .wouldWait = store.readWithoutWaiting("full") else { return false }
+                    return true
+                }
+            }
+            XCTAssertEqual(held ?? nil, true, "\(kind): every loop reader in use reads as wouldWait")
+            XCTAssertEqual(try store.get("full"), full, "\(kind): the blocking readers are not the loop's")
+            guard case .answered(.some) = store.readWithoutWaiting("full") else {
+                return XCTFail("\(kind): the loop readers are free again")
+            }
+            // Closed and reopened on a new file (a corrupt file's recovery, which salvages the rows): the loop
+            // readers follow.
+            let movedTo = try store.recoverFromCorruption()
+            try store.apply([.delete(key: "full"), .put(EntryFixtures.plainEntry("new"))])
+            XCTAssertTrue(FileManager.default.fileExists(atPath: movedTo))
+            guard case .answered(nil) = store.readWithoutWaiting("full"),
+                case .answered(.some) = store.readWithoutWaiting("new")
+            else {
+                return XCTFail("\(kind): the loop readers read the new file")
+            }
+            store.close()
+            guard case .wouldWait = store.readWithoutWaiting("full") else {
+                return XCTFail("\(kind): a closed store reads as wouldWait")
             }
         }
     }

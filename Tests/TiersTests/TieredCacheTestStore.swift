@@ -25,13 +25,19 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private var calls: [String: Int] = [:]
     private var batches: [[StoreWrite]] = []
     private var isClosed = false
+    /// Whether `readWithoutWaiting` answers at all, and whether it answers `.wouldWait` now.
+    private let answersWithoutWaiting: Bool
+    private var loopReadsWait = false
     /// Whether the store records the journal sequence of its commits, as the SQLite stores do.
     private let recordsJournalSequence: Bool
     private var recordedJournalSequence: UInt64 = 0
 
-    init(_ tier: TierID, recordsJournalSequence: Bool = false) {
+    /// - Parameter readsWithoutWaiting: whether the store answers `readWithoutWaiting` (as SQLite does), or leaves
+    ///   the protocol's default (`.wouldWait`, as PostgreSQL does).
+    init(_ tier: TierID, recordsJournalSequence: Bool = false, readsWithoutWaiting: Bool = false) {
         self.tier = tier
         self.recordsJournalSequence = recordsJournalSequence
+        self.answersWithoutWaiting = readsWithoutWaiting
     }
 
     // MARK: Control
@@ -44,6 +50,11 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     /// Makes one operation ("apply", "removeAll", ...) throw an error of `kind` (nil: work again).
     func fail(_ operation: String, with kind: StoreError.Kind?) {
         locked { failingOperations[operation] = kind }
+    }
+
+    /// Makes `readWithoutWaiting` answer `.wouldWait` (its connections for event loops in use), or answer again.
+    func makeLoopReadsWait(_ waits: Bool) {
+        locked { loopReadsWait = waits }
     }
 
     /// Makes the next `get` throw `.corrupt`.
@@ -106,6 +117,20 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
                 throw StoreError(.corrupt, "file is not a database")
             }
             return entries[key]
+        }
+    }
+
+    var readsWithoutWaiting: Bool { answersWithoutWaiting }
+
+    /// Counted as "readWithoutWaiting"; a failure set for every operation or for "get" reads as `.wouldWait`, as a
+    /// store's failure does.
+    func readWithoutWaiting(_ key: String) -> ImmediateRead {
+        locked {
+            calls["readWithoutWaiting", default: 0] += 1
+            guard answersWithoutWaiting, !loopReadsWait, failure == nil, failingOperations["get"] == nil else {
+                return .wouldWait
+            }
+            return .answered(entries[key])
         }
     }
 

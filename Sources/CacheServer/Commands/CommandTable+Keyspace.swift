@@ -107,7 +107,7 @@ extension CommandTable {
             group: "keyspace",
             summary: "A random live key, or nil when there is none (with disk tiers it scans the largest tier)."
         ) { call in
-            if call.mode == .memoryOnly, call.cache.hasDiskTiers { throw TieredCacheError.wouldBlock }
+            if call.mode != .mayBlock, call.cache.hasDiskTiers { throw TieredCacheError.wouldBlock }
             let key = try call.tier { () throws(TieredCacheError) in try call.cache.randomKey() }
             if let key { call.out.writeRESPBulkString(key) } else { call.out.writeRESPNull() }
         },

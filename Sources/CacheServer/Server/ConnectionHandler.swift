@@ -297,7 +297,7 @@ extension ConnectionHandler {
                 request.arguments,
                 spec: spec,
                 session: session,
-                mode: .memoryOnly,
+                mode: server.eventLoopMode,
                 into: &outbound
             )
             switch result {

@@ -32,6 +32,9 @@ final class ServerContext: Sendable {
     let monitors: MonitorFeed
     /// Limits CONFIG SET may change.
     let live: LiveSettings
+    /// How a request runs on an event loop: reading the disk tiers that answer without waiting
+    /// (`ServerConfiguration.eventLoopDiskReads`), or memory only.
+    let eventLoopMode: IOMode
     /// INFO replication's `master_replid`: 40 random hex digits, new at every start, as Redis makes it.
     let replicationID = String((0..<40).map { _ in "0123456789abcdef".randomElement()! })
 
@@ -65,6 +68,7 @@ final class ServerContext: Sendable {
         let interest = cache.changeInterest
         self.watches = WatchRegistry(beforeFirstWatch: { interest.want() })
         self.live = LiveSettings(configuration)
+        self.eventLoopMode = configuration.eventLoopDiskReads ? .localReads : .memoryOnly
         let watches = self.watches
         cache.observeChanges { key in watches.touch(CollectionOfOne(key)) }
         self.startedAt = cache.now()

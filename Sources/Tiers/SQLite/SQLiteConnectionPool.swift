@@ -1,4 +1,9 @@
 import NIOConcurrencyHelpers
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One connection and the lock that serialises its use.
 ///
@@ -20,34 +25,89 @@ final class SQLiteConnectionSlot: @unchecked Sendable {
     }
 }
 
-/// The connections of one SQLite store: one writer and a few readers, each behind its own lock.
+/// A reader connection kept for event loops, taken with a flag instead of a lock: an event loop that finds it in
+/// use (by another event loop, or by the pool closing or reopening its connections) goes elsewhere at once instead
+/// of waiting.
+///
+/// `@unchecked Sendable`: `database` is read and written only by whoever set `inUse` (acquiring it, releasing it
+/// when done).
+final class SQLiteLoopReaderSlot: @unchecked Sendable {
+    private let inUse = Atomic(false)
+    /// Guarded by `inUse`; `nil` when closed.
+    fileprivate var database: SQLiteDatabase?
+
+    /// Runs `body` with the connection if nobody uses it now; nil if somebody does. Throws `.closed` when there is
+    /// no connection.
+    func withDatabaseIfFree<Result>(
+        _ body: (SQLiteDatabase) throws(StoreError) -> Result
+    ) throws(StoreError) -> Result? {
+        guard inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return nil }
+        defer { inUse.store(false, ordering: .releasing) }
+        guard let database else { throw StoreError(.closed, "store is closed") }
+        return try body(database)
+    }
+
+    /// Takes the slot for the pool's work on every connection, yielding while an event loop finishes its read
+    /// (one lookup).
+    fileprivate func take() {
+        while !inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            sched_yield()
+        }
+    }
+
+    fileprivate func release() {
+        inUse.store(false, ordering: .releasing)
+    }
+}
+
+/// The connections of one SQLite store: one writer, a few readers, each behind its own lock, and the readers
+/// kept for event loops (`SQLiteLoopReaderSlot`), which never wait.
 ///
 /// WAL mode lets the readers run beside the writer. The writer connection is used only by the
-/// tier's writer thread (and recovery); reads pick a reader round-robin.
+/// tier's writer thread (and recovery); reads pick a reader round-robin; an event loop takes the first loop reader
+/// that is free.
 ///
-/// `@unchecked Sendable`: the slots guard their connections (see `SQLiteConnectionSlot`);
-/// `nextReader` is a locked box; the opening closures are `@Sendable`; `isClosed` is guarded by
-/// the writer slot's lock, always taken first.
+/// `@unchecked Sendable`: the slots guard their connections (see `SQLiteConnectionSlot`,
+/// `SQLiteLoopReaderSlot`); `nextReader` is a locked box; the opening closures are `@Sendable`; `isClosed` is
+/// guarded by the writer slot's lock, always taken first.
 final class SQLiteConnectionPool: @unchecked Sendable {
     typealias Opener = @Sendable () throws(StoreError) -> SQLiteDatabase
+    /// Opens a reader; `waits`: whether it waits for another process's lock (false for the loop readers: they
+    /// answer `.busy` at once).
+    typealias ReaderOpener = @Sendable (_ waits: Bool) throws(StoreError) -> SQLiteDatabase
 
     private let writer = SQLiteConnectionSlot()
     private let readers: [SQLiteConnectionSlot]
+    private let loopReaders: [SQLiteLoopReaderSlot]
     private let nextReader = NIOLockedValueBox(0)
     private let openWriter: Opener
-    private let openReader: Opener
+    private let openReader: ReaderOpener
     /// Guarded by `writer.lock`: once set, `reopen` refuses to bring the connections back.
     private var isClosed = false
 
-    /// Opens the writer (which sets the database up), then `readerCount` readers.
-    init(readerCount: Int, openWriter: @escaping Opener, openReader: @escaping Opener) throws(StoreError) {
+    /// Opens the writer (which sets the database up), then `readerCount` readers and `loopReaderCount` readers for
+    /// event loops.
+    init(
+        readerCount: Int,
+        loopReaderCount: Int,
+        openWriter: @escaping Opener,
+        openReader: @escaping ReaderOpener
+    ) throws(StoreError) {
         self.readers = (0..<max(1, readerCount)).map { _ in SQLiteConnectionSlot() }
+        self.loopReaders = (0..<max(0, loopReaderCount)).map { _ in SQLiteLoopReaderSlot() }
         self.openWriter = openWriter
         self.openReader = openReader
-        let connections = try Self.openAll(writer: openWriter, reader: openReader, readers: readers.count)
-        writer.database = connections.writer
-        for (slot, database) in zip(readers, connections.readers) {
-            slot.database = database
+        try installConnections()
+    }
+
+    /// Opens every connection into its slot (the caller holds every slot, or nobody else can use the pool yet).
+    private func installConnections() throws(StoreError) {
+        writer.database = try openWriter()
+        for slot in readers {
+            slot.database = try openReader(true)
+        }
+        for slot in loopReaders {
+            slot.database = try openReader(false)
         }
     }
 
@@ -63,6 +123,16 @@ final class SQLiteConnectionPool: @unchecked Sendable {
             return next
         }
         return try readers[index].withDatabase(body)
+    }
+
+    /// Runs `body` on the first loop reader nobody uses now; nil when every one is in use (or there are none).
+    func withLoopReader<Result>(
+        _ body: (SQLiteDatabase) throws(StoreError) -> Result
+    ) throws(StoreError) -> Result? {
+        for slot in loopReaders {
+            if let result = try slot.withDatabaseIfFree(body) { return result }
+        }
+        return nil
     }
 
     /// Closes every connection; later calls throw `.closed`.
@@ -85,22 +155,31 @@ final class SQLiteConnectionPool: @unchecked Sendable {
             guard !isClosed else { throw StoreError(.closed, "store is closed") }
             closeConnections()
             let moved = try body()
-            let connections = try Self.openAll(writer: openWriter, reader: openReader, readers: readers.count)
-            writer.database = connections.writer
-            for (slot, database) in zip(readers, connections.readers) {
-                slot.database = database
+            do throws(StoreError) {
+                try installConnections()
+            } catch {
+                closeConnections()
+                throw error
             }
-            return afterOpen(moved, connections.writer)
+            // installConnections set it.
+            guard let writerDatabase = writer.database else { throw StoreError(.closed, "store is closed") }
+            return afterOpen(moved, writerDatabase)
         }
     }
 
-    /// Runs `body` holding every slot's lock, taken in a fixed order (writer, then readers).
+    /// Runs `body` holding every slot, taken in a fixed order (writer, readers, then loop readers).
     private func withAllLocked<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
         writer.lock.lock()
         for reader in readers {
             reader.lock.lock()
         }
+        for reader in loopReaders {
+            reader.take()
+        }
         defer {
+            for reader in loopReaders.reversed() {
+                reader.release()
+            }
             for reader in readers.reversed() {
                 reader.lock.unlock()
             }
@@ -116,20 +195,11 @@ final class SQLiteConnectionPool: @unchecked Sendable {
             reader.database?.close()
             reader.database = nil
         }
+        for reader in loopReaders {
+            reader.database?.close()
+            reader.database = nil
+        }
         writer.database?.close()
         writer.database = nil
-    }
-
-    private static func openAll(
-        writer: Opener,
-        reader: Opener,
-        readers count: Int
-    ) throws(StoreError) -> (writer: SQLiteDatabase, readers: [SQLiteDatabase]) {
-        let writerDatabase = try writer()
-        var readerDatabases: [SQLiteDatabase] = []
-        for _ in 0..<count {
-            readerDatabases.append(try reader())
-        }
-        return (writerDatabase, readerDatabases)
     }
 }

@@ -8,8 +8,11 @@ import NIOConcurrencyHelpers
 /// Sendable: every stored property is an immutable Sendable value; mutable state lives in the
 /// pool (a lock per connection) and in `cipherBox` (a locked box).
 public final class SQLiteStore: PersistentStore, Sendable {
-    /// How many reader connections a store keeps.
+    /// How many reader connections a store keeps for the blocking threads.
     static let readerCount = 3
+    /// How many reader connections a store keeps for event loops (`readWithoutWaiting`): one per event loop at
+    /// the default `--threads`; with more loops, a loop that finds both in use reads off the loop instead.
+    static let loopReaderCount = 2
     /// How long a connection waits for another process's lock before `.busy`, milliseconds.
     static let busyTimeoutMilliseconds = 5000
 
@@ -53,11 +56,12 @@ public final class SQLiteStore: PersistentStore, Sendable {
         let openWriter: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
             try Self.openWriter(path: path, schema: schema, fsync: fsync, cipher: cipher, logger: logger)
         }
-        let openReader: SQLiteConnectionPool.Opener = { () throws(StoreError) -> SQLiteDatabase in
-            try Self.openReader(path: path)
+        let openReader: SQLiteConnectionPool.ReaderOpener = { waits throws(StoreError) -> SQLiteDatabase in
+            try Self.openReader(path: path, waits: waits)
         }
         self.pool = try SQLiteConnectionPool(
             readerCount: Self.readerCount,
+            loopReaderCount: Self.loopReaderCount,
             openWriter: openWriter,
             openReader: openReader
         )
@@ -79,13 +83,30 @@ public final class SQLiteStore: PersistentStore, Sendable {
 
     public func get(_ key: String) throws(StoreError) -> CacheEntry? {
         let cipher = self.cipher
-        return try pool.withReader { db throws(StoreError) -> CacheEntry? in
-            let statement = try db.statement(queries.get)
-            defer { statement.reset() }
-            statement.bind(1, key)
-            guard try statement.step() else { return nil }
-            return try EntryRow.read(statement, cipher: cipher)
+        return try pool.withReader { db throws(StoreError) -> CacheEntry? in try entry(key, on: db, cipher: cipher) }
+    }
+
+    public var readsWithoutWaiting: Bool { true }
+
+    /// `get` on a loop reader (`SQLiteConnectionPool.withLoopReader`): those connections never wait for another
+    /// process's lock (a busy database is an error at once), and none is waited for when all are in use.
+    public func readWithoutWaiting(_ key: String) -> ImmediateRead {
+        let cipher = self.cipher
+        let read = try? pool.withLoopReader { db throws(StoreError) -> CacheEntry? in
+            try entry(key, on: db, cipher: cipher)
         }
+        guard let read else { return .wouldWait }
+        return .answered(read)
+    }
+
+    /// The row of `key` read on `db`, its credentials decrypted with `cipher`.
+    private func entry(_ key: String, on db: SQLiteDatabase, cipher: CredentialCipher) throws(StoreError) -> CacheEntry?
+    {
+        let statement = try db.statement(queries.get)
+        defer { statement.reset() }
+        statement.bind(1, key)
+        guard try statement.step() else { return nil }
+        return try EntryRow.read(statement, cipher: cipher)
     }
 
     public func count() throws(StoreError) -> Int {
@@ -189,10 +210,12 @@ public final class SQLiteStore: PersistentStore, Sendable {
         return db
     }
 
-    private static func openReader(path: String) throws(StoreError) -> SQLiteDatabase {
+    /// A reader connection; with `waits` false it fails with `.busy` at once where another would wait for a lock.
+    private static func openReader(path: String, waits: Bool) throws(StoreError) -> SQLiteDatabase {
         let db = try SQLiteDatabase(path: path, readOnly: true)
         try db.execute(
-            "PRAGMA busy_timeout = \(busyTimeoutMilliseconds); PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192"
+            "PRAGMA busy_timeout = \(waits ? busyTimeoutMilliseconds : 0); PRAGMA foreign_keys = ON; "
+                + "PRAGMA cache_size = -8192"
         )
         return db
     }
