@@ -265,4 +265,37 @@ final class SQLiteStoreContractTests: XCTestCase {
             }
         }
     }
+
+    func testALoopReaderSeesEveryCommitAndHoldsNoSnapshotPastTheNext() throws {
+        for kind in SQLiteStoreKind.allCases {
+            let store = try XCTUnwrap(try kind.open(in: directory, cipher: EntryFixtures.cipher()) as? SQLiteStore)
+            defer { store.close() }
+            let (first, second) = (EntryFixtures.plainEntry("first"), EntryFixtures.plainEntry("second"))
+            try store.apply([.put(first)])
+            guard case .answered(first) = store.readWithoutWaiting("first") else {
+                return XCTFail("\(kind): the first commit is seen")
+            }
+            // The read transaction stays open between reads; a commit makes the next read begin a new one.
+            try store.apply([.put(second), .delete(key: "first")])
+            guard case .answered(second) = store.readWithoutWaiting("second"),
+                case .answered(nil) = store.readWithoutWaiting("first")
+            else {
+                return XCTFail("\(kind): a read after a commit sees it")
+            }
+            // After the next commit the idle loop reader's snapshot is ended: a TRUNCATE checkpoint, which waits for
+            // every reader of the WAL (5 s, then gives up with busy = 1), completes at once.
+            try store.apply([.put(first)])
+            let (busy, walFrames) = try store.pool.withWriter { db throws(StoreError) -> (Int, Int) in
+                let statement = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+                defer { statement.finalize() }
+                _ = try statement.step()
+                return (statement.int(0), statement.int(1))
+            }
+            XCTAssertEqual(busy, 0, "\(kind): no reader held the WAL")
+            XCTAssertEqual(walFrames, 0, "\(kind): the WAL was truncated")
+            guard case .answered(first) = store.readWithoutWaiting("first") else {
+                return XCTFail("\(kind): read after the checkpoint")
+            }
+        }
+    }
 }

@@ -29,28 +29,66 @@ final class SQLiteConnectionSlot: @unchecked Sendable {
 /// use (by another event loop, or by the pool closing or reopening its connections) goes elsewhere at once instead
 /// of waiting.
 ///
-/// `@unchecked Sendable`: `database` is read and written only by whoever set `inUse` (acquiring it, releasing it
-/// when done).
+/// It keeps its read transaction open from one read to the next, as long as the writer connection has not been used
+/// since it began (`SQLiteConnectionPool.writes`): beginning and ending a read transaction takes and drops SQLite's
+/// POSIX locks on the database and on the WAL index, four `fcntl` calls, which were most of a lookup's cost. A read
+/// after a write begins a new one, and the writer ends an idle reader's transaction after each use (`endIfStale`),
+/// so no snapshot older than the last commit holds the WAL back for long.
+///
+/// `@unchecked Sendable`: `database` and `snapshot` are read and written only by whoever set `inUse` (acquiring it,
+/// releasing it when done).
 final class SQLiteLoopReaderSlot: @unchecked Sendable {
     private let inUse = Atomic(false)
     /// Guarded by `inUse`; `nil` when closed.
     fileprivate var database: SQLiteDatabase?
+    /// Guarded by `inUse`: the pool's write count when the open read transaction began; nil when none is open.
+    fileprivate var snapshot: UInt64?
 
-    /// Runs `body` with the connection if nobody uses it now; nil if somebody does. Throws `.closed` when there is
-    /// no connection.
+    /// Runs `body` with the connection if nobody uses it now, inside a read transaction that began after the
+    /// writer's `writes`-th use; nil if somebody uses it. Throws `.closed` when there is no connection.
     func withDatabaseIfFree<Result>(
+        writes: UInt64,
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
-        guard inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return nil }
-        defer { inUse.store(false, ordering: .releasing) }
+        guard tryTake() else { return nil }
+        defer { release() }
         guard let database else { throw StoreError(.closed, "store is closed") }
-        return try body(database)
+        if snapshot != writes {
+            endTransaction()
+            // Deferred: the read transaction, and its snapshot, begin at the body's first read.
+            try database.execute("BEGIN")
+            snapshot = writes
+        }
+        do {
+            return try body(database)
+        } catch {
+            endTransaction()
+            throw error
+        }
+    }
+
+    /// Ends the read transaction if nobody uses the connection and it began before the writer's `writes`-th use.
+    fileprivate func endIfStale(writes: UInt64) {
+        guard tryTake() else { return }
+        defer { release() }
+        if let snapshot, snapshot != writes { endTransaction() }
+    }
+
+    /// Ends the open read transaction, if any (the caller holds the slot).
+    fileprivate func endTransaction() {
+        guard snapshot != nil else { return }
+        snapshot = nil
+        try? database?.execute("ROLLBACK")
+    }
+
+    private func tryTake() -> Bool {
+        inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 
     /// Takes the slot for the pool's work on every connection, yielding while an event loop finishes its read
     /// (one lookup).
     fileprivate func take() {
-        while !inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+        while !tryTake() {
             sched_yield()
         }
     }
@@ -80,6 +118,9 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     private let readers: [SQLiteConnectionSlot]
     private let loopReaders: [SQLiteLoopReaderSlot]
     private let nextReader = NIOLockedValueBox(0)
+    /// How many times the writer connection has been used (each may have committed): a loop reader whose read
+    /// transaction began before the last use begins a new one.
+    private let writes = Atomic<UInt64>(0)
     private let openWriter: Opener
     private let openReader: ReaderOpener
     /// Guarded by `writer.lock`: once set, `reopen` refuses to bring the connections back.
@@ -111,9 +152,16 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the writer connection.
+    /// Runs `body` on the writer connection. Afterwards (it may have committed) the loop readers' snapshots are
+    /// out of date: each begins a new one at its next read, and an idle one's ends now.
     func withWriter<Result>(_ body: (SQLiteDatabase) throws(StoreError) -> Result) throws(StoreError) -> Result {
-        try writer.withDatabase(body)
+        defer {
+            let count = writes.wrappingAdd(1, ordering: .releasing).newValue
+            for slot in loopReaders {
+                slot.endIfStale(writes: count)
+            }
+        }
+        return try writer.withDatabase(body)
     }
 
     /// Runs `body` on one of the reader connections.
@@ -129,8 +177,9 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     func withLoopReader<Result>(
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
+        let writes = writes.load(ordering: .acquiring)
         for slot in loopReaders {
-            if let result = try slot.withDatabaseIfFree(body) { return result }
+            if let result = try slot.withDatabaseIfFree(writes: writes, body) { return result }
         }
         return nil
     }
@@ -196,6 +245,7 @@ final class SQLiteConnectionPool: @unchecked Sendable {
             reader.database = nil
         }
         for reader in loopReaders {
+            reader.endTransaction()
             reader.database?.close()
             reader.database = nil
         }
