@@ -298,4 +298,63 @@ final class SQLiteStoreContractTests: XCTestCase {
             }
         }
     }
+
+    func testAPutUpdatesItsRowInPlaceAndEveryIndexStaysTrue() throws {
+        for kind in SQLiteStoreKind.allCases {
+            let store = try XCTUnwrap(try kind.open(in: directory, cipher: EntryFixtures.cipher()) as? SQLiteStore)
+            defer { store.close() }
+            let table = store.schema.entries.name
+            // The in-place update holds the rarely changed indexed columns in its WHERE and sets the others.
+            let update = store.queries.updateInPlace
+            XCTAssertTrue(update.contains("WHERE key = ?1 AND "), update)
+            for held in ["expires_at", "source"] {
+                XCTAssertTrue(update.contains(" \(held) IS ?"), "\(kind): \(held) held")
+                XCTAssertFalse(update.contains(" \(held) = ?"), "\(kind): \(held) not set")
+            }
+            XCTAssertTrue(update.contains("last_accessed = ?"), "\(kind): last_accessed set")
+            XCTAssertFalse(update.contains("created_at"), "\(kind): created_at kept")
+
+            // More than `inPlaceTrials` new rows in one batch (it stops trying the update), then rewrites of them.
+            let fresh = (0..<200).map { EntryFixtures.plainEntry("k\($0)") }
+            try store.apply(fresh.map { .put($0) })
+            var rewritten = fresh
+            for index in rewritten.indices {
+                rewritten[index].proxyURL = "http://10.9.0.\(index % 250):3128"
+                rewritten[index].lastAccessed += 1
+                rewritten[index].accessCount = index
+                if index % 3 == 0 { rewritten[index].source = "moved" }
+                if index % 5 == 0 { rewritten[index].expiresAt = nil }
+                if index % 7 == 0 { rewritten[index].healthStatus = .unhealthy }
+            }
+            try store.apply(rewritten.map { .put($0) })
+            for entry in rewritten {
+                XCTAssertEqual(try store.get(entry.key), entry, "\(kind)")
+            }
+            let path = store.path
+            func keys(_ sql: String) throws -> Set<String> {
+                Set(try SQLiteTestSupport.rawQuery(path, sql).compactMap { $0 })
+            }
+            // Read through each index: every entry is found under its new values only.
+            let index = { (column: String) in store.schema.entries.indexes.first { $0.columns == column }!.name }
+            XCTAssertEqual(
+                try keys("SELECT key FROM \(table) INDEXED BY \(index("source")) WHERE source = 'moved'"),
+                Set(rewritten.filter { $0.source == "moved" }.map(\.key)),
+                "\(kind)"
+            )
+            XCTAssertEqual(
+                try keys("SELECT key FROM \(table) INDEXED BY \(index("expires_at")) WHERE expires_at IS NULL"),
+                Set(rewritten.filter { $0.expiresAt == nil }.map(\.key)),
+                "\(kind)"
+            )
+            let newest = try XCTUnwrap(rewritten.map(\.lastAccessed).max())
+            XCTAssertEqual(
+                try keys(
+                    "SELECT key FROM \(table) INDEXED BY \(index("last_accessed")) WHERE last_accessed >= \(newest)"
+                ),
+                Set(rewritten.filter { $0.lastAccessed >= newest }.map(\.key)),
+                "\(kind)"
+            )
+            XCTAssertEqual(try SQLiteTestSupport.rawQuery(path, "PRAGMA integrity_check"), ["ok"], "\(kind)")
+        }
+    }
 }

@@ -1,8 +1,14 @@
+import EntrySchema
+
 /// The SQL of one SQLite tier, built once from its schema; each text is prepared once per
 /// connection (statements are cached by their SQL).
 struct SQLiteQueries: Sendable {
     let get: String
     let upsert: String
+    /// A put's row updated in place, when it exists and keeps the value of every indexed column but
+    /// `last_accessed` (held equal in the `WHERE`, so SQLite leaves their indexes alone); changes no row
+    /// otherwise, and the upsert runs. Parameters as the upsert's.
+    let updateInPlace: String
     let delete: String
     let count: String
     let scan: String
@@ -36,6 +42,7 @@ struct SQLiteQueries: Sendable {
             INSERT INTO \(table) (\(insertColumns)) VALUES (\(values))
             ON CONFLICT(key) DO UPDATE SET \(updates.joined(separator: ", "))
             """
+        updateInPlace = Self.updateInPlace(schema: schema)
         delete = "DELETE FROM \(table) WHERE key = ?1"
         count = "SELECT count(*) FROM \(table)"
         scan = "SELECT rowid, key FROM \(table) WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
@@ -91,5 +98,24 @@ struct SQLiteQueries: Sendable {
             (SELECT rowid FROM \(table) ORDER BY \(order) LIMIT max((SELECT count(*) FROM \(table)) - ?1, 0))
             RETURNING key
             """
+    }
+
+    /// `updateInPlace` for `schema`: every entry column is set but the key and the indexed columns that a write
+    /// rarely changes, which the `WHERE` holds to their new values; `last_accessed` (indexed, and new at every
+    /// write) is set. Parameter n is `EntryRow`'s column n, as in the upsert.
+    private static func updateInPlace(schema: SQLiteSchema) -> String {
+        let names = SQLiteSchema.entryColumns.map(\.name)
+        precondition(names.first == EntryColumn.key, "EntryRow binds the key to parameter 1")
+        let indexed = Set(schema.entries.indexes.map(\.columns))
+        let held = names.indices.dropFirst().filter {
+            indexed.contains(names[$0]) && names[$0] != EntryField.lastAccessed.columnName
+        }
+        var updates = names.indices.dropFirst().filter { !held.contains($0) }.map { "\(names[$0]) = ?\($0 + 1)" }
+        if schema.hasTimestamps {
+            updates.append("\(EntryColumn.updatedAt) = ?\(names.count + 1)")
+        }
+        let conditions = ["\(EntryColumn.key) = ?1"] + held.map { "\(names[$0]) IS ?\($0 + 1)" }
+        return "UPDATE \(schema.entries.name) SET \(updates.joined(separator: ", ")) WHERE "
+            + conditions.joined(separator: " AND ")
     }
 }
