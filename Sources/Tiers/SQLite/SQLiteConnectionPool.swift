@@ -26,38 +26,37 @@ final class SQLiteConnectionSlot: @unchecked Sendable {
 }
 
 /// A reader connection kept for event loops, taken with a flag instead of a lock: an event loop that finds it in
-/// use (by another event loop, or by the pool closing or reopening its connections) goes elsewhere at once instead
-/// of waiting.
+/// use (by another event loop, or by the pool's writer or its work on every connection) goes elsewhere at once
+/// instead of waiting.
 ///
-/// It keeps its read transaction open from one read to the next, as long as the writer connection has not been used
-/// since it began (`SQLiteConnectionPool.writes`): beginning and ending a read transaction takes and drops SQLite's
-/// POSIX locks on the database and on the WAL index, four `fcntl` calls, which were most of a lookup's cost. A read
-/// after a write begins a new one, and the writer ends an idle reader's transaction after each use (`endIfStale`),
-/// so no snapshot older than the last commit holds the WAL back for long.
+/// It keeps its read transaction open from one read to the next: beginning and ending one takes and drops SQLite's
+/// POSIX locks on the database and on the WAL index, four `fcntl` calls, which were most of a lookup's cost. The
+/// writer takes every loop reader and ends its transaction before it writes (`SQLiteConnectionPool.withWriter`), so
+/// a read after a write begins a new snapshot, and no loop reader holds an old one while a commit checkpoints the
+/// WAL: a snapshot kept across commits let the WAL grow without bound (838 MB in 70 s of GETs and SETs), as it
+/// could never be started again from the beginning.
 ///
-/// `@unchecked Sendable`: `database` and `snapshot` are read and written only by whoever set `inUse` (acquiring it,
-/// releasing it when done).
+/// `@unchecked Sendable`: `database` and `inTransaction` are read and written only by whoever set `inUse`
+/// (acquiring it, releasing it when done).
 final class SQLiteLoopReaderSlot: @unchecked Sendable {
     private let inUse = Atomic(false)
     /// Guarded by `inUse`; `nil` when closed.
     fileprivate var database: SQLiteDatabase?
-    /// Guarded by `inUse`: the pool's write count when the open read transaction began; nil when none is open.
-    fileprivate var snapshot: UInt64?
+    /// Guarded by `inUse`: whether a read transaction is open.
+    fileprivate var inTransaction = false
 
-    /// Runs `body` with the connection if nobody uses it now, inside a read transaction that began after the
-    /// writer's `writes`-th use; nil if somebody uses it. Throws `.closed` when there is no connection.
+    /// Runs `body` with the connection inside its read transaction (begun if none is open) if nobody uses it now;
+    /// nil if somebody does. Throws `.closed` when there is no connection.
     func withDatabaseIfFree<Result>(
-        writes: UInt64,
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
         guard tryTake() else { return nil }
         defer { release() }
         guard let database else { throw StoreError(.closed, "store is closed") }
-        if snapshot != writes {
-            endTransaction()
+        if !inTransaction {
             // Deferred: the read transaction, and its snapshot, begin at the body's first read.
             try database.execute("BEGIN")
-            snapshot = writes
+            inTransaction = true
         }
         do {
             return try body(database)
@@ -67,17 +66,10 @@ final class SQLiteLoopReaderSlot: @unchecked Sendable {
         }
     }
 
-    /// Ends the read transaction if nobody uses the connection and it began before the writer's `writes`-th use.
-    fileprivate func endIfStale(writes: UInt64) {
-        guard tryTake() else { return }
-        defer { release() }
-        if let snapshot, snapshot != writes { endTransaction() }
-    }
-
     /// Ends the open read transaction, if any (the caller holds the slot).
     fileprivate func endTransaction() {
-        guard snapshot != nil else { return }
-        snapshot = nil
+        guard inTransaction else { return }
+        inTransaction = false
         try? database?.execute("ROLLBACK")
     }
 
@@ -118,9 +110,6 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     private let readers: [SQLiteConnectionSlot]
     private let loopReaders: [SQLiteLoopReaderSlot]
     private let nextReader = NIOLockedValueBox(0)
-    /// How many times the writer connection has been used (each may have committed): a loop reader whose read
-    /// transaction began before the last use begins a new one.
-    private let writes = Atomic<UInt64>(0)
     private let openWriter: Opener
     private let openReader: ReaderOpener
     /// Guarded by `writer.lock`: once set, `reopen` refuses to bring the connections back.
@@ -152,16 +141,26 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the writer connection. Afterwards (it may have committed) the loop readers' snapshots are
-    /// out of date: each begins a new one at its next read, and an idle one's ends now.
-    func withWriter<Result>(_ body: (SQLiteDatabase) throws(StoreError) -> Result) throws(StoreError) -> Result {
-        defer {
-            let count = writes.wrappingAdd(1, ordering: .releasing).newValue
+    /// Runs `body` on the writer connection. With `excludingLoopReaders` (any use that may write), it first takes
+    /// every loop reader, ending its read transaction, and keeps them until it is done: event loops read off the
+    /// loop meanwhile, and each loop reader begins a new snapshot after it.
+    func withWriter<Result>(
+        excludingLoopReaders: Bool = true,
+        _ body: (SQLiteDatabase) throws(StoreError) -> Result
+    ) throws(StoreError) -> Result {
+        guard excludingLoopReaders, !loopReaders.isEmpty else { return try writer.withDatabase(body) }
+        return try writer.withDatabase { db throws(StoreError) -> Result in
             for slot in loopReaders {
-                slot.endIfStale(writes: count)
+                slot.take()
+                slot.endTransaction()
             }
+            defer {
+                for slot in loopReaders.reversed() {
+                    slot.release()
+                }
+            }
+            return try body(db)
         }
-        return try writer.withDatabase(body)
     }
 
     /// Runs `body` on one of the reader connections.
@@ -177,9 +176,8 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     func withLoopReader<Result>(
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
-        let writes = writes.load(ordering: .acquiring)
         for slot in loopReaders {
-            if let result = try slot.withDatabaseIfFree(writes: writes, body) { return result }
+            if let result = try slot.withDatabaseIfFree(body) { return result }
         }
         return nil
     }

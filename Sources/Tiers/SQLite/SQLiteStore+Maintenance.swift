@@ -18,8 +18,9 @@ extension SQLiteStore {
     /// FULL one wait for the readers.
     public func sync() throws(StoreError) {
         guard fsync == .everysec else { return }
-        // On the writer connection, under its lock: no commit or recovery runs meanwhile.
-        try pool.withWriter { db throws(StoreError) in
+        // On the writer connection, under its lock: no commit or recovery runs meanwhile. It writes no page (nor
+        // checkpoints): the loop readers keep their snapshots.
+        try pool.withWriter(excludingLoopReaders: false) { db throws(StoreError) in
             try db.syncFilesToDisk()
         }
     }
