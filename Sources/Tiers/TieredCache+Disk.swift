@@ -13,6 +13,16 @@ enum DiskLookup: Sendable {
     }
 }
 
+/// The disk tiers a read on an event loop read, and what it found, to be counted once the call answers.
+struct DiskReads {
+    /// One bit per index in `TieredCache.disks`; each tier read but the last one missed.
+    var tiers = 0
+    /// The index of the last tier read.
+    var last = 0
+    /// What the last tier read answered.
+    var lookup = DiskLookup.absent
+}
+
 extension TieredCache {
     /// Queues a write to every disk tier (call it under the key's L1 shard lock, once L1 has taken the write):
     /// `slot` is where L1 holds the key now, nil if it does not.
@@ -125,32 +135,37 @@ extension TieredCache {
     }
 
     /// `lookupDisk` for a call in `mode` (call it where `readsDisk(mode)` holds). With `.localReads`, on an event
-    /// loop, every tier is read without waiting and the hits and misses are counted once every tier read has
-    /// answered: a tier that cannot answer so (due for a probe, its connections for event loops in use, a failure)
-    /// throws `wouldBlock`, having counted and changed nothing, and the caller reads again off the loop.
-    func lookupDisk(_ key: String, now: Double, counting: Bool, mode: IOMode) throws(TieredCacheError) -> DiskLookup {
-        guard mode == .localReads else { return lookupDisk(key, now: now, counting: counting) }
-        guard flushesRunning.withLockedValue({ $0 == 0 }) else { return .absent }
-        var lookup = DiskLookup.absent
-        // The tiers read, one bit per index in `disks`; each but the last one read missed.
-        var read = 0
-        var last = 0
+    /// loop, every tier is read without waiting: a tier that cannot answer so (due for a probe, its connections for
+    /// event loops in use, a failure) throws `wouldBlock`, having changed nothing, and the caller reads again off the
+    /// loop. Its hits and misses are not counted here but returned (with `counting`), for the caller to `count`
+    /// once it answers; other modes count them as they read.
+    func lookupDisk(
+        _ key: String,
+        now: Double,
+        counting: Bool,
+        mode: IOMode
+    ) throws(TieredCacheError) -> (lookup: DiskLookup, reads: DiskReads?) {
+        guard mode == .localReads else { return (lookupDisk(key, now: now, counting: counting), nil) }
+        guard flushesRunning.withLockedValue({ $0 == 0 }) else { return (.absent, nil) }
+        var reads = DiskReads()
         for (index, disk) in disks.enumerated() {
             guard let readable = disk.isReadableWithoutWaiting() else { throw .wouldBlock }
             guard readable else { continue }
             guard let found = disk.readWithoutWaiting(key, now: now) else { throw .wouldBlock }
-            read |= 1 << index
-            last = index
+            reads.tiers |= 1 << index
+            reads.last = index
+            reads.lookup = found
             if case .absent = found { continue }
-            lookup = found
             break
         }
-        if counting {
-            for (index, disk) in disks.enumerated() where read & (1 << index) != 0 {
-                disk.count(index == last ? lookup : .absent)
-            }
+        return (reads.lookup, counting ? reads : nil)
+    }
+
+    /// Counts the hits and misses of `reads` on their tiers.
+    func count(_ reads: DiskReads) {
+        for (index, disk) in disks.enumerated() where reads.tiers & (1 << index) != 0 {
+            disk.count(index == reads.last ? reads.lookup : .absent)
         }
-        return lookup
     }
 
     /// The entry the first disk tier's writer holds queued for `key`, when that alone answers a read (call it under

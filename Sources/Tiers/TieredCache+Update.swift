@@ -58,7 +58,7 @@ extension TieredCache {
             switch step {
             case .done(let existed): return existed
             case .wouldBlock: throw .wouldBlock
-            case .load: known = try lookupDisk(key, now: now, counting: false, mode: mode)
+            case .load: known = try lookupDisk(key, now: now, counting: false, mode: mode).lookup
             }
         }
     }
@@ -180,7 +180,7 @@ extension TieredCache {
             switch step {
             case .done(let result): return result
             case .wouldBlock: throw .wouldBlock
-            case .load(let epoch): known = (epoch, try lookupDisk(key, now: now, counting: false, mode: mode))
+            case .load(let epoch): known = (epoch, try lookupDisk(key, now: now, counting: false, mode: mode).lookup)
             }
         }
     }

@@ -211,45 +211,62 @@ public final class TieredCache: InvalidationTarget, Sendable {
     /// anywhere is removed everywhere (TTL eviction) and reported as absent.
     public func get(_ key: String, mode: IOMode) throws(TieredCacheError) -> CacheEntry? {
         var known: (epoch: UInt64, result: DiskLookup)? = nil
-        // L1's miss is counted once a disk read answered: a read that would block (`.localReads`) counts nothing.
-        var missCounted = false
+        // The tiers the first disk read read, counted when the call answers: with `.localReads` a read again after
+        // an eviction may still throw `wouldBlock`, and then nothing is counted.
+        var uncounted: DiskReads? = nil
         while true {
             let now = clock.now()
             let step = l1.withShard(for: key, onEvict: demote) { storage -> Step<CacheEntry?> in
-                if let slot = storage.slot(of: key) {
-                    if storage.isExpired(at: slot, now: now) {
-                        expireResident(slot, in: &storage)
-                        return .done(nil)
-                    }
-                    storage.hits += 1
-                    // The bump stays in L1: it reaches the disk tiers with the entry's next write, its demotion
-                    // or the shutdown (writing every hit through cost more than the hit itself).
-                    return .done(storage.recordHit(at: slot, now: now))
-                }
-                if disks.isEmpty {
-                    storage.misses += 1
-                    return .done(nil)
-                }
-                if known != nil, !missCounted {
-                    storage.misses += 1
-                    missCounted = true
-                }
-                if let known, known.epoch == storage.epoch {
-                    return .done(settle(known.result, key: key, in: &storage, now: now, bump: true))
-                }
-                if known == nil, let queued = lookupQueued(key, now: now) {
-                    storage.misses += 1
-                    return .done(settle(queued, key: key, in: &storage, now: now, bump: true))
-                }
-                guard readsDisk(mode) else { return .wouldBlock }
-                return .load(epoch: storage.epoch)
+                let step = getStep(key, known: known, mode: mode, now: now, in: &storage)
+                // The L1 miss of a call that read the disk, counted when it answers.
+                if known != nil, case .done = step { storage.misses += 1 }
+                return step
             }
             switch step {
-            case .done(let entry): return entry
-            case .wouldBlock: throw .wouldBlock
-            case .load(let epoch): known = (epoch, try lookupDisk(key, now: now, counting: known == nil, mode: mode))
+            case .done(let entry):
+                if let uncounted { count(uncounted) }
+                return entry
+            case .wouldBlock:
+                throw .wouldBlock
+            case .load(let epoch):
+                let (result, reads) = try lookupDisk(key, now: now, counting: known == nil, mode: mode)
+                if known == nil { uncounted = reads }
+                known = (epoch, result)
             }
         }
+    }
+
+    /// One step of `get` under the key's shard lock, given what the disk tiers held at `known.epoch`.
+    private func getStep(
+        _ key: String,
+        known: (epoch: UInt64, result: DiskLookup)?,
+        mode: IOMode,
+        now: Double,
+        in storage: inout MemoryTierStorage
+    ) -> Step<CacheEntry?> {
+        if let slot = storage.slot(of: key) {
+            if storage.isExpired(at: slot, now: now) {
+                expireResident(slot, in: &storage)
+                return .done(nil)
+            }
+            storage.hits += 1
+            // The bump stays in L1: it reaches the disk tiers with the entry's next write, its demotion or the
+            // shutdown (writing every hit through cost more than the hit itself).
+            return .done(storage.recordHit(at: slot, now: now))
+        }
+        if disks.isEmpty {
+            storage.misses += 1
+            return .done(nil)
+        }
+        if let known, known.epoch == storage.epoch {
+            return .done(settle(known.result, key: key, in: &storage, now: now, bump: true))
+        }
+        if known == nil, let queued = lookupQueued(key, now: now) {
+            storage.misses += 1
+            return .done(settle(queued, key: key, in: &storage, now: now, bump: true))
+        }
+        guard readsDisk(mode) else { return .wouldBlock }
+        return .load(epoch: storage.epoch)
     }
 
     /// Like `get` but changes nothing: no access bump, no statistics, no promotion (TTL, EXISTS, TYPE).
@@ -267,7 +284,9 @@ public final class TieredCache: InvalidationTarget, Sendable {
         case .done(let entry): return entry
         case .wouldBlock: throw .wouldBlock
         case .load:
-            if case .found(let entry, _) = try lookupDisk(key, now: now, counting: false, mode: mode) { return entry }
+            if case .found(let entry, _) = try lookupDisk(key, now: now, counting: false, mode: mode).lookup {
+                return entry
+            }
             return nil
         }
     }

@@ -310,11 +310,12 @@ final class SQLiteStoreContractTests: XCTestCase {
             // The in-place update holds the rarely changed indexed columns in its WHERE and sets the others.
             let update = store.queries.updateInPlace
             XCTAssertTrue(update.contains("WHERE key = ?1 AND "), update)
-            for held in ["expires_at", "source"] {
-                XCTAssertTrue(update.contains(" \(held) IS ?"), "\(kind): \(held) held")
-                XCTAssertFalse(update.contains(" \(held) = ?"), "\(kind): \(held) not set")
+            XCTAssertTrue(update.contains(" source IS ?"), "\(kind): source held")
+            XCTAssertFalse(update.contains(" source = ?"), "\(kind): source not set")
+            for set in ["last_accessed", "expires_at"] {
+                XCTAssertTrue(update.contains(" \(set) = ?"), "\(kind): \(set) set")
+                XCTAssertFalse(update.contains(" \(set) IS ?"), "\(kind): \(set) not held")
             }
-            XCTAssertTrue(update.contains("last_accessed = ?"), "\(kind): last_accessed set")
             XCTAssertFalse(update.contains("created_at"), "\(kind): created_at kept")
 
             // More than `inPlaceTrials` new rows in one batch (it stops trying the update), then rewrites of them.

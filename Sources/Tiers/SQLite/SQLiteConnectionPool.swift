@@ -54,6 +54,8 @@ final class SQLiteLoopReaderSlot: @unchecked Sendable {
         defer { release() }
         guard let database else { throw StoreError(.closed, "store is closed") }
         if !inTransaction {
+            // One a failed ROLLBACK left open would hold its snapshot for good.
+            if database.isInTransaction { try database.execute("ROLLBACK") }
             // Deferred: the read transaction, and its snapshot, begin at the body's first read.
             try database.execute("BEGIN")
             inTransaction = true
@@ -110,6 +112,9 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     private let readers: [SQLiteConnectionSlot]
     private let loopReaders: [SQLiteLoopReaderSlot]
     private let nextReader = NIOLockedValueBox(0)
+    /// Set while the writer takes the loop readers (`withWriter`): event loops leave them to it instead of taking
+    /// them again between its attempts.
+    private let writerWaiting = Atomic(false)
     private let openWriter: Opener
     private let openReader: ReaderOpener
     /// Guarded by `writer.lock`: once set, `reopen` refuses to bring the connections back.
@@ -150,10 +155,12 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     ) throws(StoreError) -> Result {
         guard excludingLoopReaders, !loopReaders.isEmpty else { return try writer.withDatabase(body) }
         return try writer.withDatabase { db throws(StoreError) -> Result in
+            writerWaiting.store(true, ordering: .relaxed)
             for slot in loopReaders {
                 slot.take()
                 slot.endTransaction()
             }
+            writerWaiting.store(false, ordering: .relaxed)
             defer {
                 for slot in loopReaders.reversed() {
                     slot.release()
@@ -172,10 +179,12 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         return try readers[index].withDatabase(body)
     }
 
-    /// Runs `body` on the first loop reader nobody uses now; nil when every one is in use (or there are none).
+    /// Runs `body` on the first loop reader nobody uses now; nil when every one is in use, the writer is taking them,
+    /// or there are none.
     func withLoopReader<Result>(
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
+        guard !writerWaiting.load(ordering: .relaxed) else { return nil }
         for slot in loopReaders {
             if let result = try slot.withDatabaseIfFree(body) { return result }
         }

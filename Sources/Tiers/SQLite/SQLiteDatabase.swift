@@ -102,6 +102,11 @@ final class SQLiteDatabase {
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
+    /// Whether a transaction is open (SQLite is not in autocommit mode).
+    var isInTransaction: Bool {
+        handle.map { sqlite3_get_autocommit($0) == 0 } ?? false
+    }
+
     var changes: Int {
         handle.map { Int(sqlite3_changes64($0)) } ?? 0
     }

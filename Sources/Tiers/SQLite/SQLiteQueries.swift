@@ -5,9 +5,9 @@ import EntrySchema
 struct SQLiteQueries: Sendable {
     let get: String
     let upsert: String
-    /// A put's row updated in place, when it exists and keeps the value of every indexed column but
-    /// `last_accessed` (held equal in the `WHERE`, so SQLite leaves their indexes alone); changes no row
-    /// otherwise, and the upsert runs. Parameters as the upsert's.
+    /// A put's row updated in place, when it exists and keeps its `source` and `health_status` (held equal in the
+    /// `WHERE`, so SQLite leaves their indexes alone); changes no row otherwise, and the upsert runs. Parameters as
+    /// the upsert's.
     let updateInPlace: String
     let delete: String
     let count: String
@@ -100,15 +100,21 @@ struct SQLiteQueries: Sendable {
             """
     }
 
-    /// `updateInPlace` for `schema`: every entry column is set but the key and the indexed columns that a write
-    /// rarely changes, which the `WHERE` holds to their new values; `last_accessed` (indexed, and new at every
-    /// write) is set. Parameter n is `EntryRow`'s column n, as in the upsert.
+    /// The indexed columns that nearly every put changes, which `updateInPlace` sets rather than holds:
+    /// `last_accessed` (the time of the write) and `expires_at` (a write with a TTL, as every cache verb's is
+    /// by default, moves it).
+    static let changingIndexedColumns: Set<String> = [
+        EntryField.lastAccessed.columnName, EntryField.expiresAt.columnName,
+    ]
+
+    /// `updateInPlace` for `schema`: every entry column is set but the key and the indexed columns a write rarely
+    /// changes, which the `WHERE` holds to their new values. Parameter n is `EntryRow`'s column n, as in the upsert.
     private static func updateInPlace(schema: SQLiteSchema) -> String {
         let names = SQLiteSchema.entryColumns.map(\.name)
         precondition(names.first == EntryColumn.key, "EntryRow binds the key to parameter 1")
         let indexed = Set(schema.entries.indexes.map(\.columns))
         let held = names.indices.dropFirst().filter {
-            indexed.contains(names[$0]) && names[$0] != EntryField.lastAccessed.columnName
+            indexed.contains(names[$0]) && !changingIndexedColumns.contains(names[$0])
         }
         var updates = names.indices.dropFirst().filter { !held.contains($0) }.map { "\(names[$0]) = ?\($0 + 1)" }
         if schema.hasTimestamps {

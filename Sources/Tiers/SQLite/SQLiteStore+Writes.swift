@@ -43,9 +43,9 @@ extension SQLiteStore {
             var upsert: SQLiteStatement?
             var update: SQLiteStatement?
             var delete: SQLiteStatement?
-            // A put of a row that exists with the same indexed values is an update in place, which leaves three of
-            // L3's four indexes alone (an upsert sets every column, so SQLite rewrites every index entry): a
-            // rewrite of an existing key cost half as much. A batch whose puts mostly make new rows (a bulk load)
+            // A put of a row that exists with the same source and health status is an update in place, which leaves
+            // those indexes alone (an upsert sets every column, so SQLite rewrites every index entry): a rewrite of
+            // an existing key cost about half as much. A batch whose puts mostly make new rows (a bulk load)
             // stops trying it after `Self.inPlaceTrials` puts.
             var tried = 0
             var updated = 0
