@@ -153,7 +153,7 @@ final class DiskTier: Sendable {
             found = fromStore()
         }
         guard let found else { return .absent }
-        return found.isExpired(at: now) ? .expired(id) : .found(found, id)
+        return answer(found, now: now, counting: false)
     }
 
     /// Counts a read's hit or miss (an expired entry counts as neither: its TTL eviction is counted).
@@ -174,9 +174,9 @@ final class DiskTier: Sendable {
 
     /// What a read that found `entry` in this tier answers: expired, or found (a hit, counted with `counting`).
     func answer(_ entry: CacheEntry, now: Double, counting: Bool) -> DiskLookup {
-        if entry.isExpired(at: now) { return .expired(id) }
-        if counting { health.count { $0.hits += 1 } }
-        return .found(entry, id)
+        let lookup: DiskLookup = entry.isExpired(at: now) ? .expired(id) : .found(entry, id)
+        if counting { count(lookup) }
+        return lookup
     }
 
     /// Whether the tier lacks a write of `key` that it will get: queued and not committed, or lost and waiting for

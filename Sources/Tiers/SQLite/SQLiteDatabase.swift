@@ -101,12 +101,12 @@ final class SQLiteDatabase {
         return try statement.step() ? statement.optionalText(0) : nil
     }
 
-    /// Rows changed by the last INSERT, UPDATE or DELETE.
     /// Whether a transaction is open (SQLite is not in autocommit mode).
     var isInTransaction: Bool {
         handle.map { sqlite3_get_autocommit($0) == 0 } ?? false
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int {
         handle.map { Int(sqlite3_changes64($0)) } ?? 0
     }
