@@ -23,6 +23,8 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private var blockedOperations: Set<String> = []
     private var waitingIn: Set<String> = []
     private var calls: [String: Int] = [:]
+    /// The threads that made the calls counted in `calls`, in order.
+    private var callers: [String: [pthread_t]] = [:]
     private var batches: [[StoreWrite]] = []
     private var isClosed = false
     /// Whether `readWithoutWaiting` answers at all, and whether it answers `.wouldWait` now.
@@ -99,6 +101,12 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
 
     func calls(_ name: String) -> Int {
         locked { calls[name, default: 0] }
+    }
+
+    /// The calls of `name` made by the calling thread (not by a tier's writer thread, say).
+    func callsFromThisThread(_ name: String) -> Int {
+        let thread = pthread_self()
+        return locked { callers[name, default: []].filter { pthread_equal($0, thread) != 0 }.count }
     }
 
     var appliedBatches: [[StoreWrite]] { locked { batches } }
@@ -249,6 +257,7 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         calls[name, default: 0] += 1
+        callers[name, default: []].append(pthread_self())
         waitWhileBlocked(name)
         try check(name)
         return try body()
