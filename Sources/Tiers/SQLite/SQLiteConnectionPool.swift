@@ -26,39 +26,49 @@ final class SQLiteConnectionSlot: @unchecked Sendable {
 }
 
 /// A reader connection kept for event loops, taken with a flag instead of a lock: an event loop that finds it in
-/// use (by another event loop, or by the pool's writer or its work on every connection) goes elsewhere at once
+/// use (by another event loop, or by the pool's checkpoint or its work on every connection) goes elsewhere at once
 /// instead of waiting.
 ///
 /// It keeps its read transaction open from one read to the next: beginning and ending one takes and drops SQLite's
-/// POSIX locks on the database and on the WAL index, four `fcntl` calls, which were most of a lookup's cost. The
-/// writer takes every loop reader and ends its transaction before it writes (`SQLiteConnectionPool.withWriter`), so
-/// a read after a write begins a new snapshot, and no loop reader holds an old one while a commit checkpoints the
-/// WAL: a snapshot kept across commits let the WAL grow without bound (838 MB in 70 s of GETs and SETs), as it
-/// could never be started again from the beginning.
+/// POSIX locks on the database and on the WAL index, four `fcntl` calls, which were most of a lookup's cost. A read
+/// after the writer's next commit begins a new snapshot (the pool counts its commits, `withDatabaseIfFree`), so a
+/// loop read sees every committed write. The writer commits beside the loop readers (WAL mode lets it); only its
+/// checkpoints take them and end their snapshots (`SQLiteConnectionPool.withWriter`), as a snapshot kept through
+/// every checkpoint let the WAL grow without bound (838 MB in 70 s of GETs and SETs): it could never start again
+/// from the beginning.
 ///
-/// `@unchecked Sendable`: `database` and `inTransaction` are read and written only by whoever set `inUse`
-/// (acquiring it, releasing it when done).
+/// `@unchecked Sendable`: `database`, `inTransaction` and `snapshotCommits` are read and written only by whoever
+/// set `inUse` (acquiring it, releasing it when done).
 final class SQLiteLoopReaderSlot: @unchecked Sendable {
     private let inUse = Atomic(false)
     /// Guarded by `inUse`; `nil` when closed.
     fileprivate var database: SQLiteDatabase?
     /// Guarded by `inUse`: whether a read transaction is open.
     fileprivate var inTransaction = false
+    /// Guarded by `inUse`: the writer's commit count when the open read transaction began.
+    private var snapshotCommits: UInt64 = 0
 
-    /// Runs `body` with the connection inside its read transaction (begun if none is open) if nobody uses it now;
-    /// nil if somebody does. Throws `.closed` when there is no connection.
+    /// Runs `body` with the connection inside its read transaction if nobody uses it now; nil if somebody does.
+    /// The open transaction is kept if the writer has committed nothing since it began (`commits`, the writer's
+    /// commit count, read after the caller looked at the writes not yet committed), else a new one begins.
+    /// Throws `.closed` when there is no connection.
     func withDatabaseIfFree<Result>(
+        commits: UInt64,
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
         guard tryTake() else { return nil }
         defer { release() }
         guard let database else { throw StoreError(.closed, "store is closed") }
+        if inTransaction, snapshotCommits != commits { endTransaction() }
         if !inTransaction {
             // One a failed ROLLBACK left open would hold its snapshot for good.
             if database.isInTransaction { try database.execute("ROLLBACK") }
             // Deferred: the read transaction, and its snapshot, begin at the body's first read.
             try database.execute("BEGIN")
             inTransaction = true
+            // A commit between the caller's count and the first read below makes the snapshot newer than the count
+            // says: the next read begins another one, which is all it costs.
+            snapshotCommits = commits
         }
         do {
             return try body(database)
@@ -115,6 +125,9 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     /// Set while the writer takes the loop readers (`withWriter`): event loops leave them to it instead of taking
     /// them again between its attempts.
     private let writerWaiting = Atomic(false)
+    /// How many times the writer connection was used to write (`WriterUse.writing`, `.excludingLoopReaders`),
+    /// counted as each use ends: a loop reader whose snapshot began at an older count begins a new one.
+    private let writerCommits = Atomic<UInt64>(0)
     private let openWriter: Opener
     private let openReader: ReaderOpener
     /// Guarded by `writer.lock`: once set, `reopen` refuses to bring the connections back.
@@ -146,27 +159,72 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the writer connection. With `excludingLoopReaders` (any use that may write), it first takes
-    /// every loop reader, ending its read transaction, and keeps them until it is done: event loops read off the
-    /// loop meanwhile, and each loop reader begins a new snapshot after it.
+    /// What a use of the writer connection does, and so what it does with the loop readers.
+    enum WriterUse {
+        /// Reads, or syncs files: the loop readers keep their snapshots.
+        case reading
+        /// Writes: the loop readers read on meanwhile, each beginning a new snapshot at its first read after
+        /// it; a checkpoint follows when the WAL has reached `checkpointFrames` (`checkpointIfDue`).
+        case writing
+        /// Needs every reader out of the WAL (a `TRUNCATE` checkpoint): takes every loop reader first, ending
+        /// its read transaction, and keeps them until done; event loops read off the loop meanwhile.
+        case excludingLoopReaders
+    }
+
+    /// The WAL frames at which a write is followed by a checkpoint: SQLite's own automatic checkpoint's default,
+    /// which the writer connection runs here instead (see `SQLiteDatabase.countWALFrames`).
+    static let checkpointFrames = 1000
+
+    /// Runs `body` on the writer connection (see `WriterUse`).
     func withWriter<Result>(
-        excludingLoopReaders: Bool = true,
+        _ use: WriterUse = .writing,
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result {
-        guard excludingLoopReaders, !loopReaders.isEmpty else { return try writer.withDatabase(body) }
-        return try writer.withDatabase { db throws(StoreError) -> Result in
-            writerWaiting.store(true, ordering: .relaxed)
-            for slot in loopReaders {
-                slot.take()
-                slot.endTransaction()
-            }
-            writerWaiting.store(false, ordering: .relaxed)
-            defer {
-                for slot in loopReaders.reversed() {
-                    slot.release()
+        try writer.withDatabase { db throws(StoreError) -> Result in
+            switch use {
+            case .reading:
+                return try body(db)
+            case .writing:
+                defer {
+                    writerCommits.add(1, ordering: .releasing)
+                    checkpointIfDue(db)
                 }
+                return try body(db)
+            case .excludingLoopReaders:
+                takeLoopReaders()
+                defer {
+                    writerCommits.add(1, ordering: .releasing)
+                    releaseLoopReaders()
+                }
+                return try body(db)
             }
-            return try body(db)
+        }
+    }
+
+    /// Checkpoints the WAL once it holds `checkpointFrames`, having ended every loop reader's snapshot, so that
+    /// the checkpoint can reach the WAL's end and the next commit start it over. A checkpoint that cannot (another
+    /// reader holds an older snapshot, or it fails) is tried again after the next commit, as SQLite's automatic one
+    /// would be, whose errors SQLite ignores too: the commit it follows stands.
+    private func checkpointIfDue(_ db: SQLiteDatabase) {
+        guard db.walFrames >= Self.checkpointFrames else { return }
+        takeLoopReaders()
+        defer { releaseLoopReaders() }
+        db.checkpointPassively()
+    }
+
+    /// Takes every loop reader, ending its read transaction; event loops leave them to the writer meanwhile.
+    private func takeLoopReaders() {
+        writerWaiting.store(true, ordering: .relaxed)
+        for slot in loopReaders {
+            slot.take()
+            slot.endTransaction()
+        }
+        writerWaiting.store(false, ordering: .relaxed)
+    }
+
+    private func releaseLoopReaders() {
+        for slot in loopReaders.reversed() {
+            slot.release()
         }
     }
 
@@ -180,13 +238,16 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     }
 
     /// Runs `body` on the first loop reader nobody uses now; nil when every one is in use, the writer is taking them,
-    /// or there are none.
+    /// or there are none. A caller that looked at the writes not yet committed (the writer's overlay, settled after
+    /// each commit) before this call reads every write committed since: the read sees the commit count of the
+    /// commits it missed there and begins a new snapshot.
     func withLoopReader<Result>(
         _ body: (SQLiteDatabase) throws(StoreError) -> Result
     ) throws(StoreError) -> Result? {
         guard !writerWaiting.load(ordering: .relaxed) else { return nil }
+        let commits = writerCommits.load(ordering: .acquiring)
         for slot in loopReaders {
-            if let result = try slot.withDatabaseIfFree(body) { return result }
+            if let result = try slot.withDatabaseIfFree(commits: commits, body) { return result }
         }
         return nil
     }

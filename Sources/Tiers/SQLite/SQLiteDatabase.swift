@@ -10,6 +10,8 @@ final class SQLiteDatabase {
     let path: String
     private var handle: OpaquePointer?
     private var cache: [String: SQLiteStatement] = [:]
+    /// Where the WAL hook of `countWALFrames()` keeps the frame count; nil until it is installed.
+    private var walFrameCount: UnsafeMutablePointer<Int32>?
 
     /// Opens (and, unless `readOnly`, creates) the database at `path`.
     ///
@@ -32,6 +34,7 @@ final class SQLiteDatabase {
 
     deinit {
         close()
+        walFrameCount?.deallocate()
     }
 
     /// Whether `close()` has run.
@@ -130,6 +133,40 @@ final class SQLiteDatabase {
     private func rollback() {
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+    }
+
+    /// Has this connection count the frames in the WAL after each of its commits (`walFrames`) instead of
+    /// checkpointing the WAL itself once it holds 1,000 (SQLite's automatic checkpoint, which this hook replaces):
+    /// its owner checkpoints (`checkpointPassively`).
+    func countWALFrames() throws(StoreError) {
+        let db = try liveHandle()
+        let count = walFrameCount ?? UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        count.initialize(to: 0)
+        walFrameCount = count
+        sqlite3_wal_hook(
+            db,
+            { context, _, _, frames in
+                context?.storeBytes(of: frames, as: Int32.self)
+                return SQLITE_OK
+            },
+            count
+        )
+    }
+
+    /// The frames in the WAL after this connection's last commit (0 without `countWALFrames()`, and after a
+    /// checkpoint that copied every frame: the next commit starts the WAL over).
+    var walFrames: Int {
+        walFrameCount.map { Int($0.pointee) } ?? 0
+    }
+
+    /// Copies into the database what frames of the WAL no reader's snapshot needs (a `PASSIVE` checkpoint: it waits
+    /// for nobody). Errors are ignored, as SQLite's automatic checkpoint ignores them: the next commit tries again.
+    func checkpointPassively() {
+        guard let handle else { return }
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        if code == SQLITE_OK, copied == frames { walFrameCount?.pointee = 0 }
     }
 
     /// The C handle; throws `.closed` after `close()`. For this type's extensions.

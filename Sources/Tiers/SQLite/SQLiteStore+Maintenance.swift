@@ -20,7 +20,7 @@ extension SQLiteStore {
         guard fsync == .everysec else { return }
         // On the writer connection, under its lock: no commit or recovery runs meanwhile. It writes no page (nor
         // checkpoints): the loop readers keep their snapshots.
-        try pool.withWriter(excludingLoopReaders: false) { db throws(StoreError) in
+        try pool.withWriter(.reading) { db throws(StoreError) in
             try db.syncFilesToDisk()
         }
     }

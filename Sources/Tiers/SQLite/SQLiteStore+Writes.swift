@@ -20,7 +20,7 @@ extension SQLiteStore {
     /// The journal sequence recorded by the last `apply(_:journalThrough:)`, 0 when none was.
     public func appliedJournalSequence() throws(StoreError) -> UInt64? {
         // A read: the loop readers keep their snapshots.
-        try pool.withWriter(excludingLoopReaders: false) { db throws(StoreError) in
+        try pool.withWriter(.reading) { db throws(StoreError) in
             let statement = try db.statement(SQLiteSchema.journalSequenceQuery)
             guard try statement.step() else { return UInt64(0) }
             return UInt64(clamping: statement.int64(0))

@@ -207,6 +207,8 @@ public final class SQLiteStore: PersistentStore, Sendable {
             "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; "
                 + "PRAGMA journal_size_limit = 67108864"
         )
+        // The pool checkpoints instead of SQLite's automatic checkpoint: it first ends the loop readers' snapshots.
+        try db.countWALFrames()
         return db
     }
 
