@@ -221,8 +221,14 @@ struct MemoryTierStorage {
             slot = firstFrequencyCandidate(sparing: sparedKey)
         }
         guard slot != Self.none else { return nil }
-        let node = nodes[Int(slot)]
-        return Candidate(slot: slot, frequency: policy == .lfu ? node.record.uses : 0, stamp: node.stamp)
+        // Field by field: a copy of the node retains and releases its record's storage (5% of a GET from disk,
+        // where each L1 miss asks every shard for its candidate).
+        let index = Int(slot)
+        return Candidate(
+            slot: slot,
+            frequency: policy == .lfu ? nodes[index].record.uses : 0,
+            stamp: nodes[index].stamp
+        )
     }
 
     // MARK: The lru/fifo list
