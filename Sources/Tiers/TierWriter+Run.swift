@@ -204,7 +204,7 @@ extension TierWriter {
         var outcome: Result<Void, StoreError>? = nil
         var elapsed = 0
         if health.isEnabled || health.probeIfDue() {
-            let coalesced = Self.coalesce(writes)
+            let coalesced = Self.coalesceTaken(writes)
             let started = DispatchTime.now().uptimeNanoseconds
             let recorded = journalIncomplete(loop) ? nil : journalThrough
             outcome = health.attemptReporting { () throws(StoreError) in
@@ -322,6 +322,20 @@ extension TierWriter {
         health.logger.info(
             "Disk tier emptied: it could hold stale entries (writes or a FLUSHALL missed while it failed, or other sidecars' changes)"
         )
+    }
+
+    /// `coalesce` for a batch taken from the queue. A write of a key replaces the key's untaken put in place
+    /// (`enqueueReplacing`), so a key is named twice in one batch only when a delete or a health record of it is
+    /// queued too: a batch of puts alone names each key once and is committed as it is, without the dictionary pass
+    /// over every write (3% of the server's time under SET load).
+    static func coalesceTaken(_ writes: [StoreWrite]) -> [StoreWrite] {
+        let putsAlone = !writes.contains { write in
+            if case .put = write { return false }
+            return true
+        }
+        guard putsAlone else { return coalesce(writes) }
+        assert(Set(writes.lazy.map(\.key)).count == writes.count, "a batch of puts names a key twice")
+        return writes
     }
 
     /// Merges the writes of each key: the last put or delete wins (a delete first if there was one, so the

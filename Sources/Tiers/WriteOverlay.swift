@@ -51,16 +51,17 @@ struct WriteOverlay {
 
     /// The write of `key` at `position` can no longer be replaced in place.
     mutating func seal(_ key: String, at position: UInt64? = nil) {
-        guard let item = pending[key], let itemPosition = item.position else { return }
+        // One hash lookup: the index finds the item, and it is changed in place there.
+        guard let index = pending.index(forKey: key), let itemPosition = pending.values[index].position else { return }
         if position == nil || itemPosition == position {
-            pending[key]?.position = nil
+            pending.values[index].position = nil
         }
     }
 
     /// The write of `key` with sequence `sequence` was committed (or lost): forget it unless superseded.
     mutating func settle(_ key: String, sequence: UInt64) {
-        if let item = pending[key], item.sequence <= sequence {
-            pending[key] = nil
+        if let index = pending.index(forKey: key), pending.values[index].sequence <= sequence {
+            pending.remove(at: index)
         }
     }
 }

@@ -50,4 +50,50 @@ final class TieredCacheWriteQueueTests: TieredCacheTestCase {
             [.put(entry("a", url: "http://two:8080", clock: clock)), .delete(key: "b")]
         )
     }
+
+    /// Puts, deletes and health records of a few keys, with the writer sometimes busy (its batch blocked) so that
+    /// writes queue behind taken ones: a batch of puts alone names each key once (the writer commits it without
+    /// merging), and the store ends with what L1 holds.
+    func testABatchOfPutsAloneNamesEachKeyOnce() throws {
+        let l3 = TieredCacheTestStore(.l3)
+        let (cache, clock) = makeCache(l3: l3)
+        var random = SystemRandomNumberGenerator()
+        let keys = ["a", "b", "c", "d", "e"]
+        for round in 0..<40 {
+            let busy = round % 3 == 0
+            if busy {
+                l3.block()
+                cache.put(entry("busy-\(round)", clock: clock))
+                l3.waitUntilApplyIsBlocked()
+            }
+            for step in 0..<30 {
+                let key = keys.randomElement(using: &random)!
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0:
+                    _ = try? cache.delete(key, mode: .mayBlock)
+                case 1:
+                    _ = try? cache.reportHealth(key, HealthReport(ok: step % 2 == 0), mode: .mayBlock)
+                default:
+                    cache.put(entry(key, url: "http://\(key)-\(round)-\(step):8080", clock: clock))
+                }
+            }
+            if busy { l3.unblock() }
+            if round % 5 == 4 { cache.flushWrites() }
+        }
+        cache.flushWrites()
+        var putsAlone = 0
+        for batch in l3.appliedBatches {
+            guard batch.allSatisfy({ if case .put = $0 { return true } else { return false } }) else { continue }
+            putsAlone += 1
+            let keys = batch.compactMap { write -> String? in
+                if case .put(let entry) = write { return entry.key }
+                return nil
+            }
+            XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
+        }
+        XCTAssertGreaterThan(putsAlone, 0, "some batches held puts alone")
+        for key in keys {
+            XCTAssertEqual(l3.stored(key)?.proxyURL, try cache.peek(key, mode: .mayBlock)?.proxyURL, key)
+        }
+    }
 }
