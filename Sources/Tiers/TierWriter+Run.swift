@@ -327,7 +327,7 @@ extension TierWriter {
     /// `coalesce` for a batch taken from the queue. A write of a key replaces the key's untaken put in place
     /// (`enqueueReplacing`), so a key is named twice in one batch only when a delete or a health record of it is
     /// queued too: a batch of puts alone names each key once and is committed as it is, without the dictionary pass
-    /// over every write (3% of the server's time under SET load).
+    /// over every write (1.7% of the server's samples under SET load).
     static func coalesceTaken(_ writes: [StoreWrite]) -> [StoreWrite] {
         let putsAlone = !writes.contains { write in
             if case .put = write { return false }

@@ -294,25 +294,6 @@ final class SQLiteStoreContractTests: XCTestCase {
             guard case .answered(third) = store.readWithoutWaiting("third") else {
                 return XCTFail("\(kind): the reader held during the commit reads it afterwards")
             }
-            // A use of the writer that needs every reader out of the WAL takes the loop readers and ends their
-            // snapshots: a TRUNCATE checkpoint, which waits for every reader of the WAL (5 s, then gives up with
-            // busy = 1), completes at once.
-            try store.apply([.put(first)])
-            guard case .answered(first) = store.readWithoutWaiting("first") else {
-                return XCTFail("\(kind): read before the checkpoint")
-            }
-            let (busy, walFrames) = try store.pool.withWriter(.excludingLoopReaders) {
-                db throws(StoreError) -> (Int, Int) in
-                let statement = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
-                defer { statement.finalize() }
-                _ = try statement.step()
-                return (statement.int(0), statement.int(1))
-            }
-            XCTAssertEqual(busy, 0, "\(kind): no reader held the WAL")
-            XCTAssertEqual(walFrames, 0, "\(kind): the WAL was truncated")
-            guard case .answered(first) = store.readWithoutWaiting("first") else {
-                return XCTFail("\(kind): read after the checkpoint")
-            }
         }
     }
 

@@ -125,8 +125,8 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     /// Set while the writer takes the loop readers (`withWriter`): event loops leave them to it instead of taking
     /// them again between its attempts.
     private let writerWaiting = Atomic(false)
-    /// How many times the writer connection was used to write (`WriterUse.writing`, `.excludingLoopReaders`),
-    /// counted as each use ends: a loop reader whose snapshot began at an older count begins a new one.
+    /// How many times the writer connection was used to write (`WriterUse.writing`), counted as each use ends: a
+    /// loop reader whose snapshot began at an older count begins a new one.
     private let writerCommits = Atomic<UInt64>(0)
     private let openWriter: Opener
     private let openReader: ReaderOpener
@@ -166,9 +166,6 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         /// Writes: the loop readers read on meanwhile, each beginning a new snapshot at its first read after
         /// it; a checkpoint follows when the WAL has reached `checkpointFrames` (`checkpointIfDue`).
         case writing
-        /// Needs every reader out of the WAL (a `TRUNCATE` checkpoint): takes every loop reader first, ending
-        /// its read transaction, and keeps them until done; event loops read off the loop meanwhile.
-        case excludingLoopReaders
     }
 
     /// The WAL frames at which a write is followed by a checkpoint: SQLite's own automatic checkpoint's default,
@@ -188,13 +185,6 @@ final class SQLiteConnectionPool: @unchecked Sendable {
                 defer {
                     writerCommits.add(1, ordering: .releasing)
                     checkpointIfDue(db)
-                }
-                return try body(db)
-            case .excludingLoopReaders:
-                takeLoopReaders()
-                defer {
-                    writerCommits.add(1, ordering: .releasing)
-                    releaseLoopReaders()
                 }
                 return try body(db)
             }
