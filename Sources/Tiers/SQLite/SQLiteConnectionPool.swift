@@ -122,8 +122,8 @@ final class SQLiteConnectionPool: @unchecked Sendable {
     private let readers: [SQLiteConnectionSlot]
     private let loopReaders: [SQLiteLoopReaderSlot]
     private let nextReader = NIOLockedValueBox(0)
-    /// Set while the writer takes the loop readers (`withWriter`): event loops leave them to it instead of taking
-    /// them again between its attempts.
+    /// Set while the pool takes the loop readers (`takeLoopReaders`: a checkpoint, or its work on every connection):
+    /// event loops leave them to it instead of taking them again between its attempts.
     private let writerWaiting = Atomic(false)
     /// How many times the writer connection was used to write (`WriterUse.writing`), counted as each use ends: a
     /// loop reader whose snapshot began at an older count begins a new one.
@@ -280,13 +280,10 @@ final class SQLiteConnectionPool: @unchecked Sendable {
         for reader in readers {
             reader.lock.lock()
         }
-        for reader in loopReaders {
-            reader.take()
-        }
+        // Their transactions end here: every body closes the connections, which ends them too.
+        takeLoopReaders()
         defer {
-            for reader in loopReaders.reversed() {
-                reader.release()
-            }
+            releaseLoopReaders()
             for reader in readers.reversed() {
                 reader.lock.unlock()
             }
