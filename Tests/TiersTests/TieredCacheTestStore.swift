@@ -22,8 +22,7 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private var corruptNextGet = false
     private var blockedOperations: Set<String> = []
     private var waitingIn: Set<String> = []
-    private var calls: [String: Int] = [:]
-    /// The threads that made the calls counted in `calls`, in order.
+    /// By operation, the thread that made each call, in order.
     private var callers: [String: [pthread_t]] = [:]
     private var batches: [[StoreWrite]] = []
     private var isClosed = false
@@ -100,7 +99,7 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     var keys: Set<String> { locked { Set(entries.keys) } }
 
     func calls(_ name: String) -> Int {
-        locked { calls[name, default: 0] }
+        locked { callers[name, default: []].count }
     }
 
     /// The calls of `name` made by the calling thread (not by a tier's writer thread, say).
@@ -134,7 +133,7 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     /// store's failure does.
     func readWithoutWaiting(_ key: String) -> ImmediateRead {
         locked {
-            calls["readWithoutWaiting", default: 0] += 1
+            callers["readWithoutWaiting", default: []].append(pthread_self())
             guard answersWithoutWaiting, !loopReadsWait, failure == nil, failingOperations["get"] == nil else {
                 return .wouldWait
             }
@@ -145,7 +144,7 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     func apply(_ writes: [StoreWrite]) throws(StoreError) {
         condition.lock()
         defer { condition.unlock() }
-        calls["apply", default: 0] += 1
+        callers["apply", default: []].append(pthread_self())
         waitWhileBlocked("apply")
         try check("apply")
         batches.append(writes)
@@ -256,7 +255,6 @@ final class TieredCacheTestStore: PersistentStore, @unchecked Sendable {
     private func operation<T>(_ name: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         condition.lock()
         defer { condition.unlock() }
-        calls[name, default: 0] += 1
         callers[name, default: []].append(pthread_self())
         waitWhileBlocked(name)
         try check(name)

@@ -85,11 +85,11 @@ final class TieredCacheWriteQueueTests: TieredCacheTestCase {
         for batch in l3.appliedBatches {
             guard batch.allSatisfy({ if case .put = $0 { return true } else { return false } }) else { continue }
             putsAlone += 1
-            let keys = batch.compactMap { write -> String? in
+            let batchKeys = batch.compactMap { write -> String? in
                 if case .put(let entry) = write { return entry.key }
                 return nil
             }
-            XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
+            XCTAssertEqual(Set(batchKeys).count, batchKeys.count, "\(batchKeys)")
         }
         XCTAssertGreaterThan(putsAlone, 0, "some batches held puts alone")
         for key in keys {
