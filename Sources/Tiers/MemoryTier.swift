@@ -128,7 +128,7 @@ public final class MemoryTier: Sendable {
                 return nil
             }
             storage.hits += 1
-            return storage.recordHit(at: slot, now: now)
+            return storage.recordHit(of: key, at: slot, now: now)
         }
     }
 

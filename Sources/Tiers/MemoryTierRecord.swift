@@ -54,11 +54,16 @@ struct MemoryTierRecord {
 
     /// The entry held.
     var entry: CacheEntry {
-        let text = text!
+        entry(key: text!.string(from: 0, count: Int(keyLength)))
+    }
+
+    /// The entry held, given its key (which `holds`): the key's `String` is the caller's instead of a copy made from
+    /// the record's bytes, which for a key of more than 15 bytes is an allocation (a hit on such a key made one).
+    func entry(key: String) -> CacheEntry {
         let keyLength = Int(keyLength)
         return CacheEntry(
-            key: text.string(from: 0, count: keyLength),
-            proxyURL: text.string(from: keyLength, count: Int(urlLength)),
+            key: key,
+            proxyURL: text!.string(from: keyLength, count: Int(urlLength)),
             fetchTime: fetchTime,
             lastAccessed: lastAccessed,
             accessCount: accessCount,

@@ -151,12 +151,12 @@ struct MemoryTierStorage {
         return result
     }
 
-    /// Counts a hit of the entry in `slot` at `now` (`access_count` + 1, `last_accessed = now`) and a use, and
-    /// returns the entry: `modify` for the commonest change, without storing the entry back.
-    mutating func recordHit(at slot: Int32, now: Double) -> CacheEntry {
+    /// Counts a hit of `key`'s entry, in `slot`, at `now` (`access_count` + 1, `last_accessed = now`) and a use, and
+    /// returns the entry (with `key` as its key): `modify` for the commonest change, without storing the entry back.
+    mutating func recordHit(of key: String, at slot: Int32, now: Double) -> CacheEntry {
         nodes[Int(slot)].record.recordHit(at: now)
         touch(slot)
-        return nodes[Int(slot)].record.entry
+        return nodes[Int(slot)].record.entry(key: key)
     }
 
     /// Records a use of `slot`: lru moves it to the tail, lfu re-files it under its access count.

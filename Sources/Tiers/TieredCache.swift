@@ -252,7 +252,7 @@ public final class TieredCache: InvalidationTarget, Sendable {
             storage.hits += 1
             // The bump stays in L1: it reaches the disk tiers with the entry's next write, its demotion or the
             // shutdown (writing every hit through cost more than the hit itself).
-            return .done(storage.recordHit(at: slot, now: now))
+            return .done(storage.recordHit(of: key, at: slot, now: now))
         }
         if disks.isEmpty {
             storage.misses += 1
