@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// Properties of a command that dispatch, `COMMAND` and the docs read.
 struct CommandFlags: OptionSet, Sendable {
@@ -78,6 +79,9 @@ struct SubcommandSpec: Sendable {
 final class CommandSpec: Sendable {
     /// Lowercase name, as Redis prints it.
     let name: String
+    /// A number no other spec of this process has, dense from 0 in the order specs are made: what INFO
+    /// commandstats finds a command's counters by (`CommandStatistics`), without hashing its name on every call.
+    let serial: Int
     /// Redis's convention: positive is the exact argument count including the name, negative the minimum.
     let arity: Int
     let flags: CommandFlags
@@ -123,6 +127,7 @@ final class CommandSpec: Sendable {
     ) {
         self.subcommands = subcommands.map { SubcommandSpec(name: $0.0, arity: $0.1) }
         self.name = name
+        self.serial = Self.serials.add(1, ordering: .relaxed).oldValue
         self.arity = arity
         self.flags = flags
         self.firstKey = keys.0
@@ -133,6 +138,9 @@ final class CommandSpec: Sendable {
         self.summary = summary
         self.run = run
     }
+
+    /// The next spec's `serial`.
+    private static let serials = Atomic<Int>(0)
 
     /// The subcommand named by `argument` (any case), nil when there is none such.
     func subcommand(_ argument: ByteBuffer) -> SubcommandSpec? {

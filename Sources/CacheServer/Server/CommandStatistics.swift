@@ -38,25 +38,30 @@ final class CommandStatistics: Sendable {
     }
 
     private let entries: [String: Entry]
+    /// The same entries by `CommandSpec.serial` (nil for a spec of another table): what each call looks up.
+    private let bySerial: [Entry?]
     private let errors = NIOLockedValueBox([String: Int]())
 
     /// Counters for each command of `table`, and for each `container|subcommand` that Redis reports apart.
     init(table: CommandTable) {
         var entries: [String: Entry] = [:]
+        var bySerial = [Entry?](repeating: nil, count: (table.all.map(\.serial).max() ?? -1) + 1)
         for spec in table.all {
             var entry = Entry()
             if !spec.subcommands.isEmpty {
                 entry.subcommands = Dictionary(uniqueKeysWithValues: spec.subcommands.map { ($0.name, Counters()) })
             }
             entries[spec.name] = entry
+            bySerial[spec.serial] = entry
         }
         self.entries = entries
+        self.bySerial = bySerial
     }
 
-    /// The counters a call updates: its `container|subcommand`'s when counted apart, else its command's (nil for
-    /// a name not in the table).
-    func counters(for name: String, arguments: [ByteBuffer]) -> Counters? {
-        guard let entry = entries[name] else { return nil }
+    /// The counters a call of `spec` updates: its `container|subcommand`'s when counted apart, else its command's
+    /// (nil for a spec not in the table).
+    func counters(for spec: CommandSpec, arguments: [ByteBuffer]) -> Counters? {
+        guard spec.serial < bySerial.count, let entry = bySerial[spec.serial] else { return nil }
         if let subcommands = entry.subcommands, arguments.count > 1, arguments[1].readableBytes <= 16,
             let sub = subcommands[String(buffer: arguments[1]).lowercased()]
         {

@@ -14,7 +14,7 @@ extension ServerContext {
         at mark: Int
     ) {
         let nanoseconds = Int(max(0, (NIODeadline.now() - started).nanoseconds))
-        let counters = commandStatistics.counters(for: spec.name, arguments: arguments)
+        let counters = commandStatistics.counters(for: spec, arguments: arguments)
         if let code = Self.errorCode(reply, at: mark) {
             commandStatistics.countError(code: code)
             if Self.isRejection(reply, at: mark) {
@@ -50,7 +50,7 @@ extension ServerContext {
     /// Counts a call refused before it ran: for its number of arguments (`ERR`), or because the client has not
     /// authenticated (`NOAUTH`, which is what an operator watches for access attempts).
     func countRejected(_ spec: CommandSpec, _ arguments: [ByteBuffer], code: String = "ERR") {
-        commandStatistics.counters(for: spec.name, arguments: arguments)?.rejected.add(1, ordering: .relaxed)
+        commandStatistics.counters(for: spec, arguments: arguments)?.rejected.add(1, ordering: .relaxed)
         commandStatistics.countError(code: code)
     }
 
