@@ -59,14 +59,18 @@ final class ClientSession: @unchecked Sendable {
 
     /// A command arrived: records it for CLIENT LIST (`cmd`, `idle`) with what the connection state now shows.
     func recordCommand(_ name: String, at time: Double) {
-        let state = state
+        // The four figures, not a copy of the whole state (which retained and released its every array per command).
+        let protocolVersion = state.protocolVersion.rawValue
+        let queuedCommands = state.transaction?.queued.count
+        let watchedKeys = state.watched.count
+        let isMonitor = state.isMonitor
         lockedInfo.withLockedValue { info in
             info.lastCommand = name
             info.lastCommandAt = time
-            info.protocolVersion = state.protocolVersion.rawValue
-            info.queuedCommands = state.transaction?.queued.count
-            info.watchedKeys = state.watched.count
-            info.isMonitor = state.isMonitor
+            info.protocolVersion = protocolVersion
+            info.queuedCommands = queuedCommands
+            info.watchedKeys = watchedKeys
+            info.isMonitor = isMonitor
         }
     }
 
