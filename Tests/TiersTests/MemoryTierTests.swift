@@ -91,6 +91,34 @@ final class MemoryTierTests: XCTestCase {
         XCTAssertEqual(full.count, 1000)
     }
 
+    /// Sixteen shards compare their candidates (and spare the key just stored in its own shard); one shard has
+    /// nothing to compare. Fed the same random puts, gets and removes one after another, both must evict the same
+    /// keys in the same order, under every policy.
+    func testShardsEvictExactlyAsOneShardDoes() {
+        for (index, policy) in EvictionPolicy.allCases.enumerated() {
+            var generator = SplitMix64(seed: 0x5EED + UInt64(index))
+            let reference = MemoryTier(maxEntries: 40, policy: policy, shardCount: 1)
+            let sharded = MemoryTier(maxEntries: 40, policy: policy, shardCount: 16)
+            var evictions = 0
+            for step in 0..<6000 {
+                let key = "k\(generator.next() % 150)"
+                switch generator.next() % 10 {
+                case 0..<5:
+                    let stored = entry(key, accessCount: Int(generator.next() % 4))
+                    let expected = reference.put(stored).map(\.key)
+                    XCTAssertEqual(sharded.put(stored).map(\.key), expected, "\(policy), step \(step)")
+                    evictions += expected.count
+                case 5..<9:
+                    XCTAssertEqual(sharded.get(key, now: now)?.key, reference.get(key, now: now)?.key)
+                default:
+                    XCTAssertEqual(sharded.remove(key)?.key, reference.remove(key)?.key)
+                }
+            }
+            XCTAssertGreaterThan(evictions, 1000, "\(policy)")
+            XCTAssertEqual(Set(sharded.keys()), Set(reference.keys()), "\(policy)")
+        }
+    }
+
     func testLargeLFUEvictsTheLowestCount() {
         let tier = MemoryTier(maxEntries: 500, policy: .lfu, shardCount: 16)
         for index in 0..<500 {
