@@ -109,9 +109,10 @@ final class MemoryTierTests: XCTestCase {
                     XCTAssertEqual(sharded.put(stored).map(\.key), expected, "\(policy), step \(step)")
                     evictions += expected.count
                 case 5..<9:
-                    XCTAssertEqual(sharded.get(key, now: now)?.key, reference.get(key, now: now)?.key)
+                    let expected = reference.get(key, now: now)?.key
+                    XCTAssertEqual(sharded.get(key, now: now)?.key, expected, "\(policy), step \(step)")
                 default:
-                    XCTAssertEqual(sharded.remove(key)?.key, reference.remove(key)?.key)
+                    XCTAssertEqual(sharded.remove(key)?.key, reference.remove(key)?.key, "\(policy), step \(step)")
                 }
             }
             XCTAssertGreaterThan(evictions, 1000, "\(policy)")
