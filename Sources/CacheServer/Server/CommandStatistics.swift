@@ -33,28 +33,26 @@ final class CommandStatistics: Sendable {
 
     /// A command's counters, and its subcommands' when Redis reports them apart.
     private struct Entry: Sendable {
+        var name: String
         var counters = Counters()
         var subcommands: [String: Counters]? = nil
     }
 
-    private let entries: [String: Entry]
-    /// The same entries by `CommandSpec.serial` (nil for a spec of another table): what each call looks up.
+    /// Each command's entry at its `CommandSpec.serial` (nil for a spec of another table), so that a call finds its
+    /// counters without hashing the command's name.
     private let bySerial: [Entry?]
     private let errors = NIOLockedValueBox([String: Int]())
 
     /// Counters for each command of `table`, and for each `container|subcommand` that Redis reports apart.
     init(table: CommandTable) {
-        var entries: [String: Entry] = [:]
         var bySerial = [Entry?](repeating: nil, count: (table.all.map(\.serial).max() ?? -1) + 1)
         for spec in table.all {
-            var entry = Entry()
+            var entry = Entry(name: spec.name)
             if !spec.subcommands.isEmpty {
                 entry.subcommands = Dictionary(uniqueKeysWithValues: spec.subcommands.map { ($0.name, Counters()) })
             }
-            entries[spec.name] = entry
             bySerial[spec.serial] = entry
         }
-        self.entries = entries
         self.bySerial = bySerial
     }
 
@@ -82,10 +80,10 @@ final class CommandStatistics: Sendable {
     /// Every command (or `container|subcommand`) called or rejected at least once, by name.
     var figures: [Figures] {
         var all: [(String, Counters)] = []
-        for (name, entry) in entries {
-            all.append((name, entry.counters))
+        for case let entry? in bySerial {
+            all.append((entry.name, entry.counters))
             for (sub, counters) in entry.subcommands ?? [:] {
-                all.append((name + "|" + sub, counters))
+                all.append((entry.name + "|" + sub, counters))
             }
         }
         return all.compactMap { name, counter in
@@ -105,7 +103,7 @@ final class CommandStatistics: Sendable {
 
     /// CONFIG RESETSTAT: every counter back to zero.
     func reset() {
-        for entry in entries.values {
+        for case let entry? in bySerial {
             for counters in [entry.counters] + Array((entry.subcommands ?? [:]).values) {
                 counters.calls.store(0, ordering: .relaxed)
                 counters.nanoseconds.store(0, ordering: .relaxed)
