@@ -331,3 +331,130 @@ extension JournalTests {
         XCTAssertEqual(read.map(\.1), written)
     }
 }
+
+extension JournalTests {
+    private func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    }
+
+    /// Under `always` each segment is written over zeroed space prepared beforehand: a segment starts as the whole
+    /// segment's size of zeros, the next one's space is prepared beside it, and a start reads every record and takes
+    /// the zeros after them for unwritten space, not damage. A stop removes the spare.
+    func testUnderAlwaysSegmentsAreWrittenOverZeroedSpaceAndReadBackWhole() throws {
+        let cipher = EntryFixtures.cipher()
+        let segmentSize = 16 << 10
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            segmentSize: segmentSize,
+            logger: SQLiteTestSupport.logger
+        )
+        try journal.start(after: 0, appliedThrough: { 0 })
+        let first = journalDirectory + "/" + JournalSegment.name(firstSequence: 1)
+        let spare = journalDirectory + "/" + JournalSpace.spareName
+        XCTAssertEqual(fileSize(first), segmentSize, "the first segment is its zeroed space")
+        XCTAssertTrue(SQLiteTestSupport.bytes(of: first).allSatisfy { $0 == 0 })
+
+        // Each round writes just over a segment's bytes into a new segment, so it starts exactly one more (whether
+        // the thread takes it as one batch or several).
+        let now = Date().timeIntervalSince1970
+        let record = { (key: String) in JournalRecord.write(.put(EntryFixtures.plainEntry(key, now: now))) }
+        var sample: [UInt8] = []
+        JournalCodec.append(record("r0k0"), sequence: 1, cipher: cipher, to: &sample)
+        let perRound = segmentSize / sample.count + 1
+        var written: [JournalRecord] = []
+        for round in 0..<4 {
+            // The next segment's space is ready before the round fills the current one.
+            let deadline = Date().addingTimeInterval(10)
+            while !journal.spareIsReady || journal.segmentCount != round + 1, Date() < deadline { usleep(2_000) }
+            XCTAssertEqual(journal.segmentCount, round + 1, "round \(round)")
+            XCTAssertTrue(journal.spareIsReady, "round \(round): the spare is prepared")
+            XCTAssertEqual(fileSize(spare), segmentSize, "round \(round)")
+            let batch = (0..<perRound).map { record("r\(round)k\($0)") }
+            for record in batch { journal.append(record) }
+            let synced = expectation(description: "round \(round) synced")
+            journal.whenDone(through: journal.lastAppendedSequence, synced: true) { ok in
+                XCTAssertTrue(ok)
+                synced.fulfill()
+            }
+            wait(for: [synced], timeout: 10)
+            written += batch
+        }
+        journal.stop()
+        XCTAssertNil(fileSize(spare), "a stop removes the spare")
+        let segments = try JournalSegment.list(in: journalDirectory)
+        XCTAssertEqual(segments.count, 5, "each round filled a segment")
+        for segment in segments {
+            XCTAssertGreaterThanOrEqual(fileSize(segment.path) ?? 0, segmentSize, "\(segment.path) was prepared")
+        }
+
+        let reopened = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            segmentSize: segmentSize,
+            logger: SQLiteTestSupport.logger
+        )
+        var read: [(UInt64, JournalRecord)] = []
+        let report = reopened.replay { read += $0 }
+        XCTAssertEqual(report.damaged, [], "the zeros after the records are unwritten space")
+        XCTAssertEqual(read.map(\.0), Array(1...UInt64(written.count)))
+        XCTAssertEqual(read.map(\.1), written)
+    }
+
+    /// Zeros after the records end a segment cleanly; a zero length with other bytes after it is damage, as is a
+    /// torn record before zeros. Outside `always` the journal appends and prepares no space.
+    func testZerosEndASegmentOnlyWhenNothingElseFollows() throws {
+        let cipher = EntryFixtures.cipher()
+        var bytes: [UInt8] = []
+        for (index, record) in records().prefix(3).enumerated() {
+            JournalCodec.append(record, sequence: UInt64(index + 1), cipher: cipher, to: &bytes)
+        }
+        // The third record torn: its first half written over the zeros, the rest still zeros.
+        var torn = bytes
+        let bodyLength = { (offset: Int) in
+            Int(
+                UInt32(
+                    littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+                )
+            )
+        }
+        let second = JournalCodec.headerSize + bodyLength(0)
+        let third = second + JournalCodec.headerSize + bodyLength(second)
+        let half = (third + torn.count) / 2
+        torn.replaceSubrange(half..., with: [UInt8](repeating: 0, count: torn.count - half + 4096))
+        try FileManager.default.createDirectory(atPath: journalDirectory, withIntermediateDirectories: true)
+        let path = journalDirectory + "/" + JournalSegment.name(firstSequence: 1)
+        let cases: [(name: String, contents: [UInt8], read: [UInt64], damaged: Bool)] = [
+            ("zeros after the records", bytes + [UInt8](repeating: 0, count: 4096), [1, 2, 3], false),
+            ("fewer zeros than a header", bytes + [0, 0, 0], [1, 2, 3], false),
+            ("a byte after the zeros", bytes + [UInt8](repeating: 0, count: 100) + [7], [1, 2, 3], true),
+            ("a torn record before the zeros", torn, [1, 2], true),
+        ]
+        for item in cases {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(item.contents))
+            var read: [UInt64] = []
+            let outcome = try JournalSegment(firstSequence: 1, path: path).read(cipher: cipher, chunk: 10) {
+                read += $0.map(\.0)
+            }
+            XCTAssertEqual(read, item.read, item.name)
+            XCTAssertEqual(outcome.damagedTail, item.damaged, item.name)
+        }
+        try FileManager.default.removeItem(atPath: path)
+
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .everysec,
+            segmentSize: 16 << 10,
+            logger: SQLiteTestSupport.logger
+        )
+        try journal.start(after: 0, appliedThrough: { 0 })
+        journal.append(records()[0])
+        journal.waitUntilWritten()
+        XCTAssertEqual(fileSize(path), journal.currentFigures.bytes, "appended, not written over zeros")
+        XCTAssertNil(fileSize(journalDirectory + "/" + JournalSpace.spareName))
+        journal.stop()
+    }
+}

@@ -9,9 +9,10 @@ import NIOConcurrencyHelpers
 /// writers in the same critical section, so sequence order is queue order for every writer. The journal's thread
 /// takes everything appended, encodes it (credentials as Fernet tokens), writes it with one `write(2)`, and then:
 /// under `always` calls `fdatasync` once for all of it and acknowledges every waiting client; under `everysec`
-/// syncs about once a second; under `no` leaves it to the OS. The stores (L2, L3) are built from the same writes in
-/// the background by their writers, which record in each transaction the sequence they applied through; a segment
-/// is deleted once every tier has applied and synced all of it, and a start replays what a store lacks.
+/// syncs about once a second; under `no` leaves it to the OS. Under `always` segments are written over zeroed space
+/// (`JournalSpace`). The stores (L2, L3) are built from the same writes in the background by their writers, which
+/// record in each transaction the sequence they applied through; a segment is deleted once every tier has applied and
+/// synced all of it, and a start replays what a store lacks.
 ///
 /// `@unchecked Sendable`: the mutable state is guarded by `condition` (its value is true while the thread has
 /// something to do).
@@ -47,6 +48,16 @@ public final class Journal: @unchecked Sendable {
     private var unwrittenKeys = Set<String>()
     private var unwrittenHealthRecords = 0
     private var figures = Figures()
+    /// The zeroed space of the next segment (under `always`): being prepared, or ready to be renamed into place.
+    private var spare = Spare.none
+    /// Holds the preparation of the spare, so that `stop` can wait for it.
+    private let spareWork = DispatchGroup()
+
+    private enum Spare {
+        case none
+        case preparing
+        case ready
+    }
 
     struct Waiter {
         var sequence: UInt64
@@ -83,6 +94,10 @@ public final class Journal: @unchecked Sendable {
 
     /// The segments found at open, replayed by `replay` and deleted once the tiers have them.
     private let existing: [JournalSegment]
+
+    /// Whether segments are written over zeroed space (`always`: its syncs then commit no change of a file's size).
+    private var writesOverZeroes: Bool { fsync == .always }
+    private var sparePath: String { directory + "/" + JournalSpace.spareName }
 
     /// The highest sequence the segments found at open name (one below the newest one's first): sequences must go
     /// on above it even when no record was read, since the stores may hold records up to it. A clean shutdown
@@ -193,6 +208,12 @@ public final class Journal: @unchecked Sendable {
             let last = next.map { $0.firstSequence - 1 } ?? sequence
             closedSegments.append((old, last))
         }
+        // The first segment's space is prepared here, once; later ones while the current one fills.
+        if writesOverZeroes, JournalSpace.prepare(at: sparePath, bytes: segmentSize) {
+            spare = .ready
+        } else {
+            unlink(sparePath)  // left by an earlier run
+        }
         do {
             try openSegment(first: sequence + 1)
         } catch {
@@ -215,9 +236,14 @@ public final class Journal: @unchecked Sendable {
         thread.start()
     }
 
+    /// Starts the segment of `first`: the spare renamed into place when it is ready, else a new empty file. Records
+    /// are written at `segmentBytes` (`pwrite`), in either.
     private func openSegment(first: UInt64) throws(StoreError) {
         let path = directory + "/" + JournalSegment.name(firstSequence: first)
-        let newFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        let newFD =
+            takeSpare(as: path)
+            ? open(path, O_WRONLY | O_CLOEXEC)
+            : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard newFD >= 0 else {
             throw StoreError(.io, "cannot create journal segment \(path): \(String(cString: strerror(errno)))")
         }
@@ -226,6 +252,48 @@ public final class Journal: @unchecked Sendable {
         segment = JournalSegment(firstSequence: first, path: path)
         segmentBytes = 0
         try? JSONLFileSystem.syncDirectory(directory)
+        prepareSpare()
+    }
+
+    /// Whether the next segment's zeroed space is ready (for tests).
+    var spareIsReady: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return spare == .ready
+    }
+
+    /// Renames the spare to `path` if it is ready.
+    private func takeSpare(as path: String) -> Bool {
+        condition.lock()
+        let ready = spare == .ready
+        if ready { spare = .none }
+        condition.unlock()
+        guard ready else { return false }
+        if rename(sparePath, path) == 0 { return true }
+        unlink(sparePath)
+        return false
+    }
+
+    /// Prepares the next segment's space in the background (under `always`, unless it is ready or under way).
+    private func prepareSpare() {
+        guard writesOverZeroes else { return }
+        condition.lock()
+        guard !stopping, spare == .none else {
+            condition.unlock()
+            return
+        }
+        spare = .preparing
+        spareWork.enter()
+        condition.unlock()
+        let path = sparePath
+        let bytes = segmentSize
+        DispatchQueue.global(qos: .utility).async { [self] in
+            let prepared = JournalSpace.prepare(at: path, bytes: bytes)
+            condition.lock()
+            spare = prepared ? .ready : .none
+            condition.unlock()
+            spareWork.leave()
+        }
     }
 
     // MARK: Appending
@@ -425,7 +493,7 @@ public final class Journal: @unchecked Sendable {
         var done = 0
         let failure: String? = bytes.withUnsafeBytes { raw -> String? in
             while done < raw.count {
-                let count = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                let count = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(segmentBytes + done))
                 if count < 0 {
                     if errno == EINTR { continue }
                     return "write \(segment.path): \(String(cString: strerror(errno)))"
@@ -542,6 +610,9 @@ public final class Journal: @unchecked Sendable {
         if !started { stopped = true }
         condition.unlock(withValue: true)
         if wasRunning { exited.wait() }
+        // No new segment follows: the spare's preparation is waited for and its file removed.
+        spareWork.wait()
+        if writesOverZeroes { unlink(sparePath) }
     }
 
     /// After `stop()`: deletes every segment when every tier has applied and synced all of it, leaving one empty

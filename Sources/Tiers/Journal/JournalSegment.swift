@@ -39,7 +39,7 @@ struct JournalSegment: Sendable {
 
     /// Reads the segment's valid records in order, `chunk` at a time, and stops at the first record that is torn
     /// (a crash in the middle of a write) or damaged. Returns how many bytes were valid and whether the file has
-    /// more bytes after them.
+    /// more bytes after them than the zeros of its unwritten space (`JournalSpace`): a record's length is never 0.
     func read(
         cipher: CredentialCipher,
         chunk: Int,
@@ -55,6 +55,10 @@ struct JournalSegment: Sendable {
                 let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
                 let crc = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
                 let start = offset + JournalCodec.headerSize
+                if length == 0 {
+                    problem = "a record's length is 0"
+                    break
+                }
                 guard length <= JournalCodec.maxBodySize, raw.count - start >= length else {
                     problem = "a record is cut short"
                     break
@@ -85,8 +89,10 @@ struct JournalSegment: Sendable {
             }
         }
         if let thrown { throw thrown }
+        let unwrittenSpace = bytes[offset...].allSatisfy { $0 == 0 }
+        if unwrittenSpace { problem = nil }
         if !records.isEmpty { try body(records) }
-        return (offset, offset < bytes.count, problem)
+        return (offset, offset < bytes.count && !unwrittenSpace, problem)
     }
 
     private static func readWholeFile(_ path: String) throws(JournalError) -> [UInt8] {
