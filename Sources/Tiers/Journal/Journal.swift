@@ -9,10 +9,12 @@ import NIOConcurrencyHelpers
 /// writers in the same critical section, so sequence order is queue order for every writer. The journal's thread
 /// takes everything appended, encodes it (credentials as Fernet tokens), writes it with one `write(2)`, and then:
 /// under `always` calls `fdatasync` once for all of it and acknowledges every waiting client; under `everysec`
-/// syncs about once a second; under `no` leaves it to the OS. Under `always` segments are written over zeroed space
-/// (`JournalSpace`). The stores (L2, L3) are built from the same writes in the background by their writers, which
-/// record in each transaction the sequence they applied through; a segment is deleted once every tier has applied and
-/// synced all of it, and a start replays what a store lacks.
+/// syncs about once a second; under `no` leaves it to the OS. Under `always` the thread is woken when a client waits
+/// for its writes, not by each append (the event loop appends the writes of its whole round of reads before its
+/// clients wait, so one sync covers them all), and segments are written over zeroed space (`JournalSpace`). The
+/// stores (L2, L3) are built from the same writes in the background by their writers, which record in each
+/// transaction the sequence they applied through; a segment is deleted once every tier has applied and synced all of
+/// it, and a start replays what a store lacks.
 ///
 /// `@unchecked Sendable`: the mutable state is guarded by `condition` (its value is true while the thread has
 /// something to do).
@@ -311,9 +313,10 @@ public final class Journal: @unchecked Sendable {
             pending.append((sequence, record))
         }
         enqueue(sequence)
-        // Wake the thread only when it had nothing to take (one broadcast per write cost more than the write).
-        // Only the thread clears the value, when it takes everything: pending records imply it is true.
-        if hadPending {
+        // Wake the thread only when it had nothing to take (one broadcast per write cost more than the write), and
+        // under `always` only when someone waits (`whenDone`). Only the thread clears the value, when it takes
+        // everything: outside `always`, pending records imply it is true.
+        if hadPending || fsync == .always {
             condition.unlock()
         } else {
             condition.unlock(withValue: true)
@@ -351,7 +354,7 @@ public final class Journal: @unchecked Sendable {
             return
         }
         waiters.append(Waiter(sequence: sequence, needsSync: synced, callback: callback))
-        condition.unlock()
+        condition.unlock(withValue: true)
     }
 
     /// Blocks until every record appended so far is written (or failed). Not for event loops.
