@@ -381,13 +381,18 @@ extension JournalTests {
             wait(for: [synced], timeout: 10)
             written += batch
         }
+        let deadline = Date().addingTimeInterval(10)
+        while journal.segmentCount != 5, Date() < deadline { usleep(2_000) }
+        var segments = try JournalSegment.list(in: journalDirectory)
+        XCTAssertEqual(segments.count, 5, "each round filled a segment")
+        let current = try XCTUnwrap(segments.last).path
+        XCTAssertEqual(fileSize(current), segmentSize, "the segment started last is the renamed spare")
+        XCTAssertTrue(SQLiteTestSupport.bytes(of: current).allSatisfy { $0 == 0 })
         journal.stop()
         XCTAssertNil(fileSize(spare), "a stop removes the spare")
-        let segments = try JournalSegment.list(in: journalDirectory)
-        XCTAssertEqual(segments.count, 5, "each round filled a segment")
-        for segment in segments {
-            XCTAssertGreaterThanOrEqual(fileSize(segment.path) ?? 0, segmentSize, "\(segment.path) was prepared")
-        }
+        XCTAssertEqual(fileSize(current), 0, "a stop cuts the current segment to its records")
+        segments = try JournalSegment.list(in: journalDirectory)
+        XCTAssertEqual(segments.count, 5)
 
         let reopened = try Journal(
             directory: journalDirectory,
@@ -443,6 +448,8 @@ extension JournalTests {
         }
         try FileManager.default.removeItem(atPath: path)
 
+        let spare = journalDirectory + "/" + JournalSpace.spareName
+        _ = FileManager.default.createFile(atPath: spare, contents: Data(repeating: 0, count: 4096))
         let journal = try Journal(
             directory: journalDirectory,
             cipher: cipher,
@@ -451,10 +458,37 @@ extension JournalTests {
             logger: SQLiteTestSupport.logger
         )
         try journal.start(after: 0, appliedThrough: { 0 })
+        XCTAssertNil(fileSize(spare), "a spare left by an earlier run under always is removed")
         journal.append(records()[0])
         journal.waitUntilWritten()
         XCTAssertEqual(fileSize(path), journal.currentFigures.bytes, "appended, not written over zeros")
-        XCTAssertNil(fileSize(journalDirectory + "/" + JournalSpace.spareName))
+        XCTAssertNil(fileSize(spare))
         journal.stop()
+    }
+
+    /// Under `always` an append does not wake the journal's thread; a client that waits does. The thread's own
+    /// wake-up is set past the test's time limit here, so a wait that does not wake it fails.
+    func testUnderAlwaysAWaitingClientWakesTheJournal() throws {
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: EntryFixtures.cipher(),
+            fsync: .always,
+            segmentSize: 16 << 10,
+            idleWakeInterval: 600,
+            logger: SQLiteTestSupport.logger
+        )
+        try journal.start(after: 0, appliedThrough: { 0 })
+        defer { journal.stop() }
+        let now = Date().timeIntervalSince1970
+        for index in 0..<30 {
+            let sequence = journal.append(.write(.put(EntryFixtures.plainEntry("k\(index)", now: now))))
+            let synced = DispatchSemaphore(value: 0)
+            journal.whenDone(through: sequence, synced: true) { ok in
+                XCTAssertTrue(ok)
+                synced.signal()
+            }
+            XCTAssertEqual(synced.wait(timeout: .now() + 10), .success)
+        }
+        XCTAssertEqual(journal.currentFigures.syncs, 30, "one sync per wait")
     }
 }

@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 ///
 /// A write is appended (in memory, under one lock, with the next sequence number) and handed to the disk tiers'
 /// writers in the same critical section, so sequence order is queue order for every writer. The journal's thread
-/// takes everything appended, encodes it (credentials as Fernet tokens), writes it with one `write(2)`, and then:
+/// takes everything appended, encodes it (credentials as Fernet tokens), writes it with one `pwrite(2)`, and then:
 /// under `always` calls `fdatasync` once for all of it and acknowledges every waiting client; under `everysec`
 /// syncs about once a second; under `no` leaves it to the OS. Under `always` the thread is woken when a client waits
 /// for its writes, not by each append (the event loop appends the writes of its whole round of reads before its
@@ -23,9 +23,12 @@ public final class Journal: @unchecked Sendable {
     let cipher: CredentialCipher
     let fsync: FsyncPolicy
     let segmentSize: Int
-    /// The most records encoded into one `write(2)`: a large batch is written in parts, so the encoding buffer
+    /// The most records encoded into one `pwrite(2)`: a large batch is written in parts, so the encoding buffer
     /// stays small enough to keep (freeing and mapping it again per batch was a tenth of the thread's time).
     let recordsPerWrite: Int
+    /// How long the thread sleeps when nothing wakes it: records nobody waits for (under `always`, where only a
+    /// waiting client wakes it) are written within this time, and applied segments deleted.
+    let idleWakeInterval: Double
     let logger: Logger
 
     private let condition = ConditionLock(value: false)
@@ -42,6 +45,9 @@ public final class Journal: @unchecked Sendable {
     private var waiters: [Waiter] = []
     private var stopping = false
     private var stopped = false
+    /// The thread was woken for the records pending (the condition's value set): set with it, cleared when the thread
+    /// takes them.
+    private var woken = false
     private var started = false
     /// Segments no longer written, with the last sequence each holds.
     private var closedSegments: [(segment: JournalSegment, lastSequence: UInt64)] = []
@@ -115,6 +121,7 @@ public final class Journal: @unchecked Sendable {
         fsync: FsyncPolicy,
         segmentSize: Int = 64 << 20,
         recordsPerWrite: Int = 4096,
+        idleWakeInterval: Double = 0.1,
         logger: Logger
     ) throws(StoreError) {
         self.directory = directory
@@ -122,6 +129,7 @@ public final class Journal: @unchecked Sendable {
         self.fsync = fsync
         self.segmentSize = max(4096, segmentSize)
         self.recordsPerWrite = max(1, recordsPerWrite)
+        self.idleWakeInterval = idleWakeInterval
         self.logger = logger
         try JSONLFileSystem.makeDirectories(directory)
         do {
@@ -240,21 +248,38 @@ public final class Journal: @unchecked Sendable {
 
     /// Starts the segment of `first`: the spare renamed into place when it is ready, else a new empty file. Records
     /// are written at `segmentBytes` (`pwrite`), in either.
+    ///
+    /// A renamed spare is used only once the directory is synced: records synced into it never change its size, so
+    /// no later sync would make its new name durable, and a crash could leave them under the spare's name (which a
+    /// start empties). On failure the file is removed and the current segment stays.
     private func openSegment(first: UInt64) throws(StoreError) {
+        defer { prepareSpare() }
         let path = directory + "/" + JournalSegment.name(firstSequence: first)
+        let renamed = takeSpare(as: path)
         let newFD =
-            takeSpare(as: path)
+            renamed
             ? open(path, O_WRONLY | O_CLOEXEC)
             : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard newFD >= 0 else {
-            throw StoreError(.io, "cannot create journal segment \(path): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            if renamed { unlink(path) }
+            throw StoreError(.io, "cannot create journal segment \(path): \(reason)")
+        }
+        if renamed {
+            do {
+                try JSONLFileSystem.syncDirectory(directory)
+            } catch {
+                close(newFD)
+                unlink(path)
+                throw error
+            }
+        } else {
+            try? JSONLFileSystem.syncDirectory(directory)
         }
         if fd >= 0 { close(fd) }
         fd = newFD
         segment = JournalSegment(firstSequence: first, path: path)
         segmentBytes = 0
-        try? JSONLFileSystem.syncDirectory(directory)
-        prepareSpare()
     }
 
     /// Whether the next segment's zeroed space is ready (for tests).
@@ -319,6 +344,7 @@ public final class Journal: @unchecked Sendable {
         if hadPending || fsync == .always {
             condition.unlock()
         } else {
+            woken = true
             condition.unlock(withValue: true)
         }
         return sequence
@@ -354,7 +380,14 @@ public final class Journal: @unchecked Sendable {
             return
         }
         waiters.append(Waiter(sequence: sequence, needsSync: synced, callback: callback))
-        condition.unlock(withValue: true)
+        // Wake the thread once for what is pending (under `always` nothing else does). With nothing pending the
+        // thread has taken the sequence already and settles the waiters after it syncs.
+        if !pending.isEmpty, !woken {
+            woken = true
+            condition.unlock(withValue: true)
+        } else {
+            condition.unlock()
+        }
     }
 
     /// Blocks until every record appended so far is written (or failed). Not for event loops.
@@ -382,10 +415,11 @@ public final class Journal: @unchecked Sendable {
 
     private func run() {
         while true {
-            let timedOut = !condition.lock(whenValue: true, timeoutSeconds: 0.1)
+            let timedOut = !condition.lock(whenValue: true, timeoutSeconds: idleWakeInterval)
             if timedOut { condition.lock() }
             swap(&taken, &pending)
             oldestPendingSince = 0
+            woken = false
             let stop = stopping
             condition.unlock(withValue: false)
             if !taken.isEmpty {
@@ -445,7 +479,7 @@ public final class Journal: @unchecked Sendable {
         }
         if failure != nil, written > 0 {
             // The batch fails whole, as when it was one write: cut off its parts already written.
-            if ftruncate(fd, off_t(batchStart)) != 0 { rotateAfterFailure = true }
+            if ftruncate(fd, off_t(batchStart)) != 0 || batchStart > 0 { rotateAfterFailure = true }
             segmentBytes = batchStart
         }
         let through = batch.last!.sequence
@@ -506,9 +540,9 @@ public final class Journal: @unchecked Sendable {
             return nil
         }
         if failure != nil {
-            // Cut the partial record off; if even that fails, later records must not follow it in this file
-            // (a replay stops at a damaged record): start the next segment.
-            if ftruncate(fd, off_t(segmentBytes)) != 0 { rotateAfterFailure = true }
+            // Cut the partial record off, and start the next segment unless this one holds nothing: if the cut
+            // failed, later records must not follow it in this file (a replay stops at a damaged record).
+            if ftruncate(fd, off_t(segmentBytes)) != 0 || segmentBytes > 0 { rotateAfterFailure = true }
         } else {
             segmentBytes += bytes.count
         }
@@ -529,6 +563,9 @@ public final class Journal: @unchecked Sendable {
             failedThrough = max(failedThrough, through)
             figures.writeErrors += 1
             figures.lastError = failure
+            // Pages of this segment may never reach the disk, and a replay would stop where they are missing: later
+            // records go to the next segment.
+            if segmentBytes > 0 { rotateAfterFailure = true }
         } else {
             figures.syncs += 1
         }
@@ -563,6 +600,7 @@ public final class Journal: @unchecked Sendable {
     /// Closes the full segment (synced, unless `no`) and starts the next.
     private func rotate() {
         if fsync != .no { sync() }
+        rotateAfterFailure = false  // this rotation is the one a failed sync asks for
         condition.lock()
         let last = writtenSequence
         condition.unlock()
@@ -613,9 +651,13 @@ public final class Journal: @unchecked Sendable {
         if !started { stopped = true }
         condition.unlock(withValue: true)
         if wasRunning { exited.wait() }
-        // No new segment follows: the spare's preparation is waited for and its file removed.
+        // No new segment follows: the spare's preparation is waited for and its file removed, and the current
+        // segment is cut to its records (a segment kept for the next start holds no zeros past them).
         spareWork.wait()
-        if writesOverZeroes { unlink(sparePath) }
+        if writesOverZeroes {
+            unlink(sparePath)
+            if fd >= 0 { _ = ftruncate(fd, off_t(segmentBytes)) }
+        }
     }
 
     /// After `stop()`: deletes every segment when every tier has applied and synced all of it, leaving one empty

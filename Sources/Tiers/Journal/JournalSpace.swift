@@ -16,8 +16,8 @@ enum JournalSpace {
     /// The prepared file's name in the journal's directory.
     static let spareName = "journal-spare.tmp"
 
-    /// The free space the disk must have for the file to be prepared: twice its size, so that preparing it never
-    /// takes the space the stores need.
+    /// The free space the disk must have for the file to be prepared: twice its size, so that the zeros leave the
+    /// stores at least as much as they take (checked once, before the writes).
     static func freeSpaceNeeded(for bytes: Int) -> Int { 2 * bytes }
 
     /// Creates (or empties) `path` and fills it with `bytes` zeros, synced. Returns false, and leaves no file, when
