@@ -466,6 +466,43 @@ extension JournalTests {
         journal.stop()
     }
 
+    /// Under `always` on a disk without twice a segment's size free, segments are appended as under `everysec`.
+    func testUnderAlwaysWithoutRoomForTheZerosSegmentsAreAppended() throws {
+        let cipher = EntryFixtures.cipher()
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            segmentSize: 1 << 50,  // no test disk has 2 PiB free
+            logger: SQLiteTestSupport.logger
+        )
+        try journal.start(after: 0, appliedThrough: { 0 })
+        let path = journalDirectory + "/" + JournalSegment.name(firstSequence: 1)
+        XCTAssertEqual(fileSize(path), 0)
+        XCTAssertFalse(journal.spareIsReady)
+        let written = records()
+        for record in written { journal.append(record) }
+        let synced = expectation(description: "synced")
+        journal.whenDone(through: journal.lastAppendedSequence, synced: true) { ok in
+            XCTAssertTrue(ok)
+            synced.fulfill()
+        }
+        wait(for: [synced], timeout: 10)
+        XCTAssertEqual(fileSize(path), journal.currentFigures.bytes, "appended, not written over zeros")
+        XCTAssertNil(fileSize(journalDirectory + "/" + JournalSpace.spareName))
+        journal.stop()
+
+        let reopened = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: .always,
+            logger: SQLiteTestSupport.logger
+        )
+        var read: [(UInt64, JournalRecord)] = []
+        XCTAssertEqual(reopened.replay { read += $0 }.damaged, [])
+        XCTAssertEqual(read.map(\.1), written)
+    }
+
     /// Under `always` an append does not wake the journal's thread; a client that waits does. The thread's own
     /// wake-up is set past the test's time limit here, so a wait that does not wake it fails.
     func testUnderAlwaysAWaitingClientWakesTheJournal() throws {

@@ -315,7 +315,12 @@ public final class Journal: @unchecked Sendable {
         let path = sparePath
         let bytes = segmentSize
         DispatchQueue.global(qos: .utility).async { [self] in
-            let prepared = JournalSpace.prepare(at: path, bytes: bytes)
+            // A stop does not wait for the rest of the zeros (seconds on a slow disk): no segment will take them.
+            let prepared = JournalSpace.prepare(at: path, bytes: bytes) { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                return stopping
+            }
             condition.lock()
             spare = prepared ? .ready : .none
             condition.unlock()

@@ -21,11 +21,13 @@ enum JournalSpace {
     static func freeSpaceNeeded(for bytes: Int) -> Int { 2 * bytes }
 
     /// Creates (or empties) `path` and fills it with `bytes` zeros, synced. Returns false, and leaves no file, when
-    /// the disk has less than `freeSpaceNeeded(for:)` free or a write or the sync fails.
-    static func prepare(at path: String, bytes: Int) -> Bool {
+    /// the disk has less than `freeSpaceNeeded(for:)` free, a write or the sync fails, or `cancelled` (asked before
+    /// each MiB) says to stop.
+    static func prepare(at path: String, bytes: Int, cancelled: () -> Bool = { false }) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
-        let prepared = hasRoom(fd, for: bytes) && zeroFill(fd, bytes: bytes) && fdatasync(fd) == 0
+        let prepared =
+            hasRoom(fd, for: bytes) && zeroFill(fd, bytes: bytes, cancelled: cancelled) && fdatasync(fd) == 0
         close(fd)
         if !prepared { unlink(path) }
         return prepared
@@ -37,10 +39,11 @@ enum JournalSpace {
         return Double(info.f_bavail) * Double(info.f_frsize) >= Double(freeSpaceNeeded(for: bytes))
     }
 
-    private static func zeroFill(_ fd: Int32, bytes: Int) -> Bool {
+    private static func zeroFill(_ fd: Int32, bytes: Int, cancelled: () -> Bool) -> Bool {
         let chunk = [UInt8](repeating: 0, count: min(bytes, 1 << 20))
         var done = 0
         while done < bytes {
+            if cancelled() { return false }
             let count = chunk.withUnsafeBytes { raw in
                 pwrite(fd, raw.baseAddress!, min(raw.count, bytes - done), off_t(done))
             }
