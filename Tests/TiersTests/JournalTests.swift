@@ -318,14 +318,7 @@ extension JournalTests {
         XCTAssertEqual(figures.records, 1000)
         XCTAssertGreaterThanOrEqual(figures.writes, 334, "at most three records per write(2)")
 
-        let reopened = try Journal(
-            directory: journalDirectory,
-            cipher: cipher,
-            fsync: .no,
-            logger: SQLiteTestSupport.logger
-        )
-        var read: [(UInt64, JournalRecord)] = []
-        let report = reopened.replay { read += $0 }
+        let (read, report) = try replayed(cipher: cipher, fsync: .no)
         XCTAssertEqual(report.damaged, [])
         XCTAssertEqual(read.map(\.0), Array(1...1000))
         XCTAssertEqual(read.map(\.1), written)
@@ -335,6 +328,32 @@ extension JournalTests {
 extension JournalTests {
     private func fileSize(_ path: String) -> Int? {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    }
+
+    /// What a journal opened on the test's directory replays, and its report.
+    private func replayed(
+        cipher: CredentialCipher,
+        fsync: FsyncPolicy
+    ) throws -> (records: [(UInt64, JournalRecord)], report: Journal.ReplayReport) {
+        let journal = try Journal(
+            directory: journalDirectory,
+            cipher: cipher,
+            fsync: fsync,
+            logger: SQLiteTestSupport.logger
+        )
+        var read: [(UInt64, JournalRecord)] = []
+        let report = journal.replay { read += $0 }
+        return (read, report)
+    }
+
+    /// Waits (at most 10 s) until `journal` has synced `sequence`, by default the last record appended.
+    private func waitSynced(_ journal: Journal, through sequence: UInt64? = nil, _ description: String = "synced") {
+        let synced = expectation(description: description)
+        journal.whenDone(through: sequence ?? journal.lastAppendedSequence, synced: true) { ok in
+            XCTAssertTrue(ok)
+            synced.fulfill()
+        }
+        wait(for: [synced], timeout: 10)
     }
 
     /// Under `always` each segment is written over zeroed space prepared beforehand: a segment starts as the whole
@@ -373,12 +392,7 @@ extension JournalTests {
             XCTAssertEqual(fileSize(spare), segmentSize, "round \(round)")
             let batch = (0..<perRound).map { record("r\(round)k\($0)") }
             for record in batch { journal.append(record) }
-            let synced = expectation(description: "round \(round) synced")
-            journal.whenDone(through: journal.lastAppendedSequence, synced: true) { ok in
-                XCTAssertTrue(ok)
-                synced.fulfill()
-            }
-            wait(for: [synced], timeout: 10)
+            waitSynced(journal, "round \(round) synced")
             written += batch
         }
         let deadline = Date().addingTimeInterval(10)
@@ -394,15 +408,7 @@ extension JournalTests {
         segments = try JournalSegment.list(in: journalDirectory)
         XCTAssertEqual(segments.count, 5)
 
-        let reopened = try Journal(
-            directory: journalDirectory,
-            cipher: cipher,
-            fsync: .always,
-            segmentSize: segmentSize,
-            logger: SQLiteTestSupport.logger
-        )
-        var read: [(UInt64, JournalRecord)] = []
-        let report = reopened.replay { read += $0 }
+        let (read, report) = try replayed(cipher: cipher, fsync: .always)
         XCTAssertEqual(report.damaged, [], "the zeros after the records are unwritten space")
         XCTAssertEqual(read.map(\.0), Array(1...UInt64(written.count)))
         XCTAssertEqual(read.map(\.1), written)
@@ -482,24 +488,13 @@ extension JournalTests {
         XCTAssertFalse(journal.spareIsReady)
         let written = records()
         for record in written { journal.append(record) }
-        let synced = expectation(description: "synced")
-        journal.whenDone(through: journal.lastAppendedSequence, synced: true) { ok in
-            XCTAssertTrue(ok)
-            synced.fulfill()
-        }
-        wait(for: [synced], timeout: 10)
+        waitSynced(journal)
         XCTAssertEqual(fileSize(path), journal.currentFigures.bytes, "appended, not written over zeros")
         XCTAssertNil(fileSize(journalDirectory + "/" + JournalSpace.spareName))
         journal.stop()
 
-        let reopened = try Journal(
-            directory: journalDirectory,
-            cipher: cipher,
-            fsync: .always,
-            logger: SQLiteTestSupport.logger
-        )
-        var read: [(UInt64, JournalRecord)] = []
-        XCTAssertEqual(reopened.replay { read += $0 }.damaged, [])
+        let (read, report) = try replayed(cipher: cipher, fsync: .always)
+        XCTAssertEqual(report.damaged, [])
         XCTAssertEqual(read.map(\.1), written)
     }
 
@@ -519,12 +514,7 @@ extension JournalTests {
         let now = Date().timeIntervalSince1970
         for index in 0..<30 {
             let sequence = journal.append(.write(.put(EntryFixtures.plainEntry("k\(index)", now: now))))
-            let synced = DispatchSemaphore(value: 0)
-            journal.whenDone(through: sequence, synced: true) { ok in
-                XCTAssertTrue(ok)
-                synced.signal()
-            }
-            XCTAssertEqual(synced.wait(timeout: .now() + 10), .success)
+            waitSynced(journal, through: sequence, "write \(index) synced")
         }
         XCTAssertEqual(journal.currentFigures.syncs, 30, "one sync per wait")
     }
